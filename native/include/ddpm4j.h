@@ -1,0 +1,281 @@
+/*
+ * ddpm4j native shim: a pure C ABI over LibTorch.
+ *
+ * This header is the single source of truth for the Java bindings, which are
+ * generated from it by jextract (see src/main/java/io/github/ddpm4j/ffi/jextract.args).
+ *
+ * Conventions
+ *  - Every handle type is opaque and has exactly one *_free function.
+ *  - Shapes travel as (const int64_t* values, int64_t length).
+ *  - dtype and device travel as the small integer enums below.
+ *  - Every function that can fail takes a dd_ctx* as its first argument. The
+ *    caller owns that record (one per Java thread, virtual threads included).
+ *    On failure the function stores a non-zero status, its own name and the
+ *    C++ exception's message in it, and returns NULL / 0. A function never
+ *    lets a C++ exception escape and never clears a status it did not set:
+ *    the caller resets status after reading an error.
+ *  - The context also carries the autograd mode (grad_mode) that applies to
+ *    the call, so that LibTorch's thread-local modes are set inside the very
+ *    downcall that needs them and never leak between threads.
+ *  - Functions that return a new handle transfer its ownership to the caller.
+ *    Input handles are borrowed.
+ */
+#ifndef DDPM4J_H
+#define DDPM4J_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define DD_API __declspec(dllexport)
+#else
+#define DD_API __attribute__((visibility("default")))
+#endif
+
+/* ---------------------------------------------------------------- handles */
+typedef struct dd_tensor dd_tensor;       /* one at::Tensor */
+typedef struct dd_generator dd_generator; /* one at::Generator */
+typedef struct dd_optimizer dd_optimizer; /* one torch::optim::Optimizer */
+typedef struct dd_bytes dd_bytes;         /* one owned byte buffer */
+
+/* ------------------------------------------------------------------ enums */
+enum dd_dtype {
+  DD_FLOAT32 = 0, DD_FLOAT64 = 1, DD_BFLOAT16 = 2, DD_FLOAT16 = 3,
+  DD_INT64 = 4, DD_INT32 = 5, DD_UINT8 = 6, DD_BOOL = 7, DD_INT8 = 8, DD_INT16 = 9
+};
+
+enum dd_device_type { DD_CPU = 0, DD_CUDA = 1 };
+
+enum dd_grad_mode { DD_GRAD_ENABLED = 0, DD_GRAD_DISABLED = 1, DD_GRAD_INFERENCE = 2 };
+
+enum dd_status {
+  DD_OK = 0,
+  DD_ERR_TORCH = 1,    /* c10::Error raised by LibTorch */
+  DD_ERR_STD = 2,      /* another std::exception */
+  DD_ERR_UNKNOWN = 3,  /* anything else thrown */
+  DD_ERR_ARGUMENT = 4, /* rejected by the shim's own checks */
+  DD_ERR_OOM = 5       /* std::bad_alloc or c10::OutOfMemoryError */
+};
+
+enum dd_handle_kind {
+  DD_KIND_ALL = -1, DD_KIND_TENSOR = 0, DD_KIND_GENERATOR = 1,
+  DD_KIND_OPTIMIZER = 2, DD_KIND_BYTES = 3
+};
+
+enum dd_unary_op {
+  DD_NEG = 0, DD_ABS, DD_EXP, DD_LOG, DD_SQRT, DD_RSQRT, DD_SIN, DD_COS,
+  DD_TANH, DD_SIGMOID, DD_RELU, DD_SILU, DD_GELU, DD_SQUARE, DD_SIGN,
+  DD_FLOOR, DD_CEIL, DD_ROUND, DD_RECIPROCAL, DD_ERF, DD_LOG1P, DD_EXPM1,
+  DD_LOGICAL_NOT, DD_ISNAN, DD_ISFINITE, DD_TRUNC
+};
+
+enum dd_binary_op {
+  DD_ADD = 0, DD_SUB, DD_MUL, DD_DIV, DD_POW, DD_MAXIMUM, DD_MINIMUM,
+  DD_EQ, DD_NE, DD_LT, DD_LE, DD_GT, DD_GE, DD_LOGICAL_AND, DD_LOGICAL_OR,
+  DD_REMAINDER, DD_ATAN2, DD_FLOOR_DIVIDE,
+  DD_RSUB, /* scalar forms only: scalar - tensor */
+  DD_RDIV, /* scalar forms only: scalar / tensor */
+  DD_RPOW  /* scalar forms only: scalar ^ tensor */
+};
+
+enum dd_reduce_op {
+  DD_SUM = 0, DD_MEAN, DD_AMAX, DD_AMIN, DD_PROD, DD_LOGSUMEXP, DD_ALL, DD_ANY
+};
+
+enum dd_loss_reduction { DD_REDUCTION_NONE = 0, DD_REDUCTION_MEAN = 1, DD_REDUCTION_SUM = 2 };
+
+enum dd_interpolate_mode { DD_NEAREST = 0, DD_BILINEAR = 1, DD_BICUBIC = 2 };
+
+/* ------------------------------------------------------------- error/mode */
+#define DD_FUNCTION_LEN 64
+#define DD_MESSAGE_LEN 2048
+
+/* Per-caller call context: the autograd mode in, the error record out. */
+typedef struct dd_ctx {
+  int32_t grad_mode;               /* enum dd_grad_mode, read by every call */
+  int32_t status;                  /* enum dd_status, DD_OK unless a call failed */
+  char function[DD_FUNCTION_LEN];  /* NUL-terminated name of the failing function */
+  char message[DD_MESSAGE_LEN];    /* NUL-terminated message, truncated if longer */
+} dd_ctx;
+
+/* Metadata of one tensor, filled by dd_tensor_info. */
+typedef struct dd_tensor_info {
+  int32_t dtype;          /* enum dd_dtype, or -1 for a dtype the shim does not map */
+  int32_t device_type;    /* enum dd_device_type, or -1 */
+  int32_t device_index;   /* -1 for CPU */
+  int32_t ndim;
+  int32_t requires_grad;
+  int32_t is_leaf;
+  int32_t is_contiguous;
+  int32_t has_grad;
+  int64_t numel;
+  int64_t element_size;   /* bytes */
+  int64_t storage_offset; /* elements */
+  void* data_ptr;         /* first element; NULL for an empty tensor */
+} dd_tensor_info;
+
+/* ----------------------------------------------------------- library state */
+DD_API const char* dd_torch_version(void);
+/* LibTorch's build configuration text (torch::show_config), NUL-terminated, truncated to capacity. */
+DD_API int64_t dd_config_info(char* buffer, int64_t capacity);
+/* Live handles of one kind (enum dd_handle_kind); DD_KIND_ALL sums every kind. */
+DD_API int64_t dd_live_handles(int32_t kind);
+DD_API int32_t dd_cuda_is_available(void);
+DD_API int64_t dd_cuda_device_count(void);
+DD_API void dd_cuda_synchronize(dd_ctx* ctx, int64_t device_index);
+DD_API void dd_manual_seed(dd_ctx* ctx, uint64_t seed);
+DD_API void dd_set_num_threads(dd_ctx* ctx, int32_t n);
+DD_API int32_t dd_get_num_threads(void);
+
+/* --------------------------------------------------------------- generator */
+DD_API dd_generator* dd_generator_new(dd_ctx* ctx, uint64_t seed, int32_t device_type, int32_t device_index);
+DD_API void dd_generator_free(dd_generator* g);
+/* State as a uint8 CPU tensor. g == NULL means the default CPU generator. */
+DD_API dd_tensor* dd_generator_get_state(dd_ctx* ctx, dd_generator* g);
+DD_API void dd_generator_set_state(dd_ctx* ctx, dd_generator* g, const dd_tensor* state);
+
+/* ---------------------------------------------------------- tensor handles */
+DD_API void dd_tensor_free(dd_tensor* t);
+DD_API void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out);
+/* Writes min(ndim, capacity) sizes and strides (either may be NULL); returns ndim. */
+DD_API int64_t dd_tensor_shape(dd_ctx* ctx, const dd_tensor* t, int64_t* sizes, int64_t* strides, int64_t capacity);
+/* A new handle to the same tensor (shares storage and autograd identity). */
+DD_API dd_tensor* dd_tensor_alias(dd_ctx* ctx, const dd_tensor* t);
+
+/* ---------------------------------------------------------------- creation */
+DD_API dd_tensor* dd_empty(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index);
+DD_API dd_tensor* dd_full(dd_ctx* ctx, const int64_t* shape, int64_t ndim, double value, int32_t dtype, int32_t device_type, int32_t device_index);
+/* g may be NULL: the default generator of the device. */
+DD_API dd_tensor* dd_randn(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g);
+DD_API dd_tensor* dd_rand(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g);
+DD_API dd_tensor* dd_randint(dd_ctx* ctx, int64_t low, int64_t high, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g);
+DD_API dd_tensor* dd_randperm(dd_ctx* ctx, int64_t n, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g);
+DD_API dd_tensor* dd_arange(dd_ctx* ctx, double start, double end, double step, int32_t dtype, int32_t device_type, int32_t device_index);
+DD_API dd_tensor* dd_linspace(dd_ctx* ctx, double start, double end, int64_t steps, int32_t dtype, int32_t device_type, int32_t device_index);
+/* A CPU tensor over caller-owned memory, without copying. strides may be NULL
+ * (contiguous). The memory must outlive the tensor and every view of it. */
+DD_API dd_tensor* dd_from_blob(dd_ctx* ctx, void* data, const int64_t* shape, int64_t ndim, const int64_t* strides, int32_t dtype);
+
+/* -------------------------------------------------------- dtype and device */
+DD_API dd_tensor* dd_to(dd_ctx* ctx, const dd_tensor* t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t non_blocking, int32_t copy);
+DD_API dd_tensor* dd_clone(dd_ctx* ctx, const dd_tensor* t);
+DD_API dd_tensor* dd_contiguous(dd_ctx* ctx, const dd_tensor* t);
+DD_API dd_tensor* dd_detach(dd_ctx* ctx, const dd_tensor* t);
+DD_API void dd_copy_(dd_ctx* ctx, dd_tensor* dst, const dd_tensor* src);
+DD_API void dd_fill_(dd_ctx* ctx, dd_tensor* t, double value);
+DD_API double dd_item_double(dd_ctx* ctx, const dd_tensor* t);
+DD_API int64_t dd_item_int64(dd_ctx* ctx, const dd_tensor* t);
+/* 1 when both have the same size and elements (torch.equal), else 0. */
+DD_API int32_t dd_equal(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b);
+
+/* ------------------------------------------------------- views and indexing */
+DD_API dd_tensor* dd_view(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim);
+DD_API dd_tensor* dd_reshape(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim);
+DD_API dd_tensor* dd_permute(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndim);
+DD_API dd_tensor* dd_expand(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim);
+DD_API dd_tensor* dd_repeat(dd_ctx* ctx, const dd_tensor* t, const int64_t* repeats, int64_t ndim);
+DD_API dd_tensor* dd_flip(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndim);
+DD_API dd_tensor* dd_transpose(dd_ctx* ctx, const dd_tensor* t, int64_t dim0, int64_t dim1);
+/* all_dims != 0 squeezes every size-1 dimension and ignores dim. */
+DD_API dd_tensor* dd_squeeze(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int32_t all_dims);
+DD_API dd_tensor* dd_unsqueeze(dd_ctx* ctx, const dd_tensor* t, int64_t dim);
+DD_API dd_tensor* dd_flatten(dd_ctx* ctx, const dd_tensor* t, int64_t start_dim, int64_t end_dim);
+DD_API dd_tensor* dd_slice(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int64_t start, int64_t end, int64_t step);
+DD_API dd_tensor* dd_select(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int64_t index);
+DD_API dd_tensor* dd_index_select(dd_ctx* ctx, const dd_tensor* t, int64_t dim, const dd_tensor* index);
+DD_API dd_tensor* dd_gather(dd_ctx* ctx, const dd_tensor* t, int64_t dim, const dd_tensor* index);
+DD_API dd_tensor* dd_masked_fill(dd_ctx* ctx, const dd_tensor* t, const dd_tensor* mask, double value);
+DD_API dd_tensor* dd_where(dd_ctx* ctx, const dd_tensor* condition, const dd_tensor* a, const dd_tensor* b);
+DD_API dd_tensor* dd_cat(dd_ctx* ctx, const dd_tensor* const* tensors, int64_t n, int64_t dim);
+DD_API dd_tensor* dd_stack(dd_ctx* ctx, const dd_tensor* const* tensors, int64_t n, int64_t dim);
+/* Writes up to `chunks` new handles to out and returns how many it wrote. */
+DD_API int64_t dd_chunk(dd_ctx* ctx, const dd_tensor* t, int64_t chunks, int64_t dim, dd_tensor** out);
+
+/* ------------------------------------------------------------------- math */
+DD_API dd_tensor* dd_unary(dd_ctx* ctx, int32_t op, const dd_tensor* t);
+DD_API void dd_unary_(dd_ctx* ctx, int32_t op, dd_tensor* t);
+DD_API dd_tensor* dd_binary(dd_ctx* ctx, int32_t op, const dd_tensor* a, const dd_tensor* b);
+DD_API void dd_binary_(dd_ctx* ctx, int32_t op, dd_tensor* a, const dd_tensor* b);
+/* integral != 0 passes the scalar as an int64 (like a Python int), else as a double (a Python float). */
+DD_API dd_tensor* dd_binary_scalar(dd_ctx* ctx, int32_t op, const dd_tensor* a, double scalar, int32_t integral);
+DD_API void dd_binary_scalar_(dd_ctx* ctx, int32_t op, dd_tensor* a, double scalar, int32_t integral);
+/* a + alpha * b (torch.add with alpha). */
+DD_API dd_tensor* dd_add_scaled(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b, double alpha);
+DD_API void dd_add_scaled_(dd_ctx* ctx, dd_tensor* a, const dd_tensor* b, double alpha);
+/* a + weight * (b - a), in place on a (torch.Tensor.lerp_). */
+DD_API void dd_lerp_(dd_ctx* ctx, dd_tensor* a, const dd_tensor* b, double weight);
+DD_API dd_tensor* dd_clamp(dd_ctx* ctx, const dd_tensor* t, double min, double max, int32_t has_min, int32_t has_max);
+/* ndims == 0 reduces over every dimension. */
+DD_API dd_tensor* dd_reduce(dd_ctx* ctx, int32_t op, const dd_tensor* t, const int64_t* dims, int64_t ndims, int32_t keepdim);
+/* Variance (std != 0: standard deviation) with Bessel-style correction. */
+DD_API dd_tensor* dd_var(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndims, int64_t correction, int32_t keepdim, int32_t std);
+DD_API dd_tensor* dd_norm(dd_ctx* ctx, const dd_tensor* t, double p, const int64_t* dims, int64_t ndims, int32_t keepdim);
+/* has_dim == 0: index into the flattened tensor. min != 0: argmin. */
+DD_API dd_tensor* dd_argmax(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int32_t has_dim, int32_t keepdim, int32_t min);
+/* product != 0: cumprod, else cumsum. */
+DD_API dd_tensor* dd_cumulative(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int32_t product);
+DD_API dd_tensor* dd_matmul(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b);
+DD_API dd_tensor* dd_bmm(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b);
+DD_API dd_tensor* dd_einsum(dd_ctx* ctx, const char* equation, const dd_tensor* const* tensors, int64_t n);
+/* log != 0: log_softmax. */
+DD_API dd_tensor* dd_softmax(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int32_t log);
+
+/* ------------------------------------------------------ neural-network ops */
+/* bias may be NULL in every op below. */
+DD_API dd_tensor* dd_linear(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* weight, const dd_tensor* bias);
+DD_API dd_tensor* dd_conv2d(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* weight, const dd_tensor* bias,
+                            int64_t stride_h, int64_t stride_w, int64_t padding_h, int64_t padding_w,
+                            int64_t dilation_h, int64_t dilation_w, int64_t groups);
+DD_API dd_tensor* dd_conv_transpose2d(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* weight, const dd_tensor* bias,
+                                      int64_t stride_h, int64_t stride_w, int64_t padding_h, int64_t padding_w,
+                                      int64_t output_padding_h, int64_t output_padding_w,
+                                      int64_t dilation_h, int64_t dilation_w, int64_t groups);
+DD_API dd_tensor* dd_group_norm(dd_ctx* ctx, const dd_tensor* input, int64_t groups, const dd_tensor* weight, const dd_tensor* bias, double eps);
+DD_API dd_tensor* dd_layer_norm(dd_ctx* ctx, const dd_tensor* input, const int64_t* normalized_shape, int64_t ndim,
+                                const dd_tensor* weight, const dd_tensor* bias, double eps);
+DD_API dd_tensor* dd_dropout(dd_ctx* ctx, const dd_tensor* input, double p, int32_t train);
+DD_API dd_tensor* dd_mse_loss(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* target, int32_t reduction);
+/* Resize the last two dimensions of [N, C, H, W] to out_h x out_w (torch.nn.functional.interpolate). */
+DD_API dd_tensor* dd_interpolate(dd_ctx* ctx, const dd_tensor* input, int64_t out_h, int64_t out_w, int32_t mode, int32_t align_corners);
+
+/* ---------------------------------------------------------------- autograd */
+DD_API void dd_set_requires_grad(dd_ctx* ctx, dd_tensor* t, int32_t requires_grad);
+/* The accumulated gradient as a new handle, or NULL (status DD_OK) when it is undefined. */
+DD_API dd_tensor* dd_grad(dd_ctx* ctx, const dd_tensor* t);
+/* grad == NULL undefines the gradient. */
+DD_API void dd_set_grad(dd_ctx* ctx, dd_tensor* t, const dd_tensor* grad);
+/* set_to_none != 0 undefines the gradient, else zeroes it in place. */
+DD_API void dd_zero_grad(dd_ctx* ctx, dd_tensor* t, int32_t set_to_none);
+/* gradient may be NULL for a scalar t. */
+DD_API void dd_backward(dd_ctx* ctx, const dd_tensor* t, const dd_tensor* gradient, int32_t retain_graph);
+
+/* -------------------------------------------------------------- optimizers */
+/* Adam (decoupled == 0) or AdamW (decoupled != 0), LibTorch's implementation. */
+DD_API dd_optimizer* dd_adam_new(dd_ctx* ctx, const dd_tensor* const* params, int64_t n, double lr, double beta1,
+                                 double beta2, double eps, double weight_decay, int32_t amsgrad, int32_t decoupled);
+DD_API void dd_optimizer_free(dd_optimizer* opt);
+DD_API void dd_optimizer_step(dd_ctx* ctx, dd_optimizer* opt);
+DD_API void dd_optimizer_zero_grad(dd_ctx* ctx, dd_optimizer* opt);
+DD_API void dd_optimizer_set_lr(dd_ctx* ctx, dd_optimizer* opt, double lr);
+DD_API double dd_optimizer_get_lr(dd_ctx* ctx, const dd_optimizer* opt);
+/* LibTorch's own archive of the optimizer state (torch::save(optimizer)). */
+DD_API dd_bytes* dd_optimizer_save(dd_ctx* ctx, const dd_optimizer* opt);
+DD_API void dd_optimizer_load(dd_ctx* ctx, dd_optimizer* opt, const void* data, int64_t length);
+/* torch.nn.utils.clip_grad_norm_; returns the total norm before clipping. */
+DD_API double dd_clip_grad_norm(dd_ctx* ctx, const dd_tensor* const* params, int64_t n, double max_norm, double norm_type);
+
+/* ----------------------------------------------------------- serialization */
+/* A dict {names[i]: tensors[i]} in torch.save's zip format (torch::pickle_save). */
+DD_API dd_bytes* dd_pickle_save_dict(dd_ctx* ctx, const char* const* names, const dd_tensor* const* tensors, int64_t n);
+DD_API const void* dd_bytes_data(const dd_bytes* b);
+DD_API int64_t dd_bytes_size(const dd_bytes* b);
+DD_API void dd_bytes_free(dd_bytes* b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DDPM4J_H */

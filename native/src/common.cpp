@@ -1,0 +1,115 @@
+// Error recording, mode guard, counters and enum conversions.
+#include "common.h"
+
+#include <cstring>
+
+namespace dd {
+
+std::atomic<int64_t> live[4];
+
+namespace {
+void store(dd_ctx* ctx, int32_t status, const char* function, const char* message) noexcept {
+  ctx->status = status;
+  std::strncpy(ctx->function, function, DD_FUNCTION_LEN - 1);
+  ctx->function[DD_FUNCTION_LEN - 1] = '\0';
+  std::strncpy(ctx->message, message ? message : "", DD_MESSAGE_LEN - 1);
+  ctx->message[DD_MESSAGE_LEN - 1] = '\0';
+}
+}  // namespace
+
+void record_error(dd_ctx* ctx, const char* function) noexcept {
+  if (ctx == nullptr) return;
+  try {
+    throw;
+  } catch (const c10::OutOfMemoryError& e) {
+    store(ctx, DD_ERR_OOM, function, e.what_without_backtrace());
+  } catch (const c10::Error& e) {
+    store(ctx, DD_ERR_TORCH, function, e.what_without_backtrace());
+  } catch (const ArgumentError& e) {
+    store(ctx, DD_ERR_ARGUMENT, function, e.what());
+  } catch (const std::bad_alloc& e) {
+    store(ctx, DD_ERR_OOM, function, e.what());
+  } catch (const std::exception& e) {
+    store(ctx, DD_ERR_STD, function, e.what());
+  } catch (...) {
+    store(ctx, DD_ERR_UNKNOWN, function, "unknown C++ exception");
+  }
+}
+
+ModeGuard::ModeGuard(const dd_ctx* ctx) {
+  switch (ctx->grad_mode) {
+    case DD_GRAD_ENABLED: grad_.emplace(true); break;
+    case DD_GRAD_DISABLED: grad_.emplace(false); break;
+    case DD_GRAD_INFERENCE: inference_.emplace(true); break;
+    default: throw ArgumentError("unknown grad_mode " + std::to_string(ctx->grad_mode));
+  }
+}
+
+at::ScalarType scalar_type(int32_t dtype) {
+  switch (dtype) {
+    case DD_FLOAT32: return at::kFloat;
+    case DD_FLOAT64: return at::kDouble;
+    case DD_BFLOAT16: return at::kBFloat16;
+    case DD_FLOAT16: return at::kHalf;
+    case DD_INT64: return at::kLong;
+    case DD_INT32: return at::kInt;
+    case DD_UINT8: return at::kByte;
+    case DD_BOOL: return at::kBool;
+    case DD_INT8: return at::kChar;
+    case DD_INT16: return at::kShort;
+    default: throw ArgumentError("unknown dtype code " + std::to_string(dtype));
+  }
+}
+
+int32_t dtype_code(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return DD_FLOAT32;
+    case at::kDouble: return DD_FLOAT64;
+    case at::kBFloat16: return DD_BFLOAT16;
+    case at::kHalf: return DD_FLOAT16;
+    case at::kLong: return DD_INT64;
+    case at::kInt: return DD_INT32;
+    case at::kByte: return DD_UINT8;
+    case at::kBool: return DD_BOOL;
+    case at::kChar: return DD_INT8;
+    case at::kShort: return DD_INT16;
+    default: return -1;
+  }
+}
+
+c10::Device device(int32_t device_type, int32_t device_index) {
+  if (device_type == DD_CPU) return c10::Device(c10::kCPU);
+  check(device_type == DD_CUDA, "unknown device type code " + std::to_string(device_type));
+  check(torch::cuda::is_available(),
+        "CUDA was requested but is not available: this LibTorch build has no CUDA support "
+        "or no CUDA device is visible");
+  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  check(device_index >= 0 && device_index < count,
+        "CUDA device index " + std::to_string(device_index) + " is out of range [0, " +
+            std::to_string(count) + ")");
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device_index));
+}
+
+at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index) {
+  return at::TensorOptions().dtype(scalar_type(dtype)).device(device(device_type, device_index));
+}
+
+std::vector<at::Tensor> tensors(const dd_tensor* const* ts, int64_t n, const char* name) {
+  check(n >= 0, std::string("length of '") + name + "' is negative");
+  check(n == 0 || ts != nullptr, std::string("array argument '") + name + "' is NULL");
+  std::vector<at::Tensor> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    check(ts[i] != nullptr, std::string("element ") + std::to_string(i) + " of '" + name + "' is NULL");
+    out.push_back(ts[i]->t);
+  }
+  return out;
+}
+
+dd_bytes* wrap_bytes(std::vector<char> data) {
+  auto* b = new dd_bytes{std::move(data)};
+  live[DD_KIND_BYTES].fetch_add(1, std::memory_order_relaxed);
+  return b;
+}
+
+}  // namespace dd

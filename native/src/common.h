@@ -1,0 +1,99 @@
+// Shared machinery of the shim: handle structs, the catch-all error macros,
+// the per-call autograd mode guard, and enum conversions.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ddpm4j.h"
+
+struct dd_tensor {
+  at::Tensor t;
+};
+struct dd_generator {
+  at::Generator g;
+};
+struct dd_bytes {
+  std::vector<char> data;
+};
+// dd_optimizer is defined in optim.cpp, the only file that touches it.
+
+namespace dd {
+
+// An argument the shim rejects before LibTorch sees it.
+struct ArgumentError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+inline void check(bool ok, const std::string& message) {
+  if (!ok) throw ArgumentError(message);
+}
+
+// Live-handle counters, one per enum dd_handle_kind.
+extern std::atomic<int64_t> live[4];
+
+// Stores the in-flight exception in ctx; must be called from a catch block.
+void record_error(dd_ctx* ctx, const char* function) noexcept;
+
+// Applies ctx->grad_mode for the duration of one call.
+class ModeGuard {
+ public:
+  explicit ModeGuard(const dd_ctx* ctx);
+ private:
+  c10::optional<c10::InferenceMode> inference_;
+  c10::optional<at::AutoGradMode> grad_;
+};
+
+at::ScalarType scalar_type(int32_t dtype);
+int32_t dtype_code(at::ScalarType type);
+c10::Device device(int32_t device_type, int32_t device_index);
+at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index);
+
+inline const at::Tensor& ref(const dd_tensor* t, const char* name) {
+  check(t != nullptr, std::string("tensor argument '") + name + "' is NULL");
+  return t->t;
+}
+inline at::Tensor& mut(dd_tensor* t, const char* name) {
+  check(t != nullptr, std::string("tensor argument '") + name + "' is NULL");
+  return t->t;
+}
+inline c10::optional<at::Tensor> opt(const dd_tensor* t) {
+  return t ? c10::optional<at::Tensor>(t->t) : c10::nullopt;
+}
+inline c10::optional<at::Generator> gen(dd_generator* g) {
+  return g ? c10::optional<at::Generator>(g->g) : c10::nullopt;
+}
+inline at::IntArrayRef ints(const int64_t* values, int64_t n, const char* name) {
+  check(n >= 0, std::string("length of '") + name + "' is negative");
+  check(n == 0 || values != nullptr, std::string("array argument '") + name + "' is NULL");
+  return at::IntArrayRef(values, static_cast<size_t>(n));
+}
+std::vector<at::Tensor> tensors(const dd_tensor* const* ts, int64_t n, const char* name);
+
+inline dd_tensor* wrap(at::Tensor t) {
+  auto* h = new dd_tensor{std::move(t)};
+  live[DD_KIND_TENSOR].fetch_add(1, std::memory_order_relaxed);
+  return h;
+}
+dd_bytes* wrap_bytes(std::vector<char> data);
+
+}  // namespace dd
+
+// Every exported function body sits between DD_TRY(ctx, fail) and
+// DD_CATCH(ctx, fail). Any exception is recorded in ctx and `fail` is
+// returned; for a void function leave `fail` empty.
+#define DD_TRY(ctx, fail)            \
+  if ((ctx) == nullptr) return fail; \
+  try {                              \
+    ::dd::ModeGuard dd_mode_guard_(ctx);
+
+#define DD_CATCH(ctx, fail)                  \
+  }                                          \
+  catch (...) {                              \
+    ::dd::record_error((ctx), __func__);     \
+    return fail;                             \
+  }

@@ -1,0 +1,119 @@
+// Library-wide state: version, configuration, handle counters, CUDA, seeding, threads.
+#include "common.h"
+
+#include <cstring>
+
+extern "C" {
+
+const char* dd_torch_version(void) { return TORCH_VERSION; }
+
+int64_t dd_config_info(char* buffer, int64_t capacity) {
+  if (buffer == nullptr || capacity <= 0) return 0;
+  try {
+    const std::string text = at::show_config();
+    const auto n = std::min<int64_t>(static_cast<int64_t>(text.size()), capacity - 1);
+    std::memcpy(buffer, text.data(), static_cast<size_t>(n));
+    buffer[n] = '\0';
+    return n;
+  } catch (...) {
+    buffer[0] = '\0';
+    return 0;
+  }
+}
+
+int64_t dd_live_handles(int32_t kind) {
+  if (kind == DD_KIND_ALL) {
+    int64_t total = 0;
+    for (auto& counter : dd::live) total += counter.load(std::memory_order_relaxed);
+    return total;
+  }
+  if (kind < 0 || kind > DD_KIND_BYTES) return -1;
+  return dd::live[kind].load(std::memory_order_relaxed);
+}
+
+int32_t dd_cuda_is_available(void) {
+  try {
+    return torch::cuda::is_available() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+int64_t dd_cuda_device_count(void) {
+  try {
+    return static_cast<int64_t>(torch::cuda::device_count());
+  } catch (...) {
+    return 0;
+  }
+}
+
+void dd_cuda_synchronize(dd_ctx* ctx, int64_t device_index) {
+  DD_TRY(ctx, )
+  dd::device(DD_CUDA, static_cast<int32_t>(device_index));
+  torch::cuda::synchronize(device_index);
+  DD_CATCH(ctx, )
+}
+
+void dd_manual_seed(dd_ctx* ctx, uint64_t seed) {
+  DD_TRY(ctx, )
+  torch::manual_seed(seed);
+  DD_CATCH(ctx, )
+}
+
+void dd_set_num_threads(dd_ctx* ctx, int32_t n) {
+  DD_TRY(ctx, )
+  dd::check(n > 0, "thread count must be positive, got " + std::to_string(n));
+  at::set_num_threads(n);
+  DD_CATCH(ctx, )
+}
+
+int32_t dd_get_num_threads(void) { return at::get_num_threads(); }
+
+// ------------------------------------------------------------------ generator
+
+dd_generator* dd_generator_new(dd_ctx* ctx, uint64_t seed, int32_t device_type, int32_t device_index) {
+  DD_TRY(ctx, nullptr)
+  const auto dev = dd::device(device_type, device_index);
+  at::Generator base = at::globalContext().defaultGenerator(dev);
+  at::Generator g;
+  {
+    std::lock_guard<std::mutex> lock(base.mutex());
+    g = base.clone();
+  }
+  g.set_current_seed(seed);
+  auto* h = new dd_generator{std::move(g)};
+  dd::live[DD_KIND_GENERATOR].fetch_add(1, std::memory_order_relaxed);
+  return h;
+  DD_CATCH(ctx, nullptr)
+}
+
+void dd_generator_free(dd_generator* g) {
+  if (g == nullptr) return;
+  delete g;
+  dd::live[DD_KIND_GENERATOR].fetch_sub(1, std::memory_order_relaxed);
+}
+
+static at::Generator generator_or_default(dd_generator* g) {
+  return g ? g->g : at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
+}
+
+dd_tensor* dd_generator_get_state(dd_ctx* ctx, dd_generator* g) {
+  DD_TRY(ctx, nullptr)
+  at::Generator gen = generator_or_default(g);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return dd::wrap(gen.get_state());
+  DD_CATCH(ctx, nullptr)
+}
+
+void dd_generator_set_state(dd_ctx* ctx, dd_generator* g, const dd_tensor* state) {
+  DD_TRY(ctx, )
+  const at::Tensor& s = dd::ref(state, "state");
+  dd::check(s.scalar_type() == at::kByte && s.device().is_cpu(),
+            "generator state must be a uint8 CPU tensor");
+  at::Generator gen = generator_or_default(g);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(s);
+  DD_CATCH(ctx, )
+}
+
+}  // extern "C"

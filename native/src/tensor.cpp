@@ -1,0 +1,176 @@
+// Tensor handles: lifetime, metadata, creation, dtype/device moves and scalar reads.
+#include "common.h"
+
+extern "C" {
+
+void dd_tensor_free(dd_tensor* t) {
+  if (t == nullptr) return;
+  delete t;
+  dd::live[DD_KIND_TENSOR].fetch_sub(1, std::memory_order_relaxed);
+}
+
+void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out) {
+  DD_TRY(ctx, )
+  const at::Tensor& x = dd::ref(t, "t");
+  dd::check(out != nullptr, "output record is NULL");
+  dd::check(x.defined(), "tensor is undefined");
+  out->dtype = dd::dtype_code(x.scalar_type());
+  out->device_type = x.device().is_cpu() ? DD_CPU : (x.device().is_cuda() ? DD_CUDA : -1);
+  out->device_index = x.device().has_index() ? x.device().index() : -1;
+  out->ndim = static_cast<int32_t>(x.dim());
+  out->requires_grad = x.requires_grad() ? 1 : 0;
+  out->is_leaf = x.is_leaf() ? 1 : 0;
+  out->is_contiguous = x.is_contiguous() ? 1 : 0;
+  out->has_grad = x.grad().defined() ? 1 : 0;
+  out->numel = x.numel();
+  out->element_size = static_cast<int64_t>(x.element_size());
+  out->storage_offset = x.storage_offset();
+  out->data_ptr = x.numel() == 0 ? nullptr : x.data_ptr();
+  DD_CATCH(ctx, )
+}
+
+int64_t dd_tensor_shape(dd_ctx* ctx, const dd_tensor* t, int64_t* sizes, int64_t* strides, int64_t capacity) {
+  DD_TRY(ctx, -1)
+  const at::Tensor& x = dd::ref(t, "t");
+  const int64_t n = x.dim();
+  const int64_t m = std::min(n, capacity);
+  for (int64_t i = 0; i < m; ++i) {
+    if (sizes) sizes[i] = x.size(i);
+    if (strides) strides[i] = x.stride(i);
+  }
+  return n;
+  DD_CATCH(ctx, -1)
+}
+
+dd_tensor* dd_tensor_alias(dd_ctx* ctx, const dd_tensor* t) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(dd::ref(t, "t"));
+  DD_CATCH(ctx, nullptr)
+}
+
+// ------------------------------------------------------------------ creation
+
+dd_tensor* dd_empty(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(at::empty(dd::ints(shape, ndim, "shape"), dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_full(dd_ctx* ctx, const int64_t* shape, int64_t ndim, double value, int32_t dtype, int32_t device_type, int32_t device_index) {
+  DD_TRY(ctx, nullptr)
+  auto opts = dd::options(dtype, device_type, device_index);
+  auto size = dd::ints(shape, ndim, "shape");
+  if (value == 0.0) return dd::wrap(at::zeros(size, opts));
+  if (value == 1.0) return dd::wrap(at::ones(size, opts));
+  return dd::wrap(at::full(size, value, opts));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_randn(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(at::randn(dd::ints(shape, ndim, "shape"), dd::gen(g), dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_rand(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(at::rand(dd::ints(shape, ndim, "shape"), dd::gen(g), dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_randint(dd_ctx* ctx, int64_t low, int64_t high, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g) {
+  DD_TRY(ctx, nullptr)
+  dd::check(low < high, "randint needs low < high, got low=" + std::to_string(low) + " high=" + std::to_string(high));
+  return dd::wrap(at::randint(low, high, dd::ints(shape, ndim, "shape"), dd::gen(g), dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_randperm(dd_ctx* ctx, int64_t n, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g) {
+  DD_TRY(ctx, nullptr)
+  dd::check(n >= 0, "randperm needs n >= 0, got " + std::to_string(n));
+  return dd::wrap(at::randperm(n, dd::gen(g), dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_arange(dd_ctx* ctx, double start, double end, double step, int32_t dtype, int32_t device_type, int32_t device_index) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(at::arange(start, end, step, dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_linspace(dd_ctx* ctx, double start, double end, int64_t steps, int32_t dtype, int32_t device_type, int32_t device_index) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(at::linspace(start, end, steps, dd::options(dtype, device_type, device_index)));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_from_blob(dd_ctx* ctx, void* data, const int64_t* shape, int64_t ndim, const int64_t* strides, int32_t dtype) {
+  DD_TRY(ctx, nullptr)
+  auto size = dd::ints(shape, ndim, "shape");
+  for (int64_t s : size) dd::check(s >= 0, "negative dimension " + std::to_string(s) + " in shape");
+  auto opts = at::TensorOptions().dtype(dd::scalar_type(dtype)).device(c10::kCPU);
+  int64_t numel = 1;
+  for (int64_t s : size) numel *= s;
+  dd::check(data != nullptr || numel == 0, "data pointer is NULL");
+  if (strides == nullptr) return dd::wrap(at::from_blob(data, size, opts));
+  return dd::wrap(at::from_blob(data, size, dd::ints(strides, ndim, "strides"), opts));
+  DD_CATCH(ctx, nullptr)
+}
+
+// --------------------------------------------------------- dtype and device
+
+dd_tensor* dd_to(dd_ctx* ctx, const dd_tensor* t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t non_blocking, int32_t copy) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(dd::ref(t, "t").to(dd::device(device_type, device_index), dd::scalar_type(dtype), non_blocking != 0, copy != 0));
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_clone(dd_ctx* ctx, const dd_tensor* t) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(dd::ref(t, "t").clone());
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_contiguous(dd_ctx* ctx, const dd_tensor* t) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(dd::ref(t, "t").contiguous());
+  DD_CATCH(ctx, nullptr)
+}
+
+dd_tensor* dd_detach(dd_ctx* ctx, const dd_tensor* t) {
+  DD_TRY(ctx, nullptr)
+  return dd::wrap(dd::ref(t, "t").detach());
+  DD_CATCH(ctx, nullptr)
+}
+
+void dd_copy_(dd_ctx* ctx, dd_tensor* dst, const dd_tensor* src) {
+  DD_TRY(ctx, )
+  dd::mut(dst, "dst").copy_(dd::ref(src, "src"));
+  DD_CATCH(ctx, )
+}
+
+void dd_fill_(dd_ctx* ctx, dd_tensor* t, double value) {
+  DD_TRY(ctx, )
+  dd::mut(t, "t").fill_(value);
+  DD_CATCH(ctx, )
+}
+
+double dd_item_double(dd_ctx* ctx, const dd_tensor* t) {
+  DD_TRY(ctx, 0.0)
+  return dd::ref(t, "t").item<double>();
+  DD_CATCH(ctx, 0.0)
+}
+
+int64_t dd_item_int64(dd_ctx* ctx, const dd_tensor* t) {
+  DD_TRY(ctx, 0)
+  return dd::ref(t, "t").item<int64_t>();
+  DD_CATCH(ctx, 0)
+}
+
+int32_t dd_equal(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b) {
+  DD_TRY(ctx, 0)
+  return at::equal(dd::ref(a, "a"), dd::ref(b, "b")) ? 1 : 0;
+  DD_CATCH(ctx, 0)
+}
+
+}  // extern "C"

@@ -1,0 +1,97 @@
+package io.github.ddpm4j.torch;
+
+import io.github.ddpm4j.ffi.DdpmNative;
+import io.github.ddpm4j.ffi.dd_ctx;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Per-thread native call state: the {@code dd_ctx} record (autograd mode in,
+ * error out) and scratch memory for small argument arrays, so that hot paths
+ * allocate no arena per call. Each Java thread, virtual threads included, has
+ * its own, so an error is always read by the thread whose call raised it,
+ * whichever carrier thread ran the downcall.
+ */
+final class Native {
+  /** Longs per scratch slot; larger arrays get a per-call arena. */
+  static final int SLOT_LONGS = 256;
+  private static final int SLOTS = 3;
+  private static final long SLOT_BYTES = SLOT_LONGS * 8L;
+
+  private static final ThreadLocal<Native> STATE = ThreadLocal.withInitial(Native::new);
+
+  static {
+    NativeLibrary.load();
+  }
+
+  final MemorySegment ctx;
+  final MemorySegment scratch;
+  Scope scope;
+
+  private Native() {
+    Arena arena = Arena.ofAuto();
+    ctx = arena.allocate(dd_ctx.layout());
+    scratch = arena.allocate(SLOT_BYTES * SLOTS, 8);
+  }
+
+  static Native get() {
+    return STATE.get();
+  }
+
+  /** @return this thread's call context */
+  static MemorySegment ctx() {
+    return STATE.get().ctx;
+  }
+
+  /**
+   * Throws the error recorded by the last call on {@code ctx}, if any, and resets the record.
+   *
+   * @throws TorchException if the last call failed
+   */
+  static void check(MemorySegment ctx) {
+    if (dd_ctx.status(ctx) != DdpmNative.DD_OK()) throw takeError(ctx);
+  }
+
+  private static TorchException takeError(MemorySegment ctx) {
+    int status = dd_ctx.status(ctx);
+    String function = cString(dd_ctx.function(ctx));
+    String message = cString(dd_ctx.message(ctx));
+    dd_ctx.status(ctx, DdpmNative.DD_OK());
+    TorchException.Kind kind = switch (status) {
+      case 1 -> TorchException.Kind.TORCH;
+      case 2 -> TorchException.Kind.STD;
+      case 4 -> TorchException.Kind.ARGUMENT;
+      case 5 -> TorchException.Kind.OUT_OF_MEMORY;
+      default -> TorchException.Kind.UNKNOWN;
+    };
+    return new TorchException(kind, function, message);
+  }
+
+  private static String cString(MemorySegment chars) {
+    long n = 0;
+    while (n < chars.byteSize() && chars.get(ValueLayout.JAVA_BYTE, n) != 0) n++;
+    return new String(chars.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Copies {@code values} into scratch slot {@code slot} of this thread.
+   *
+   * @return a segment holding the values, valid until the next call that uses the same slot
+   */
+  MemorySegment longs(int slot, long[] values) {
+    if (values.length > SLOT_LONGS) {
+      return Arena.ofAuto().allocateFrom(ValueLayout.JAVA_LONG, values);
+    }
+    MemorySegment s = scratch.asSlice(slot * SLOT_BYTES, SLOT_BYTES);
+    MemorySegment.copy(values, 0, s, ValueLayout.JAVA_LONG, 0, values.length);
+    return s;
+  }
+
+  /** @return a scratch segment for {@code n} longs (or pointers) in slot {@code slot} */
+  MemorySegment words(int slot, int n) {
+    if (n > SLOT_LONGS) return Arena.ofAuto().allocate(ValueLayout.JAVA_LONG, n);
+    return scratch.asSlice(slot * SLOT_BYTES, SLOT_BYTES);
+  }
+}

@@ -1,0 +1,120 @@
+package io.github.ddpm4j.torch;
+
+import java.util.ArrayList;
+
+/**
+ * Owns the tensors created on one thread while it is open, and frees them all,
+ * newest first, when it closes. Scopes nest: the innermost open scope of the
+ * current thread owns each new tensor.
+ *
+ * <p>Use a scope for step-local temporaries, so that intermediate results
+ * cannot leak:
+ * {@snippet :
+ * try (Scope step = Scope.open()) {
+ *   Tensor loss = model.forward(x).sub(target).square().mean();
+ *   loss.backward();
+ *   lossValue = loss.item();
+ * } // every tensor above is freed here
+ * }
+ *
+ * <p>A tensor that must outlive the scope is handed on with {@link #keep(Tensor)}.
+ * Tensors created while no scope is open belong to no scope: their owner closes
+ * them, and the garbage collector frees them as a backstop only.
+ *
+ * <p>A scope is confined to the thread that opened it; closing it elsewhere, or
+ * out of nesting order, throws {@link IllegalStateException}.
+ */
+public final class Scope implements AutoCloseable {
+  private final Native thread;
+  private final Scope parent;
+  private final Thread owner;
+  private final ArrayList<Tensor> tensors = new ArrayList<>();
+  private boolean closed;
+
+  private Scope(Native thread) {
+    this.thread = thread;
+    this.parent = thread.scope;
+    this.owner = Thread.currentThread();
+  }
+
+  /**
+   * Opens a scope on the current thread, nested in the open one if any.
+   *
+   * @return the new innermost scope
+   */
+  public static Scope open() {
+    Native n = Native.get();
+    Scope s = new Scope(n);
+    n.scope = s;
+    return s;
+  }
+
+  /**
+   * Moves {@code t} out of the innermost open scope of this thread: into that
+   * scope's parent, or to no scope when it has none (then the caller owns it).
+   *
+   * @param t a tensor
+   * @return {@code t}
+   * @throws IllegalStateException if {@code t} is closed
+   */
+  public static Tensor keep(Tensor t) {
+    t.handle(); // rejects a closed tensor
+    Scope s = t.scope;
+    if (s != null) {
+      s.remove(t);
+      t.scope = null;
+      if (s.parent != null) s.parent.add(t);
+    }
+    return t;
+  }
+
+  /** @return how many open tensors this scope owns */
+  public int size() {
+    return tensors.size();
+  }
+
+  void add(Tensor t) {
+    tensors.add(t);
+    t.scope = this;
+  }
+
+  private void remove(Tensor t) {
+    for (int i = tensors.size() - 1; i >= 0; i--) {
+      if (tensors.get(i) == t) {
+        tensors.remove(i);
+        return;
+      }
+    }
+  }
+
+  /** Detaches a tensor that was closed on its own. */
+  void forget(Tensor t) {
+    remove(t);
+  }
+
+  /**
+   * Frees every tensor this scope still owns, newest first, and makes the
+   * parent scope current again. Closing twice does nothing.
+   *
+   * @throws IllegalStateException if called from another thread, or while a
+   *     scope opened inside this one is still open
+   */
+  @Override
+  public void close() {
+    if (closed) return;
+    if (Thread.currentThread() != owner) {
+      throw new IllegalStateException("a scope must be closed by the thread that opened it");
+    }
+    if (thread.scope != this) {
+      throw new IllegalStateException("scopes must be closed innermost first");
+    }
+    closed = true;
+    thread.scope = parent;
+    for (int i = tensors.size() - 1; i >= 0; i--) {
+      Tensor t = tensors.get(i);
+      t.scope = null;
+      t.close();
+    }
+    tensors.clear();
+  }
+}

@@ -1,0 +1,1350 @@
+package io.github.ddpm4j.torch;
+
+import static io.github.ddpm4j.ffi.DdpmNative.*;
+
+import io.github.ddpm4j.ffi.dd_tensor_info;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * An n-dimensional array owned by LibTorch ({@code at::Tensor}), named and
+ * behaving as in PyTorch, with method names in camelCase ({@code index_select}
+ * becomes {@link #indexSelect}). Trailing underscores mark in-place methods, as
+ * in PyTorch ({@link #add_(Tensor)}).
+ *
+ * <h2>Lifetime</h2>
+ * A {@code Tensor} owns exactly one native handle, freed exactly once: when
+ * the {@link Scope} that owns it closes, when {@link #close()} is called, or,
+ * as a backstop only, after it becomes unreachable. Every method of a closed
+ * tensor throws {@link IllegalStateException} and never touches freed memory.
+ * New tensors join the innermost open {@link Scope} of the creating thread.
+ *
+ * <h2>Errors</h2>
+ * Shape, dtype and device errors found by LibTorch throw {@link TorchException}
+ * with LibTorch's message and the failing shim function; the tensor and the
+ * JVM remain usable.
+ *
+ * <h2>Threads</h2>
+ * A tensor may be used from any thread, but not concurrently with its own
+ * {@link #close()}. In-place methods on one tensor from several threads at once
+ * race as they do in PyTorch.
+ */
+public final class Tensor implements AutoCloseable {
+  static final Cleaner CLEANER = Cleaner.create();
+
+  private static final int NEG = DD_NEG(), ABS = DD_ABS(), EXP = DD_EXP(), LOG = DD_LOG(), SQRT = DD_SQRT(),
+      RSQRT = DD_RSQRT(), SIN = DD_SIN(), COS = DD_COS(), TANH = DD_TANH(), SIGMOID = DD_SIGMOID(),
+      RELU = DD_RELU(), SILU = DD_SILU(), GELU = DD_GELU(), SQUARE = DD_SQUARE(), SIGN = DD_SIGN(),
+      FLOOR = DD_FLOOR(), CEIL = DD_CEIL(), ROUND = DD_ROUND(), RECIPROCAL = DD_RECIPROCAL(), ERF = DD_ERF(),
+      LOG1P = DD_LOG1P(), EXPM1 = DD_EXPM1(), LOGICAL_NOT = DD_LOGICAL_NOT(), ISNAN = DD_ISNAN(),
+      ISFINITE = DD_ISFINITE(), TRUNC = DD_TRUNC();
+  private static final int ADD = DD_ADD(), SUB = DD_SUB(), MUL = DD_MUL(), DIV = DD_DIV(), POW = DD_POW(),
+      MAXIMUM = DD_MAXIMUM(), MINIMUM = DD_MINIMUM(), EQ = DD_EQ(), NE = DD_NE(), LT = DD_LT(), LE = DD_LE(),
+      GT = DD_GT(), GE = DD_GE(), LOGICAL_AND = DD_LOGICAL_AND(), LOGICAL_OR = DD_LOGICAL_OR(),
+      REMAINDER = DD_REMAINDER(), ATAN2 = DD_ATAN2(), FLOOR_DIVIDE = DD_FLOOR_DIVIDE(), RSUB = DD_RSUB(),
+      RDIV = DD_RDIV(), RPOW = DD_RPOW();
+  private static final int SUM = DD_SUM(), MEAN = DD_MEAN(), AMAX = DD_AMAX(), AMIN = DD_AMIN(), PROD = DD_PROD(),
+      LOGSUMEXP = DD_LOGSUMEXP(), ALL = DD_ALL(), ANY = DD_ANY();
+  private static final long[] NO_DIMS = new long[0];
+
+  /** Frees the handle; shared by close() and the Cleaner, which runs it at most once. */
+  private static final class Free implements Runnable {
+    volatile MemorySegment handle;
+    Arena view;
+
+    Free(MemorySegment handle) {
+      this.handle = handle;
+    }
+
+    @Override
+    public void run() {
+      MemorySegment h = handle;
+      handle = null;
+      Arena v = view;
+      view = null;
+      if (v != null) v.close();
+      if (h != null) dd_tensor_free(h);
+    }
+  }
+
+  private final Free free;
+  private final Cleaner.Cleanable cleanable;
+  /** Java-owned memory this tensor (or the tensor it views) reads, or null. */
+  private final MemorySegment backing;
+  Scope scope;
+  private long[] sizes;
+  private DType dtype;
+  private Device device;
+
+  Tensor(Native thread, MemorySegment handle, MemorySegment backing) {
+    this.free = new Free(handle);
+    this.backing = backing;
+    this.cleanable = CLEANER.register(this, free);
+    if (thread.scope != null) thread.scope.add(this);
+  }
+
+  /** Wraps the handle a downcall returned, after checking the call's error record. */
+  static Tensor wrap(Native thread, MemorySegment handle) {
+    Native.check(thread.ctx);
+    return new Tensor(thread, handle, null);
+  }
+
+  /** Like {@link #wrap}, for a result that may share this tensor's memory. */
+  private Tensor view(Native thread, MemorySegment handle) {
+    Native.check(thread.ctx);
+    return new Tensor(thread, handle, backing);
+  }
+
+  /**
+   * The live native handle.
+   *
+   * @throws IllegalStateException if this tensor is closed, or the Java memory it was made over is freed
+   */
+  MemorySegment handle() {
+    MemorySegment h = free.handle;
+    if (h == null) throw new IllegalStateException("tensor is closed");
+    if (backing != null && !backing.scope().isAlive()) {
+      throw new IllegalStateException("the memory segment this tensor was created over has been freed");
+    }
+    return h;
+  }
+
+  // ------------------------------------------------------------------ metadata
+
+  /** @return whether this tensor's handle has been freed */
+  public boolean isClosed() {
+    return free.handle == null;
+  }
+
+  private MemorySegment info(Native n) {
+    MemorySegment out = n.words(2, 8);
+    dd_tensor_info_get(n.ctx, handle(), out);
+    Native.check(n.ctx);
+    return out;
+  }
+
+  private long[] sizes() {
+    long[] s = sizes;
+    if (s == null) {
+      Native n = Native.get();
+      try {
+        MemorySegment buf = n.words(0, Native.SLOT_LONGS);
+        long nd = dd_tensor_shape(n.ctx, handle(), buf, MemorySegment.NULL, Native.SLOT_LONGS);
+        Native.check(n.ctx);
+        if (nd > Native.SLOT_LONGS) throw new IllegalStateException("tensor has more than " + Native.SLOT_LONGS + " dimensions");
+        s = buf.asSlice(0, nd * 8).toArray(ValueLayout.JAVA_LONG);
+        sizes = s;
+      } finally {
+        Reference.reachabilityFence(this);
+      }
+    }
+    return s;
+  }
+
+  /** @return a copy of the sizes, outermost first ({@code Tensor.shape}) */
+  public long[] shape() {
+    return sizes().clone();
+  }
+
+  /**
+   * @param dim a dimension, negative counts from the end
+   * @return the size of {@code dim} ({@code Tensor.size(dim)})
+   * @throws IndexOutOfBoundsException if {@code dim} is out of range
+   */
+  public long size(int dim) {
+    long[] s = sizes();
+    int d = dim < 0 ? dim + s.length : dim;
+    if (d < 0 || d >= s.length) {
+      throw new IndexOutOfBoundsException("dimension " + dim + " is out of range for a " + s.length + "-d tensor");
+    }
+    return s[d];
+  }
+
+  /** @return the number of dimensions ({@code Tensor.dim()}) */
+  public int dim() {
+    return sizes().length;
+  }
+
+  /** @return the number of elements ({@code Tensor.numel()}) */
+  public long numel() {
+    long n = 1;
+    for (long s : sizes()) n *= s;
+    return n;
+  }
+
+  /** @return the strides in elements ({@code Tensor.stride()}) */
+  public long[] stride() {
+    Native n = Native.get();
+    try {
+      MemorySegment buf = n.words(0, Native.SLOT_LONGS);
+      long nd = dd_tensor_shape(n.ctx, handle(), MemorySegment.NULL, buf, Native.SLOT_LONGS);
+      Native.check(n.ctx);
+      return buf.asSlice(0, Math.min(nd, Native.SLOT_LONGS) * 8).toArray(ValueLayout.JAVA_LONG);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return the element type ({@code Tensor.dtype}) */
+  public DType dtype() {
+    if (dtype == null) loadTypeAndDevice();
+    return dtype;
+  }
+
+  /** @return where the data lives ({@code Tensor.device}) */
+  public Device device() {
+    if (device == null) loadTypeAndDevice();
+    return device;
+  }
+
+  private void loadTypeAndDevice() {
+    try {
+      MemorySegment i = info(Native.get());
+      DType dt = DType.fromCode(dd_tensor_info.dtype(i));
+      int type = dd_tensor_info.device_type(i);
+      if (type < 0) throw new IllegalStateException("tensor is on a device that ddpm4j does not map");
+      device = type == 0 ? Device.CPU : Device.cuda(Math.max(0, dd_tensor_info.device_index(i)));
+      dtype = dt;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return bytes per element ({@code Tensor.element_size()}) */
+  public long elementSize() {
+    return dtype().elementSize();
+  }
+
+  /** @return {@code numel() * elementSize()} ({@code Tensor.nbytes}) */
+  public long nbytes() {
+    return numel() * elementSize();
+  }
+
+  /** @return whether the elements are laid out contiguously in row-major order */
+  public boolean isContiguous() {
+    try {
+      return dd_tensor_info.is_contiguous(info(Native.get())) != 0;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return whether autograd records operations on this tensor ({@code Tensor.requires_grad}) */
+  public boolean requiresGrad() {
+    try {
+      return dd_tensor_info.requires_grad(info(Native.get())) != 0;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return whether this is a leaf of the autograd graph ({@code Tensor.is_leaf}) */
+  public boolean isLeaf() {
+    try {
+      return dd_tensor_info.is_leaf(info(Native.get())) != 0;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  // ------------------------------------------------------------------ raw data
+
+  /** A global-scope segment over the contiguous CPU data; valid only while this tensor is fenced. */
+  private MemorySegment rawData(String what) {
+    Native n = Native.get();
+    MemorySegment i = info(n);
+    if (dd_tensor_info.device_type(i) != 0) throw new IllegalStateException(what + " needs a CPU tensor; call cpu() first");
+    if (dd_tensor_info.is_contiguous(i) == 0) {
+      throw new IllegalStateException(what + " needs a contiguous tensor; call contiguous() first");
+    }
+    long bytes = dd_tensor_info.numel(i) * dd_tensor_info.element_size(i);
+    if (bytes == 0) return MemorySegment.NULL;
+    return dd_tensor_info.data_ptr(i).reinterpret(bytes);
+  }
+
+  /**
+   * A zero-copy view of this CPU tensor's elements: exactly {@link #nbytes()}
+   * bytes, in native byte order, laid out row-major. Writes through the view
+   * change the tensor (bypassing autograd, as {@code Tensor.numpy()} does). The
+   * view becomes unusable (any access throws {@link IllegalStateException})
+   * once this tensor is freed.
+   *
+   * @return the view
+   * @throws IllegalStateException if the tensor is closed, not on the CPU, or not contiguous
+   */
+  public MemorySegment data() {
+    try {
+      MemorySegment raw = rawData("data()");
+      Arena v = free.view;
+      if (v == null) {
+        v = Arena.ofShared();
+        free.view = v;
+      }
+      return raw.reinterpret(nbytes(), v, null);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  private MemorySegment readable(DType expected, String what) {
+    if (dtype() != expected) {
+      throw new IllegalStateException(what + " needs dtype " + expected + " but the tensor is " + dtype() + "; call to(" + expected + ") first");
+    }
+    return rawData(what);
+  }
+
+  /**
+   * @return the elements of this {@code float32} CPU tensor, row-major
+   * @throws IllegalStateException if the dtype is not float32, or not CPU/contiguous
+   */
+  public float[] toFloatArray() {
+    try {
+      return readable(DType.FLOAT32, "toFloatArray()").toArray(ValueLayout.JAVA_FLOAT);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the elements of this {@code float64} CPU tensor, row-major
+   * @throws IllegalStateException if the dtype is not float64, or not CPU/contiguous
+   */
+  public double[] toDoubleArray() {
+    try {
+      return readable(DType.FLOAT64, "toDoubleArray()").toArray(ValueLayout.JAVA_DOUBLE);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the elements of this {@code int64} CPU tensor, row-major
+   * @throws IllegalStateException if the dtype is not int64, or not CPU/contiguous
+   */
+  public long[] toLongArray() {
+    try {
+      return readable(DType.INT64, "toLongArray()").toArray(ValueLayout.JAVA_LONG);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the elements of this {@code int32} CPU tensor, row-major
+   * @throws IllegalStateException if the dtype is not int32, or not CPU/contiguous
+   */
+  public int[] toIntArray() {
+    try {
+      return readable(DType.INT32, "toIntArray()").toArray(ValueLayout.JAVA_INT);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the elements of this {@code uint8} or {@code bool} CPU tensor, row-major
+   * @throws IllegalStateException if the dtype is neither, or not CPU/contiguous
+   */
+  public byte[] toByteArray() {
+    try {
+      DType d = dtype();
+      return readable(d == DType.BOOL ? DType.BOOL : DType.UINT8, "toByteArray()").toArray(ValueLayout.JAVA_BYTE);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** Copies {@code bytes} bytes from {@code src} into this freshly created CPU tensor. */
+  void fill(MemorySegment src) {
+    try {
+      MemorySegment dst = rawData("fill");
+      if (dst.byteSize() > 0) MemorySegment.copy(src, 0, dst, 0, dst.byteSize());
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the value of a one-element tensor as a double ({@code Tensor.item()})
+   * @throws TorchException if the tensor has more than one element
+   */
+  public double item() {
+    Native n = Native.get();
+    try {
+      double v = dd_item_double(n.ctx, handle());
+      Native.check(n.ctx);
+      return v;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the value of a one-element tensor as a long ({@code Tensor.item()} on an integer tensor)
+   * @throws TorchException if the tensor has more than one element
+   */
+  public long itemLong() {
+    Native n = Native.get();
+    try {
+      long v = dd_item_int64(n.ctx, handle());
+      Native.check(n.ctx);
+      return v;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param other another tensor
+   * @return whether both have the same shape and elements ({@code torch.equal})
+   */
+  public boolean equal(Tensor other) {
+    Native n = Native.get();
+    try {
+      int v = dd_equal(n.ctx, handle(), other.handle());
+      Native.check(n.ctx);
+      return v != 0;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+
+  // -------------------------------------------------------- dtype and device
+
+  /**
+   * @param dtype the target element type
+   * @return this tensor converted to {@code dtype} ({@code Tensor.to(dtype)}); a new handle even if unchanged
+   */
+  public Tensor to(DType dtype) {
+    return to(dtype, device());
+  }
+
+  /**
+   * @param device the target device
+   * @return this tensor on {@code device} ({@code Tensor.to(device)})
+   * @throws TorchException if the device is not available
+   */
+  public Tensor to(Device device) {
+    return to(dtype(), device);
+  }
+
+  /**
+   * @param dtype the target element type
+   * @param device the target device
+   * @return this tensor converted and moved ({@code Tensor.to(device, dtype)})
+   * @throws TorchException if the device is not available
+   */
+  public Tensor to(DType dtype, Device device) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_to(n.ctx, handle(), dtype.code(), device.type().ordinal(), device.index(), 0, 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return this tensor on the CPU ({@code Tensor.cpu()}) */
+  public Tensor cpu() {
+    return to(Device.CPU);
+  }
+
+  /** @return a copy with its own storage and autograd history ({@code Tensor.clone()}) */
+  public Tensor clone() {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_clone(n.ctx, handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return a contiguous tensor with the same data; shares storage if already contiguous ({@code Tensor.contiguous()}) */
+  public Tensor contiguous() {
+    Native n = Native.get();
+    try {
+      return view(n, dd_contiguous(n.ctx, handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return a view that autograd does not track ({@code Tensor.detach()}) */
+  public Tensor detach() {
+    Native n = Native.get();
+    try {
+      return view(n, dd_detach(n.ctx, handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * Copies {@code src} into this tensor, broadcasting and converting ({@code Tensor.copy_}).
+   *
+   * @param src the source
+   * @return this tensor
+   * @throws TorchException if {@code src} does not broadcast to this shape
+   */
+  public Tensor copy_(Tensor src) {
+    Native n = Native.get();
+    try {
+      dd_copy_(n.ctx, handle(), src.handle());
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(src);
+    }
+  }
+
+  /**
+   * @param value the value
+   * @return this tensor, every element set to {@code value} ({@code Tensor.fill_})
+   */
+  public Tensor fill_(double value) {
+    Native n = Native.get();
+    try {
+      dd_fill_(n.ctx, handle(), value);
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return this tensor, zeroed ({@code Tensor.zero_}) */
+  public Tensor zero_() {
+    return fill_(0.0);
+  }
+
+  // ------------------------------------------------------- views and indexing
+
+  private Tensor shapeOp(int which, long[] values) {
+    Native n = Native.get();
+    try {
+      MemorySegment a = n.longs(0, values);
+      MemorySegment h = handle();
+      MemorySegment r = switch (which) {
+        case 0 -> dd_view(n.ctx, h, a, values.length);
+        case 1 -> dd_reshape(n.ctx, h, a, values.length);
+        case 2 -> dd_permute(n.ctx, h, a, values.length);
+        case 3 -> dd_expand(n.ctx, h, a, values.length);
+        case 4 -> dd_repeat(n.ctx, h, a, values.length);
+        default -> dd_flip(n.ctx, h, a, values.length);
+      };
+      return view(n, r);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param shape the new sizes; one may be -1 (inferred)
+   * @return a view with the same storage ({@code Tensor.view})
+   * @throws TorchException if the element count differs or the strides do not allow a view
+   */
+  public Tensor view(long... shape) {
+    return shapeOp(0, shape);
+  }
+
+  /**
+   * @param shape the new sizes; one may be -1 (inferred)
+   * @return a view when possible, else a copy ({@code Tensor.reshape})
+   * @throws TorchException if the element count differs
+   */
+  public Tensor reshape(long... shape) {
+    return shapeOp(1, shape);
+  }
+
+  /**
+   * @param dims a permutation of the dimensions
+   * @return a view with dimensions reordered ({@code Tensor.permute})
+   * @throws TorchException if {@code dims} is not a permutation
+   */
+  public Tensor permute(long... dims) {
+    return shapeOp(2, dims);
+  }
+
+  /**
+   * @param shape target sizes; -1 keeps a size
+   * @return a broadcast view ({@code Tensor.expand})
+   * @throws TorchException if a non-singleton dimension would change
+   */
+  public Tensor expand(long... shape) {
+    return shapeOp(3, shape);
+  }
+
+  /**
+   * @param repeats how often to tile each dimension
+   * @return a tiled copy ({@code Tensor.repeat})
+   */
+  public Tensor repeat(long... repeats) {
+    return shapeOp(4, repeats);
+  }
+
+  /**
+   * @param dims dimensions to reverse
+   * @return a copy with those dimensions reversed ({@code torch.flip})
+   */
+  public Tensor flip(long... dims) {
+    return shapeOp(5, dims);
+  }
+
+  /**
+   * @param dim0 first dimension
+   * @param dim1 second dimension
+   * @return a view with the two dimensions swapped ({@code Tensor.transpose})
+   */
+  public Tensor transpose(long dim0, long dim1) {
+    Native n = Native.get();
+    try {
+      return view(n, dd_transpose(n.ctx, handle(), dim0, dim1));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return a view without any size-1 dimension ({@code Tensor.squeeze()}) */
+  public Tensor squeeze() {
+    Native n = Native.get();
+    try {
+      return view(n, dd_squeeze(n.ctx, handle(), 0, 1));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param dim the dimension to drop if its size is 1
+   * @return a view ({@code Tensor.squeeze(dim)})
+   */
+  public Tensor squeeze(long dim) {
+    Native n = Native.get();
+    try {
+      return view(n, dd_squeeze(n.ctx, handle(), dim, 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param dim where to insert a size-1 dimension
+   * @return a view ({@code Tensor.unsqueeze})
+   */
+  public Tensor unsqueeze(long dim) {
+    Native n = Native.get();
+    try {
+      return view(n, dd_unsqueeze(n.ctx, handle(), dim));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return a 1-d view or copy of all elements ({@code Tensor.flatten()}) */
+  public Tensor flatten() {
+    return flatten(0, -1);
+  }
+
+  /**
+   * @param startDim first dimension to merge
+   * @param endDim last dimension to merge (inclusive)
+   * @return the tensor with those dimensions merged ({@code Tensor.flatten(start_dim, end_dim)})
+   */
+  public Tensor flatten(long startDim, long endDim) {
+    Native n = Native.get();
+    try {
+      return view(n, dd_flatten(n.ctx, handle(), startDim, endDim));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * Basic slicing, {@code t[..., start:end:step, ...]} on one dimension. Out-of-range
+   * bounds are clamped as in Python.
+   *
+   * @param dim the dimension
+   * @param start first index (negative counts from the end)
+   * @param end one past the last index (negative counts from the end)
+   * @param step stride, &gt; 0
+   * @return a view
+   * @throws TorchException if the dimension is out of range or step &lt;= 0
+   */
+  public Tensor slice(long dim, long start, long end, long step) {
+    Native n = Native.get();
+    try {
+      return view(n, dd_slice(n.ctx, handle(), dim, start, end, step));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param dim the dimension
+   * @param start first index
+   * @param end one past the last index
+   * @return {@code slice(dim, start, end, 1)}
+   */
+  public Tensor slice(long dim, long start, long end) {
+    return slice(dim, start, end, 1);
+  }
+
+  /**
+   * @param dim the dimension
+   * @param start first index
+   * @param length how many indices
+   * @return a view of {@code length} entries from {@code start} ({@code Tensor.narrow})
+   */
+  public Tensor narrow(long dim, long start, long length) {
+    return slice(dim, start, start + length, 1);
+  }
+
+  /**
+   * @param dim the dimension to remove
+   * @param index the index to keep (negative counts from the end)
+   * @return a view ({@code Tensor.select})
+   * @throws TorchException if the index is out of range
+   */
+  public Tensor select(long dim, long index) {
+    Native n = Native.get();
+    try {
+      return view(n, dd_select(n.ctx, handle(), dim, index));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param dim the dimension
+   * @param index a 1-d int64 tensor of indices
+   * @return a copy with the chosen entries ({@code torch.index_select})
+   * @throws TorchException if an index is out of range or not int64/int32
+   */
+  public Tensor indexSelect(long dim, Tensor index) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_index_select(n.ctx, handle(), dim, index.handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(index);
+    }
+  }
+
+  /**
+   * @param dim the dimension
+   * @param index an int64 tensor with as many dimensions as this one
+   * @return {@code out[i][j] = this[index[i][j]][j]} for dim 0, and so on ({@code torch.gather})
+   * @throws TorchException if shapes or indices are invalid
+   */
+  public Tensor gather(long dim, Tensor index) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_gather(n.ctx, handle(), dim, index.handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(index);
+    }
+  }
+
+  /**
+   * @param mask a bool tensor broadcastable to this shape
+   * @param value the fill value
+   * @return a copy with {@code value} where {@code mask} is true ({@code Tensor.masked_fill})
+   */
+  public Tensor maskedFill(Tensor mask, double value) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_masked_fill(n.ctx, handle(), mask.handle(), value));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(mask);
+    }
+  }
+
+  /**
+   * @param chunks how many parts at most
+   * @param dim the dimension to split
+   * @return up to {@code chunks} views of (nearly) equal size ({@code torch.chunk})
+   * @throws IllegalArgumentException if {@code chunks <= 0}
+   */
+  public List<Tensor> chunk(int chunks, long dim) {
+    if (chunks <= 0) throw new IllegalArgumentException("chunks must be positive, got " + chunks);
+    Native n = Native.get();
+    try {
+      MemorySegment out = n.words(1, chunks);
+      long count = dd_chunk(n.ctx, handle(), chunks, dim, out);
+      Native.check(n.ctx);
+      List<Tensor> parts = new ArrayList<>((int) count);
+      for (int i = 0; i < count; i++) {
+        parts.add(new Tensor(n, out.getAtIndex(ValueLayout.ADDRESS, i), backing));
+      }
+      return parts;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  // --------------------------------------------------------------- elementwise
+
+  private Tensor unary(int op) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_unary(n.ctx, op, handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  private Tensor unary_(int op) {
+    Native n = Native.get();
+    try {
+      dd_unary_(n.ctx, op, handle());
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  private Tensor binary(int op, Tensor other) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_binary(n.ctx, op, handle(), other.handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+
+  private Tensor binary_(int op, Tensor other) {
+    Native n = Native.get();
+    try {
+      dd_binary_(n.ctx, op, handle(), other.handle());
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+
+  Tensor scalarOp(int op, double value, boolean integral) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_binary_scalar(n.ctx, op, handle(), value, integral ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  private Tensor scalarOp_(int op, double value) {
+    Native n = Native.get();
+    try {
+      dd_binary_scalar_(n.ctx, op, handle(), value, 0);
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @param other a broadcastable tensor @return {@code this + other} ({@code torch.add}) @throws TorchException if shapes do not broadcast */
+  public Tensor add(Tensor other) { return binary(ADD, other); }
+  /** @param other a broadcastable tensor @param alpha multiplier of other @return {@code this + alpha * other} ({@code torch.add(alpha=)}) */
+  public Tensor add(Tensor other, double alpha) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_add_scaled(n.ctx, handle(), other.handle(), alpha));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+  /** @param value a Python-float-like scalar @return {@code this + value} */
+  public Tensor add(double value) { return scalarOp(ADD, value, false); }
+  /** @param other a broadcastable tensor @return {@code this - other} ({@code torch.sub}) */
+  public Tensor sub(Tensor other) { return binary(SUB, other); }
+  /** @param value a scalar @return {@code this - value} */
+  public Tensor sub(double value) { return scalarOp(SUB, value, false); }
+  /** @param value a scalar @return {@code value - this} ({@code torch.rsub}) */
+  public Tensor rsub(double value) { return scalarOp(RSUB, value, false); }
+  /** @param other a broadcastable tensor @return {@code this * other} ({@code torch.mul}) */
+  public Tensor mul(Tensor other) { return binary(MUL, other); }
+  /** @param value a scalar @return {@code this * value} */
+  public Tensor mul(double value) { return scalarOp(MUL, value, false); }
+  /** @param other a broadcastable tensor @return {@code this / other}, true division ({@code torch.div}) */
+  public Tensor div(Tensor other) { return binary(DIV, other); }
+  /** @param value a scalar @return {@code this / value} */
+  public Tensor div(double value) { return scalarOp(DIV, value, false); }
+  /** @param value a scalar @return {@code value / this} */
+  public Tensor rdiv(double value) { return scalarOp(RDIV, value, false); }
+  /** @param other exponent tensor @return {@code this ** other} ({@code torch.pow}) */
+  public Tensor pow(Tensor other) { return binary(POW, other); }
+  /** @param exponent the exponent @return {@code this ** exponent} */
+  public Tensor pow(double exponent) { return scalarOp(POW, exponent, false); }
+  /** @param base the base @return {@code base ** this} */
+  public Tensor rpow(double base) { return scalarOp(RPOW, base, false); }
+  /** @param other a broadcastable tensor @return elementwise maximum ({@code torch.maximum}) */
+  public Tensor maximum(Tensor other) { return binary(MAXIMUM, other); }
+  /** @param other a broadcastable tensor @return elementwise minimum ({@code torch.minimum}) */
+  public Tensor minimum(Tensor other) { return binary(MINIMUM, other); }
+  /** @param other divisor @return Python-style remainder ({@code torch.remainder}) */
+  public Tensor remainder(Tensor other) { return binary(REMAINDER, other); }
+  /** @param value divisor @return Python-style remainder */
+  public Tensor remainder(double value) { return scalarOp(REMAINDER, value, false); }
+  /** @param other divisor @return {@code floor(this / other)} ({@code torch.floor_divide}) */
+  public Tensor floorDivide(Tensor other) { return binary(FLOOR_DIVIDE, other); }
+  /** @param other x coordinates @return {@code atan2(this, other)} in radians ({@code torch.atan2}) */
+  public Tensor atan2(Tensor other) { return binary(ATAN2, other); }
+
+  /** @param other a broadcastable tensor @return this tensor after {@code this += other} ({@code Tensor.add_}) */
+  public Tensor add_(Tensor other) { return binary_(ADD, other); }
+  /** @param other a broadcastable tensor @param alpha multiplier @return this tensor after {@code this += alpha * other} */
+  public Tensor add_(Tensor other, double alpha) {
+    Native n = Native.get();
+    try {
+      dd_add_scaled_(n.ctx, handle(), other.handle(), alpha);
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+  /** @param value a scalar @return this tensor after {@code this += value} */
+  public Tensor add_(double value) { return scalarOp_(ADD, value); }
+  /** @param other a broadcastable tensor @return this tensor after {@code this -= other} */
+  public Tensor sub_(Tensor other) { return binary_(SUB, other); }
+  /** @param value a scalar @return this tensor after {@code this -= value} */
+  public Tensor sub_(double value) { return scalarOp_(SUB, value); }
+  /** @param other a broadcastable tensor @return this tensor after {@code this *= other} */
+  public Tensor mul_(Tensor other) { return binary_(MUL, other); }
+  /** @param value a scalar @return this tensor after {@code this *= value} */
+  public Tensor mul_(double value) { return scalarOp_(MUL, value); }
+  /** @param other a broadcastable tensor @return this tensor after {@code this /= other} */
+  public Tensor div_(Tensor other) { return binary_(DIV, other); }
+  /** @param value a scalar @return this tensor after {@code this /= value} */
+  public Tensor div_(double value) { return scalarOp_(DIV, value); }
+  /** @param value exponent @return this tensor after {@code this **= value} */
+  public Tensor pow_(double value) { return scalarOp_(POW, value); }
+
+  /**
+   * @param end the target
+   * @param weight interpolation weight
+   * @return this tensor after {@code this += weight * (end - this)} ({@code Tensor.lerp_})
+   */
+  public Tensor lerp_(Tensor end, double weight) {
+    Native n = Native.get();
+    try {
+      dd_lerp_(n.ctx, handle(), end.handle(), weight);
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(end);
+    }
+  }
+
+  /** @param other a broadcastable tensor @return bool tensor of {@code this == other} ({@code torch.eq}) */
+  public Tensor eq(Tensor other) { return binary(EQ, other); }
+  /** @param value a scalar @return bool tensor of {@code this == value} */
+  public Tensor eq(double value) { return scalarOp(EQ, value, false); }
+  /** @param other a broadcastable tensor @return bool tensor of {@code this != other} */
+  public Tensor ne(Tensor other) { return binary(NE, other); }
+  /** @param value a scalar @return bool tensor of {@code this != value} */
+  public Tensor ne(double value) { return scalarOp(NE, value, false); }
+  /** @param other a broadcastable tensor @return bool tensor of {@code this < other} */
+  public Tensor lt(Tensor other) { return binary(LT, other); }
+  /** @param value a scalar @return bool tensor of {@code this < value} */
+  public Tensor lt(double value) { return scalarOp(LT, value, false); }
+  /** @param other a broadcastable tensor @return bool tensor of {@code this <= other} */
+  public Tensor le(Tensor other) { return binary(LE, other); }
+  /** @param value a scalar @return bool tensor of {@code this <= value} */
+  public Tensor le(double value) { return scalarOp(LE, value, false); }
+  /** @param other a broadcastable tensor @return bool tensor of {@code this > other} */
+  public Tensor gt(Tensor other) { return binary(GT, other); }
+  /** @param value a scalar @return bool tensor of {@code this > value} */
+  public Tensor gt(double value) { return scalarOp(GT, value, false); }
+  /** @param other a broadcastable tensor @return bool tensor of {@code this >= other} */
+  public Tensor ge(Tensor other) { return binary(GE, other); }
+  /** @param value a scalar @return bool tensor of {@code this >= value} */
+  public Tensor ge(double value) { return scalarOp(GE, value, false); }
+  /** @param other a broadcastable tensor @return elementwise logical and ({@code torch.logical_and}) */
+  public Tensor logicalAnd(Tensor other) { return binary(LOGICAL_AND, other); }
+  /** @param other a broadcastable tensor @return elementwise logical or ({@code torch.logical_or}) */
+  public Tensor logicalOr(Tensor other) { return binary(LOGICAL_OR, other); }
+  /** @return elementwise logical not ({@code torch.logical_not}) */
+  public Tensor logicalNot() { return unary(LOGICAL_NOT); }
+  /** @return bool tensor, true where NaN ({@code torch.isnan}) */
+  public Tensor isnan() { return unary(ISNAN); }
+  /** @return bool tensor, true where finite ({@code torch.isfinite}) */
+  public Tensor isfinite() { return unary(ISFINITE); }
+
+  /** @return {@code -this} ({@code torch.neg}) */
+  public Tensor neg() { return unary(NEG); }
+  /** @return {@code |this|} ({@code torch.abs}) */
+  public Tensor abs() { return unary(ABS); }
+  /** @return {@code e^this} ({@code torch.exp}) */
+  public Tensor exp() { return unary(EXP); }
+  /** @return natural logarithm ({@code torch.log}) */
+  public Tensor log() { return unary(LOG); }
+  /** @return square root ({@code torch.sqrt}) */
+  public Tensor sqrt() { return unary(SQRT); }
+  /** @return {@code 1 / sqrt(this)} ({@code torch.rsqrt}) */
+  public Tensor rsqrt() { return unary(RSQRT); }
+  /** @return sine, radians ({@code torch.sin}) */
+  public Tensor sin() { return unary(SIN); }
+  /** @return cosine, radians ({@code torch.cos}) */
+  public Tensor cos() { return unary(COS); }
+  /** @return hyperbolic tangent ({@code torch.tanh}) */
+  public Tensor tanh() { return unary(TANH); }
+  /** @return logistic sigmoid ({@code torch.sigmoid}) */
+  public Tensor sigmoid() { return unary(SIGMOID); }
+  /** @return {@code max(this, 0)} ({@code torch.relu}) */
+  public Tensor relu() { return unary(RELU); }
+  /** @return {@code this * sigmoid(this)}, Swish ({@code torch.nn.functional.silu}) */
+  public Tensor silu() { return unary(SILU); }
+  /** @return GELU with the exact erf form ({@code torch.nn.functional.gelu}) */
+  public Tensor gelu() { return unary(GELU); }
+  /** @return {@code this * this} ({@code torch.square}) */
+  public Tensor square() { return unary(SQUARE); }
+  /** @return -1, 0 or 1 ({@code torch.sign}) */
+  public Tensor sign() { return unary(SIGN); }
+  /** @return rounded down ({@code torch.floor}) */
+  public Tensor floor() { return unary(FLOOR); }
+  /** @return rounded up ({@code torch.ceil}) */
+  public Tensor ceil() { return unary(CEIL); }
+  /** @return rounded half to even ({@code torch.round}) */
+  public Tensor round() { return unary(ROUND); }
+  /** @return rounded toward zero ({@code torch.trunc}) */
+  public Tensor trunc() { return unary(TRUNC); }
+  /** @return {@code 1 / this} ({@code torch.reciprocal}) */
+  public Tensor reciprocal() { return unary(RECIPROCAL); }
+  /** @return the error function ({@code torch.erf}) */
+  public Tensor erf() { return unary(ERF); }
+  /** @return {@code log(1 + this)} ({@code torch.log1p}) */
+  public Tensor log1p() { return unary(LOG1P); }
+  /** @return {@code e^this - 1} ({@code torch.expm1}) */
+  public Tensor expm1() { return unary(EXPM1); }
+
+  /** @return this tensor after {@code neg_} */
+  public Tensor neg_() { return unary_(NEG); }
+  /** @return this tensor after {@code exp_} */
+  public Tensor exp_() { return unary_(EXP); }
+  /** @return this tensor after {@code sqrt_} */
+  public Tensor sqrt_() { return unary_(SQRT); }
+  /** @return this tensor after {@code sigmoid_} */
+  public Tensor sigmoid_() { return unary_(SIGMOID); }
+  /** @return this tensor after {@code relu_} */
+  public Tensor relu_() { return unary_(RELU); }
+  /** @return this tensor after {@code silu_} ({@code F.silu(inplace=True)}) */
+  public Tensor silu_() { return unary_(SILU); }
+  /** @return this tensor after {@code tanh_} */
+  public Tensor tanh_() { return unary_(TANH); }
+
+  /**
+   * @param min lower bound
+   * @param max upper bound
+   * @return values limited to {@code [min, max]} ({@code torch.clamp})
+   */
+  public Tensor clamp(double min, double max) { return clamp(min, max, true, true); }
+  /** @param min lower bound @return values limited below ({@code torch.clamp(min=)}) */
+  public Tensor clampMin(double min) { return clamp(min, 0, true, false); }
+  /** @param max upper bound @return values limited above ({@code torch.clamp(max=)}) */
+  public Tensor clampMax(double max) { return clamp(0, max, false, true); }
+
+  private Tensor clamp(double min, double max, boolean hasMin, boolean hasMax) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_clamp(n.ctx, handle(), min, max, hasMin ? 1 : 0, hasMax ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  // ----------------------------------------------------------------- reductions
+
+  private Tensor reduce(int op, long[] dims, boolean keepdim) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_reduce(n.ctx, op, handle(), n.longs(0, dims), dims.length, keepdim ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return the sum of all elements, a 0-d tensor ({@code torch.sum}) */
+  public Tensor sum() { return reduce(SUM, NO_DIMS, false); }
+  /** @param dims dimensions to reduce @param keepdim keep them with size 1 @return sums ({@code torch.sum(dim, keepdim)}) */
+  public Tensor sum(long[] dims, boolean keepdim) { return reduce(SUM, dims, keepdim); }
+  /** @param dim dimension to reduce @return sums over {@code dim} */
+  public Tensor sum(long dim) { return reduce(SUM, new long[] {dim}, false); }
+  /** @return the mean of all elements ({@code torch.mean}) */
+  public Tensor mean() { return reduce(MEAN, NO_DIMS, false); }
+  /** @param dims dimensions to reduce @param keepdim keep them with size 1 @return means */
+  public Tensor mean(long[] dims, boolean keepdim) { return reduce(MEAN, dims, keepdim); }
+  /** @param dim dimension to reduce @return means over {@code dim} */
+  public Tensor mean(long dim) { return reduce(MEAN, new long[] {dim}, false); }
+  /** @return the largest element ({@code torch.amax}) */
+  public Tensor amax() { return reduce(AMAX, NO_DIMS, false); }
+  /** @param dims dimensions to reduce @param keepdim keep them with size 1 @return maxima ({@code torch.amax}) */
+  public Tensor amax(long[] dims, boolean keepdim) { return reduce(AMAX, dims, keepdim); }
+  /** @return the smallest element ({@code torch.amin}) */
+  public Tensor amin() { return reduce(AMIN, NO_DIMS, false); }
+  /** @param dims dimensions to reduce @param keepdim keep them with size 1 @return minima ({@code torch.amin}) */
+  public Tensor amin(long[] dims, boolean keepdim) { return reduce(AMIN, dims, keepdim); }
+  /** @return the product of all elements ({@code torch.prod}) */
+  public Tensor prod() { return reduce(PROD, NO_DIMS, false); }
+  /** @param dims dimensions to reduce @param keepdim keep them with size 1 @return products */
+  public Tensor prod(long[] dims, boolean keepdim) { return reduce(PROD, dims, keepdim); }
+  /** @param dims dimensions to reduce @param keepdim keep them with size 1 @return {@code log(sum(exp(this)))} ({@code torch.logsumexp}) */
+  public Tensor logsumexp(long[] dims, boolean keepdim) { return reduce(LOGSUMEXP, dims, keepdim); }
+  /** @return whether every element is non-zero, a 0-d bool tensor ({@code torch.all}) */
+  public Tensor all() { return reduce(ALL, NO_DIMS, false); }
+  /** @return whether any element is non-zero, a 0-d bool tensor ({@code torch.any}) */
+  public Tensor any() { return reduce(ANY, NO_DIMS, false); }
+
+  /**
+   * @param dims dimensions to reduce; empty means all
+   * @param correction subtracted from the count in the denominator (1: unbiased)
+   * @param keepdim keep reduced dimensions with size 1
+   * @return variances ({@code torch.var(dim, correction=, keepdim=)})
+   */
+  public Tensor var(long[] dims, long correction, boolean keepdim) { return variance(dims, correction, keepdim, false); }
+  /** @return the unbiased variance of all elements ({@code torch.var}) */
+  public Tensor var() { return variance(NO_DIMS, 1, false, false); }
+  /**
+   * @param dims dimensions to reduce; empty means all
+   * @param correction subtracted from the count in the denominator (1: unbiased)
+   * @param keepdim keep reduced dimensions with size 1
+   * @return standard deviations ({@code torch.std})
+   */
+  public Tensor std(long[] dims, long correction, boolean keepdim) { return variance(dims, correction, keepdim, true); }
+  /** @return the unbiased standard deviation of all elements ({@code torch.std}) */
+  public Tensor std() { return variance(NO_DIMS, 1, false, true); }
+
+  private Tensor variance(long[] dims, long correction, boolean keepdim, boolean std) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_var(n.ctx, handle(), n.longs(0, dims), dims.length, correction, keepdim ? 1 : 0, std ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @param p the norm order @return the p-norm of all elements ({@code torch.norm(p)}) */
+  public Tensor norm(double p) { return norm(p, NO_DIMS, false); }
+
+  /**
+   * @param p the norm order
+   * @param dims dimensions to reduce; empty means all
+   * @param keepdim keep reduced dimensions with size 1
+   * @return p-norms ({@code torch.norm(p, dim, keepdim)})
+   */
+  public Tensor norm(double p, long[] dims, boolean keepdim) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_norm(n.ctx, handle(), p, n.longs(0, dims), dims.length, keepdim ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return the flat index of the largest element, int64 ({@code torch.argmax}) */
+  public Tensor argmax() { return arg(0, false, false, false); }
+  /** @param dim dimension @param keepdim keep it with size 1 @return indices of maxima ({@code torch.argmax(dim)}) */
+  public Tensor argmax(long dim, boolean keepdim) { return arg(dim, true, keepdim, false); }
+  /** @return the flat index of the smallest element ({@code torch.argmin}) */
+  public Tensor argmin() { return arg(0, false, false, true); }
+  /** @param dim dimension @param keepdim keep it with size 1 @return indices of minima ({@code torch.argmin(dim)}) */
+  public Tensor argmin(long dim, boolean keepdim) { return arg(dim, true, keepdim, true); }
+
+  private Tensor arg(long dim, boolean hasDim, boolean keepdim, boolean min) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_argmax(n.ctx, handle(), dim, hasDim ? 1 : 0, keepdim ? 1 : 0, min ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @param dim dimension @return running sums along {@code dim} ({@code torch.cumsum}) */
+  public Tensor cumsum(long dim) { return cumulative(dim, false); }
+  /** @param dim dimension @return running products along {@code dim} ({@code torch.cumprod}) */
+  public Tensor cumprod(long dim) { return cumulative(dim, true); }
+
+  private Tensor cumulative(long dim, boolean product) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_cumulative(n.ctx, handle(), dim, product ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  // -------------------------------------------------------- linear algebra
+
+  /**
+   * @param other right operand
+   * @return the matrix product with NumPy broadcasting rules ({@code torch.matmul})
+   * @throws TorchException if the inner dimensions differ
+   */
+  public Tensor matmul(Tensor other) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_matmul(n.ctx, handle(), other.handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+
+  /**
+   * @param other a {@code [batch, m, p]} tensor; this one is {@code [batch, n, m]}
+   * @return the batched product {@code [batch, n, p]} ({@code torch.bmm})
+   * @throws TorchException if shapes do not match
+   */
+  public Tensor bmm(Tensor other) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_bmm(n.ctx, handle(), other.handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(other);
+    }
+  }
+
+  /** @param dim dimension @return softmax along {@code dim} ({@code torch.softmax}) */
+  public Tensor softmax(long dim) { return softmax(dim, false); }
+  /** @param dim dimension @return log-softmax along {@code dim} ({@code torch.log_softmax}) */
+  public Tensor logSoftmax(long dim) { return softmax(dim, true); }
+
+  private Tensor softmax(long dim, boolean log) {
+    Native n = Native.get();
+    try {
+      return wrap(n, dd_softmax(n.ctx, handle(), dim, log ? 1 : 0));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  // ----------------------------------------------------------------- autograd
+
+  /**
+   * @param requiresGrad whether autograd should record operations on this leaf
+   * @return this tensor ({@code Tensor.requires_grad_})
+   * @throws TorchException if this is a non-leaf and {@code requiresGrad} is false, or the dtype is not floating point
+   */
+  public Tensor requiresGrad_(boolean requiresGrad) {
+    Native n = Native.get();
+    try {
+      dd_set_requires_grad(n.ctx, handle(), requiresGrad ? 1 : 0);
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the accumulated gradient as a new handle (sharing storage with it), or
+   *     {@code null} when none has been computed ({@code Tensor.grad})
+   */
+  public Tensor grad() {
+    Native n = Native.get();
+    try {
+      MemorySegment g = dd_grad(n.ctx, handle());
+      Native.check(n.ctx);
+      return g.equals(MemorySegment.NULL) ? null : new Tensor(n, g, null);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param grad the new gradient, same shape, dtype and device; {@code null} clears it
+   * @throws TorchException if the gradient does not match
+   */
+  public void setGrad(Tensor grad) {
+    Native n = Native.get();
+    try {
+      dd_set_grad(n.ctx, handle(), grad == null ? MemorySegment.NULL : grad.handle());
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(grad);
+    }
+  }
+
+  /**
+   * Clears the gradient, as {@code Optimizer.zero_grad} does for one tensor.
+   *
+   * @param setToNone drop the gradient tensor instead of zeroing it in place
+   */
+  public void zeroGrad(boolean setToNone) {
+    Native n = Native.get();
+    try {
+      dd_zero_grad(n.ctx, handle(), setToNone ? 1 : 0);
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * Backpropagates from this scalar ({@code Tensor.backward()}), accumulating
+   * into the {@code grad} of every leaf that requires grad; frees the graph.
+   *
+   * @throws TorchException if this is not a scalar, or does not require grad
+   */
+  public void backward() {
+    backward(null, false);
+  }
+
+  /**
+   * @param gradient the gradient of the final result with respect to this tensor, same shape;
+   *     {@code null} for a scalar
+   * @param retainGraph keep the graph for another backward pass
+   * @throws TorchException if shapes mismatch or nothing requires grad
+   */
+  public void backward(Tensor gradient, boolean retainGraph) {
+    Native n = Native.get();
+    try {
+      dd_backward(n.ctx, handle(), gradient == null ? MemorySegment.NULL : gradient.handle(), retainGraph ? 1 : 0);
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(gradient);
+    }
+  }
+
+  // ----------------------------------------------------------------- lifetime
+
+  /**
+   * Frees the native handle now, and with it any {@link #data()} view. Closing
+   * twice does nothing.
+   */
+  @Override
+  public void close() {
+    Scope s = scope;
+    if (s != null) {
+      scope = null;
+      s.forget(this);
+    }
+    cleanable.clean();
+  }
+
+  /** @return shape, dtype and device, or that the tensor is closed */
+  @Override
+  public String toString() {
+    if (isClosed()) return "Tensor[closed]";
+    return "Tensor[shape=" + Arrays.toString(sizes()) + ", dtype=" + dtype() + ", device=" + device() + "]";
+  }
+}

@@ -1,0 +1,551 @@
+package io.github.ddpm4j.torch;
+
+import static io.github.ddpm4j.ffi.DdpmNative.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Tensor creation and library-wide functions, as in the {@code torch} module:
+ * {@code Torch.randn(shape)} is {@code torch.randn(shape)}.
+ *
+ * <p>Defaults follow PyTorch: float32 on the CPU. Random functions draw from
+ * the given {@link Generator}, or from the device's default generator when it
+ * is {@code null}; on the CPU the same seed gives the same numbers as
+ * PyTorch's Python front end on the same LibTorch.
+ */
+public final class Torch {
+  private Torch() {}
+
+  private static void checkShape(long[] shape) {
+    for (long s : shape) {
+      if (s < 0) throw new IllegalArgumentException("negative dimension " + s + " in shape");
+    }
+  }
+
+  // ------------------------------------------------------------ library state
+
+  /** @return the LibTorch version the shim was built against, e.g. {@code 1.13.1} */
+  public static String version() {
+    return dd_torch_version().getString(0);
+  }
+
+  /** @return LibTorch's build configuration ({@code torch.__config__.show()}), which names its BLAS */
+  public static String configInfo() {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment buf = a.allocate(16384);
+      long n = dd_config_info(buf, buf.byteSize());
+      return new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Kinds of native handle, for {@link #liveHandles(HandleKind)}. */
+  public enum HandleKind {
+    /** Tensors. */
+    TENSOR,
+    /** Random-number generators. */
+    GENERATOR,
+    /** Optimizers. */
+    OPTIMIZER,
+    /** Byte buffers returned by serialization. */
+    BYTES
+  }
+
+  /** @return how many native handles of every kind are alive in this process */
+  public static long liveHandles() {
+    return dd_live_handles(DD_KIND_ALL());
+  }
+
+  /** @param kind one kind of handle @return how many handles of that kind are alive */
+  public static long liveHandles(HandleKind kind) {
+    return dd_live_handles(kind.ordinal());
+  }
+
+  /** @return whether LibTorch was built with CUDA and sees a device ({@code torch.cuda.is_available}) */
+  public static boolean cudaIsAvailable() {
+    NativeLibrary.load();
+    return dd_cuda_is_available() != 0;
+  }
+
+  /** @return the number of visible CUDA devices, 0 without CUDA ({@code torch.cuda.device_count}) */
+  public static long cudaDeviceCount() {
+    NativeLibrary.load();
+    return dd_cuda_device_count();
+  }
+
+  /**
+   * Waits for all work on a CUDA device ({@code torch.cuda.synchronize}).
+   *
+   * @param device a CUDA device
+   * @throws TorchException if CUDA is not available
+   * @throws IllegalArgumentException if {@code device} is the CPU
+   */
+  public static void cudaSynchronize(Device device) {
+    if (!device.isCuda()) throw new IllegalArgumentException("cudaSynchronize needs a CUDA device, got " + device);
+    MemorySegment ctx = Native.ctx();
+    dd_cuda_synchronize(ctx, device.index());
+    Native.check(ctx);
+  }
+
+  /**
+   * Seeds every default generator, CPU and CUDA ({@code torch.manual_seed}).
+   *
+   * @param seed the seed
+   */
+  public static void manualSeed(long seed) {
+    MemorySegment ctx = Native.ctx();
+    dd_manual_seed(ctx, seed);
+    Native.check(ctx);
+  }
+
+  /**
+   * Sets LibTorch's intra-op thread count for the process ({@code torch.set_num_threads}).
+   *
+   * @param threads &gt;= 1
+   * @throws IllegalArgumentException if {@code threads < 1}
+   */
+  public static void setNumThreads(int threads) {
+    if (threads < 1) throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+    MemorySegment ctx = Native.ctx();
+    dd_set_num_threads(ctx, threads);
+    Native.check(ctx);
+  }
+
+  /** @return LibTorch's intra-op thread count ({@code torch.get_num_threads}) */
+  public static int getNumThreads() {
+    NativeLibrary.load();
+    return dd_get_num_threads();
+  }
+
+  /** @return the state of the default CPU generator, a uint8 tensor ({@code torch.get_rng_state}) */
+  public static Tensor getRngState() {
+    return stateOf(MemorySegment.NULL);
+  }
+
+  /**
+   * @param state a tensor from {@link #getRngState()}
+   * @throws TorchException if it is not a valid state ({@code torch.set_rng_state})
+   */
+  public static void setRngState(Tensor state) {
+    restoreState(MemorySegment.NULL, state);
+  }
+
+  static Tensor stateOf(MemorySegment generator) {
+    Native n = Native.get();
+    return Tensor.wrap(n, dd_generator_get_state(n.ctx, generator));
+  }
+
+  static void restoreState(MemorySegment generator, Tensor state) {
+    Native n = Native.get();
+    try {
+      dd_generator_set_state(n.ctx, generator, state.handle());
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(state);
+    }
+  }
+
+  // ------------------------------------------------------------------ creation
+
+  /**
+   * @param shape sizes
+   * @param dtype element type
+   * @param device target device
+   * @return an uninitialised tensor ({@code torch.empty})
+   * @throws IllegalArgumentException if a size is negative
+   * @throws TorchException if the device is not available
+   */
+  public static Tensor empty(long[] shape, DType dtype, Device device) {
+    checkShape(shape);
+    Native n = Native.get();
+    return Tensor.wrap(n, dd_empty(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().ordinal(), device.index()));
+  }
+
+  /**
+   * @param shape sizes
+   * @param value fill value (converted to {@code dtype})
+   * @param dtype element type
+   * @param device target device
+   * @return a tensor filled with {@code value} ({@code torch.full})
+   * @throws IllegalArgumentException if a size is negative
+   * @throws TorchException if the device is not available
+   */
+  public static Tensor full(long[] shape, double value, DType dtype, Device device) {
+    checkShape(shape);
+    Native n = Native.get();
+    return Tensor.wrap(n, dd_full(n.ctx, n.longs(0, shape), shape.length, value, dtype.code(), device.type().ordinal(), device.index()));
+  }
+
+  /** @param shape sizes @param value fill value @return a float32 CPU tensor of {@code value} */
+  public static Tensor full(long[] shape, double value) {
+    return full(shape, value, DType.FLOAT32, Device.CPU);
+  }
+
+  /** @param shape sizes @return a float32 CPU tensor of zeros ({@code torch.zeros}) */
+  public static Tensor zeros(long... shape) {
+    return full(shape, 0.0, DType.FLOAT32, Device.CPU);
+  }
+
+  /** @param shape sizes @param dtype element type @param device device @return zeros ({@code torch.zeros}) */
+  public static Tensor zeros(long[] shape, DType dtype, Device device) {
+    return full(shape, 0.0, dtype, device);
+  }
+
+  /** @param shape sizes @return a float32 CPU tensor of ones ({@code torch.ones}) */
+  public static Tensor ones(long... shape) {
+    return full(shape, 1.0, DType.FLOAT32, Device.CPU);
+  }
+
+  /** @param shape sizes @param dtype element type @param device device @return ones ({@code torch.ones}) */
+  public static Tensor ones(long[] shape, DType dtype, Device device) {
+    return full(shape, 1.0, dtype, device);
+  }
+
+  /** @param like a tensor @return zeros of its shape, dtype and device ({@code torch.zeros_like}) */
+  public static Tensor zerosLike(Tensor like) {
+    return full(like.shape(), 0.0, like.dtype(), like.device());
+  }
+
+  /** @param like a tensor @return ones of its shape, dtype and device ({@code torch.ones_like}) */
+  public static Tensor onesLike(Tensor like) {
+    return full(like.shape(), 1.0, like.dtype(), like.device());
+  }
+
+  /** @param shape sizes @return standard normal float32 CPU samples ({@code torch.randn}) */
+  public static Tensor randn(long... shape) {
+    return randn(shape, DType.FLOAT32, Device.CPU, null);
+  }
+
+  /**
+   * @param shape sizes
+   * @param dtype a floating-point type
+   * @param device device
+   * @param generator the generator, or {@code null} for the default one
+   * @return samples of N(0, 1) ({@code torch.randn})
+   * @throws TorchException if the dtype is not floating point or the generator is for another device
+   */
+  public static Tensor randn(long[] shape, DType dtype, Device device, Generator generator) {
+    checkShape(shape);
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_randn(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().ordinal(), device.index(),
+          Generator.handleOrNull(generator)));
+    } finally {
+      Reference.reachabilityFence(generator);
+    }
+  }
+
+  /**
+   * @param like a tensor
+   * @param generator the generator, or {@code null}
+   * @return N(0, 1) samples of its shape, dtype and device ({@code torch.randn_like})
+   */
+  public static Tensor randnLike(Tensor like, Generator generator) {
+    return randn(like.shape(), like.dtype(), like.device(), generator);
+  }
+
+  /** @param shape sizes @return uniform [0, 1) float32 CPU samples ({@code torch.rand}) */
+  public static Tensor rand(long... shape) {
+    return rand(shape, DType.FLOAT32, Device.CPU, null);
+  }
+
+  /**
+   * @param shape sizes
+   * @param dtype a floating-point type
+   * @param device device
+   * @param generator the generator, or {@code null}
+   * @return samples of U[0, 1) ({@code torch.rand})
+   */
+  public static Tensor rand(long[] shape, DType dtype, Device device, Generator generator) {
+    checkShape(shape);
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_rand(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().ordinal(), device.index(),
+          Generator.handleOrNull(generator)));
+    } finally {
+      Reference.reachabilityFence(generator);
+    }
+  }
+
+  /**
+   * @param low smallest value (inclusive)
+   * @param high bound (exclusive), &gt; low
+   * @param shape sizes
+   * @param device device
+   * @param generator the generator, or {@code null}
+   * @return uniform int64 integers in {@code [low, high)} ({@code torch.randint})
+   * @throws IllegalArgumentException if {@code low >= high}
+   */
+  public static Tensor randint(long low, long high, long[] shape, Device device, Generator generator) {
+    if (low >= high) throw new IllegalArgumentException("randint needs low < high, got low=" + low + " high=" + high);
+    checkShape(shape);
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_randint(n.ctx, low, high, n.longs(0, shape), shape.length, DType.INT64.code(), device.type().ordinal(),
+          device.index(), Generator.handleOrNull(generator)));
+    } finally {
+      Reference.reachabilityFence(generator);
+    }
+  }
+
+  /**
+   * @param count how many integers
+   * @param device device
+   * @param generator the generator, or {@code null}
+   * @return a random permutation of {@code 0..count-1}, int64 ({@code torch.randperm})
+   * @throws IllegalArgumentException if {@code count < 0}
+   */
+  public static Tensor randperm(long count, Device device, Generator generator) {
+    if (count < 0) throw new IllegalArgumentException("randperm needs count >= 0, got " + count);
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_randperm(n.ctx, count, DType.INT64.code(), device.type().ordinal(), device.index(),
+          Generator.handleOrNull(generator)));
+    } finally {
+      Reference.reachabilityFence(generator);
+    }
+  }
+
+  /**
+   * @param start first value
+   * @param end bound (exclusive)
+   * @param step spacing, non-zero
+   * @param dtype element type
+   * @param device device
+   * @return {@code start, start+step, ...} below {@code end} ({@code torch.arange})
+   * @throws IllegalArgumentException if {@code step} is zero
+   */
+  public static Tensor arange(double start, double end, double step, DType dtype, Device device) {
+    if (step == 0) throw new IllegalArgumentException("arange step must be non-zero");
+    Native n = Native.get();
+    return Tensor.wrap(n, dd_arange(n.ctx, start, end, step, dtype.code(), device.type().ordinal(), device.index()));
+  }
+
+  /** @param end bound (exclusive) @return int64 {@code 0..end-1} on the CPU ({@code torch.arange(end)}) */
+  public static Tensor arange(long end) {
+    return arange(0, end, 1, DType.INT64, Device.CPU);
+  }
+
+  /**
+   * @param start first value
+   * @param end last value (inclusive)
+   * @param steps number of values, &gt;= 0
+   * @param dtype element type
+   * @param device device
+   * @return evenly spaced values ({@code torch.linspace})
+   * @throws IllegalArgumentException if {@code steps < 0}
+   */
+  public static Tensor linspace(double start, double end, long steps, DType dtype, Device device) {
+    if (steps < 0) throw new IllegalArgumentException("linspace needs steps >= 0, got " + steps);
+    Native n = Native.get();
+    return Tensor.wrap(n, dd_linspace(n.ctx, start, end, steps, dtype.code(), device.type().ordinal(), device.index()));
+  }
+
+  /** @param start first value @param end last value @param steps count @return float32 CPU values ({@code torch.linspace}) */
+  public static Tensor linspace(double start, double end, long steps) {
+    return linspace(start, end, steps, DType.FLOAT32, Device.CPU);
+  }
+
+  // ------------------------------------------------------ from Java memory
+
+  private static long checkedCount(long[] shape, long available, String what) {
+    checkShape(shape);
+    long count = 1;
+    for (long s : shape) count = Math.multiplyExact(count, s);
+    if (count != available) {
+      throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " holds " + count + " elements but "
+          + what + " has " + available);
+    }
+    return count;
+  }
+
+  private static Tensor copyOf(MemorySegment src, DType dtype, long[] shape) {
+    Tensor t = empty(shape, dtype, Device.CPU);
+    t.fill(src);
+    return t;
+  }
+
+  /**
+   * @param data values, row-major
+   * @param shape sizes whose product is {@code data.length}
+   * @return a float32 CPU tensor holding a copy ({@code torch.tensor})
+   * @throws IllegalArgumentException if the counts differ
+   */
+  public static Tensor tensor(float[] data, long... shape) {
+    checkedCount(shape, data.length, "the array");
+    return copyOf(MemorySegment.ofArray(data), DType.FLOAT32, shape);
+  }
+
+  /**
+   * @param data values, row-major
+   * @param shape sizes whose product is {@code data.length}
+   * @return a float64 CPU tensor holding a copy
+   * @throws IllegalArgumentException if the counts differ
+   */
+  public static Tensor tensor(double[] data, long... shape) {
+    checkedCount(shape, data.length, "the array");
+    return copyOf(MemorySegment.ofArray(data), DType.FLOAT64, shape);
+  }
+
+  /**
+   * @param data values, row-major
+   * @param shape sizes whose product is {@code data.length}
+   * @return an int64 CPU tensor holding a copy
+   * @throws IllegalArgumentException if the counts differ
+   */
+  public static Tensor tensor(long[] data, long... shape) {
+    checkedCount(shape, data.length, "the array");
+    return copyOf(MemorySegment.ofArray(data), DType.INT64, shape);
+  }
+
+  /**
+   * @param data values, row-major
+   * @param shape sizes whose product is {@code data.length}
+   * @return an int32 CPU tensor holding a copy
+   * @throws IllegalArgumentException if the counts differ
+   */
+  public static Tensor tensor(int[] data, long... shape) {
+    checkedCount(shape, data.length, "the array");
+    return copyOf(MemorySegment.ofArray(data), DType.INT32, shape);
+  }
+
+  /**
+   * @param data values, row-major
+   * @param shape sizes whose product is {@code data.length}
+   * @return a uint8 CPU tensor holding a copy
+   * @throws IllegalArgumentException if the counts differ
+   */
+  public static Tensor tensor(byte[] data, long... shape) {
+    checkedCount(shape, data.length, "the array");
+    return copyOf(MemorySegment.ofArray(data), DType.UINT8, shape);
+  }
+
+  /**
+   * @param data values, row-major
+   * @param shape sizes whose product is {@code data.length}
+   * @return a bool CPU tensor holding a copy
+   * @throws IllegalArgumentException if the counts differ
+   */
+  public static Tensor tensor(boolean[] data, long... shape) {
+    checkedCount(shape, data.length, "the array");
+    byte[] bytes = new byte[data.length];
+    for (int i = 0; i < data.length; i++) bytes[i] = (byte) (data[i] ? 1 : 0);
+    return copyOf(MemorySegment.ofArray(bytes), DType.BOOL, shape);
+  }
+
+  /**
+   * @param value the value
+   * @return a 0-d float32 CPU tensor ({@code torch.tensor(value)})
+   */
+  public static Tensor scalarTensor(double value) {
+    return full(new long[0], value, DType.FLOAT32, Device.CPU);
+  }
+
+  /**
+   * A CPU tensor over Java-owned off-heap memory, without copying
+   * ({@code torch.from_blob}). Later writes to the segment show in the tensor
+   * and the reverse. The tensor, and every view of it, keeps the segment
+   * reachable; once the segment's arena is closed, any use of them throws
+   * {@link IllegalStateException} instead of reading freed memory.
+   *
+   * @param segment native memory, row-major, native byte order, aligned to the element size
+   * @param dtype element type
+   * @param shape sizes; their product times the element size must equal the segment's size
+   * @return the tensor
+   * @throws IllegalArgumentException if the segment is on the heap, misaligned, or of the wrong size
+   * @throws IllegalStateException if the segment's arena is closed
+   */
+  public static Tensor fromSegment(MemorySegment segment, DType dtype, long... shape) {
+    if (!segment.isNative()) throw new IllegalArgumentException("fromSegment needs a native (off-heap) segment");
+    if (!segment.scope().isAlive()) throw new IllegalStateException("the segment's arena is already closed");
+    if (segment.address() % dtype.elementSize() != 0) {
+      throw new IllegalArgumentException("segment address is not aligned to " + dtype.elementSize() + " bytes");
+    }
+    if (segment.byteSize() % dtype.elementSize() != 0) {
+      throw new IllegalArgumentException("segment size " + segment.byteSize() + " is not a multiple of the " + dtype + " element size");
+    }
+    checkedCount(shape, segment.byteSize() / dtype.elementSize(), "the segment");
+    Native n = Native.get();
+    MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length, MemorySegment.NULL, dtype.code());
+    Native.check(n.ctx);
+    return new Tensor(n, h, segment);
+  }
+
+  // ------------------------------------------------------- several tensors
+
+  private static MemorySegment handles(Native n, List<Tensor> tensors) {
+    MemorySegment arr = n.words(1, tensors.size());
+    for (int i = 0; i < tensors.size(); i++) arr.setAtIndex(ValueLayout.ADDRESS, i, tensors.get(i).handle());
+    return arr;
+  }
+
+  /**
+   * @param tensors tensors with equal sizes except in {@code dim}
+   * @param dim the dimension to join along
+   * @return the concatenation ({@code torch.cat})
+   * @throws TorchException if the shapes do not fit
+   * @throws IllegalArgumentException if the list is empty
+   */
+  public static Tensor cat(List<Tensor> tensors, long dim) {
+    if (tensors.isEmpty()) throw new IllegalArgumentException("cat needs at least one tensor");
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_cat(n.ctx, handles(n, tensors), tensors.size(), dim));
+    } finally {
+      Reference.reachabilityFence(tensors);
+    }
+  }
+
+  /**
+   * @param tensors tensors of equal shape
+   * @param dim where the new dimension goes
+   * @return the tensors stacked along a new dimension ({@code torch.stack})
+   * @throws TorchException if the shapes differ
+   * @throws IllegalArgumentException if the list is empty
+   */
+  public static Tensor stack(List<Tensor> tensors, long dim) {
+    if (tensors.isEmpty()) throw new IllegalArgumentException("stack needs at least one tensor");
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_stack(n.ctx, handles(n, tensors), tensors.size(), dim));
+    } finally {
+      Reference.reachabilityFence(tensors);
+    }
+  }
+
+  /**
+   * @param equation Einstein summation, e.g. {@code "bij,bjk->bik"}
+   * @param operands the operands
+   * @return the contraction ({@code torch.einsum})
+   * @throws TorchException if the equation does not fit the operands
+   */
+  public static Tensor einsum(String equation, Tensor... operands) {
+    Native n = Native.get();
+    try (Arena a = Arena.ofConfined()) {
+      return Tensor.wrap(n, dd_einsum(n.ctx, a.allocateFrom(equation), handles(n, List.of(operands)), operands.length));
+    } finally {
+      Reference.reachabilityFence(operands);
+    }
+  }
+
+  /**
+   * @param condition a bool tensor
+   * @param a values where true
+   * @param b values where false
+   * @return elementwise choice, broadcast ({@code torch.where})
+   */
+  public static Tensor where(Tensor condition, Tensor a, Tensor b) {
+    Native n = Native.get();
+    try {
+      return Tensor.wrap(n, dd_where(n.ctx, condition.handle(), a.handle(), b.handle()));
+    } finally {
+      Reference.reachabilityFence(condition);
+      Reference.reachabilityFence(a);
+      Reference.reachabilityFence(b);
+    }
+  }
+}
