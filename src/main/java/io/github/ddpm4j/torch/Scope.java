@@ -68,6 +68,24 @@ public final class Scope implements AutoCloseable {
     return t;
   }
 
+  /**
+   * Takes {@code t} out of whatever scope owns it, so that only its caller owns
+   * it (model parameters, optimizer state, datasets).
+   *
+   * @param t a tensor
+   * @return {@code t}
+   * @throws IllegalStateException if {@code t} is closed
+   */
+  public static Tensor release(Tensor t) {
+    t.handle();
+    Scope s = t.scope;
+    if (s != null) {
+      s.remove(t);
+      t.scope = null;
+    }
+    return t;
+  }
+
   /** @return how many open tensors this scope owns */
   public int size() {
     return tensors.size();

@@ -1,0 +1,317 @@
+package io.github.ddpm4j.nn;
+
+import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.GradMode;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/**
+ * Base class of layers and models, after {@code torch.nn.Module}: it owns named
+ * parameters, buffers and child modules, and names them with PyTorch's dotted
+ * paths ({@code down.0.res.conv1.weight}) so that state dicts move between
+ * ddpm4j and PyTorch unchanged.
+ *
+ * <p>Registered tensors belong to the module and to no {@link Scope}; closing
+ * the module frees all of them, children included.
+ */
+public abstract class Module implements AutoCloseable {
+  private final LinkedHashMap<String, Tensor> parameters = new LinkedHashMap<>();
+  private final LinkedHashMap<String, Tensor> buffers = new LinkedHashMap<>();
+  private final LinkedHashMap<String, Module> children = new LinkedHashMap<>();
+  private boolean training = true;
+  private boolean closed;
+
+  /** Creates an empty module in training mode. */
+  protected Module() {}
+
+  private static void checkName(String name, Map<String, ?> a, Map<String, ?> b, Map<String, ?> c) {
+    if (name == null || name.isEmpty() || name.contains(".")) {
+      throw new IllegalArgumentException("a module member name must be non-empty and contain no '.', got '" + name + "'");
+    }
+    if (a.containsKey(name) || b.containsKey(name) || c.containsKey(name)) {
+      throw new IllegalArgumentException("'" + name + "' is already registered");
+    }
+  }
+
+  /**
+   * Registers a trainable tensor ({@code register_parameter}). It becomes a
+   * leaf that requires grad, owned by this module.
+   *
+   * @param name the attribute name, without dots
+   * @param value a floating-point tensor; the module takes ownership
+   * @return the registered tensor (a detached leaf)
+   * @throws IllegalArgumentException if the name is taken or contains a dot
+   */
+  protected final Tensor registerParameter(String name, Tensor value) {
+    checkName(name, parameters, buffers, children);
+    Tensor leaf = leaf(value, true);
+    parameters.put(name, leaf);
+    return leaf;
+  }
+
+  /**
+   * Registers a non-trainable tensor that is part of the state dict ({@code register_buffer}).
+   *
+   * @param name the attribute name, without dots
+   * @param value the tensor; the module takes ownership
+   * @return the registered tensor
+   * @throws IllegalArgumentException if the name is taken or contains a dot
+   */
+  protected final Tensor registerBuffer(String name, Tensor value) {
+    checkName(name, parameters, buffers, children);
+    Tensor leaf = leaf(value, false);
+    buffers.put(name, leaf);
+    return leaf;
+  }
+
+  /**
+   * Registers a child module ({@code add_module}); its members appear under {@code name.}.
+   *
+   * @param name the attribute name (for lists, the index as a string)
+   * @param module the child; this module takes ownership
+   * @param <M> the child type
+   * @return {@code module}
+   * @throws IllegalArgumentException if the name is taken or contains a dot
+   */
+  protected final <M extends Module> M registerModule(String name, M module) {
+    checkName(name, parameters, buffers, children);
+    children.put(name, module);
+    return module;
+  }
+
+  private static Tensor leaf(Tensor value, boolean requiresGrad) {
+    Scope.release(value);
+    Tensor leaf = value;
+    if (!value.isLeaf() || value.requiresGrad() != requiresGrad) {
+      try (GradMode g = GradMode.noGrad()) {
+        leaf = Scope.release(value.detach());
+      }
+      value.close();
+      if (requiresGrad) leaf.requiresGrad_(true);
+    }
+    return leaf;
+  }
+
+  /**
+   * @param name a parameter registered on this module (not a child)
+   * @return the current tensor of that parameter
+   * @throws IllegalArgumentException if there is none of that name
+   */
+  protected final Tensor parameter(String name) {
+    Tensor t = parameters.get(name);
+    if (t == null) throw new IllegalArgumentException(getClass().getSimpleName() + " has no parameter '" + name + "'");
+    return t;
+  }
+
+  /**
+   * @param name a buffer registered on this module (not a child)
+   * @return the current tensor of that buffer
+   * @throws IllegalArgumentException if there is none of that name
+   */
+  protected final Tensor buffer(String name) {
+    Tensor t = buffers.get(name);
+    if (t == null) throw new IllegalArgumentException(getClass().getSimpleName() + " has no buffer '" + name + "'");
+    return t;
+  }
+
+  /** @return the direct children, by name, in registration order */
+  public final Map<String, Module> namedChildren() {
+    return java.util.Collections.unmodifiableMap(children);
+  }
+
+  /** @return every parameter of this module and its descendants, by dotted name, in PyTorch's order */
+  public final Map<String, Tensor> namedParameters() {
+    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+    collect("", out, true, false);
+    return out;
+  }
+
+  /** @return every buffer, by dotted name */
+  public final Map<String, Tensor> namedBuffers() {
+    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+    collect("", out, false, true);
+    return out;
+  }
+
+  /** @return every parameter, in PyTorch's {@code parameters()} order */
+  public final List<Tensor> parameters() {
+    return new ArrayList<>(namedParameters().values());
+  }
+
+  /**
+   * The tensors of the state dict ({@code state_dict()}): each module's
+   * parameters, then its buffers, then its children's, depth first. The tensors
+   * are the module's own (no copies): do not close them.
+   *
+   * @return dotted name to tensor
+   */
+  public final Map<String, Tensor> stateDict() {
+    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+    collect("", out, true, true);
+    return out;
+  }
+
+  private void collect(String prefix, Map<String, Tensor> out, boolean params, boolean bufs) {
+    checkOpen();
+    if (params) parameters.forEach((k, v) -> out.put(prefix + k, v));
+    if (bufs) buffers.forEach((k, v) -> out.put(prefix + k, v));
+    children.forEach((k, m) -> m.collect(prefix + k + ".", out, params, bufs));
+  }
+
+  /** @return the number of parameter elements ({@code sum(p.numel() for p in parameters())}) */
+  public final long parameterCount() {
+    long n = 0;
+    for (Tensor p : parameters()) n += p.numel();
+    return n;
+  }
+
+  /**
+   * Sets training mode on this module and its descendants ({@code Module.train}).
+   *
+   * @param mode true for training (dropout active), false for evaluation
+   * @return this module
+   */
+  public Module train(boolean mode) {
+    training = mode;
+    for (Module m : children.values()) m.train(mode);
+    return this;
+  }
+
+  /** @return this module, in evaluation mode ({@code Module.eval}) */
+  public final Module eval() {
+    return train(false);
+  }
+
+  /** @return whether this module is in training mode ({@code Module.training}) */
+  public final boolean isTraining() {
+    return training;
+  }
+
+  /**
+   * Moves every parameter and buffer to {@code device} ({@code Module.to(device)}).
+   * Optimizers made before the move keep the old tensors: make them after.
+   *
+   * @param device the target device
+   * @return this module
+   * @throws io.github.ddpm4j.torch.TorchException if the device is not available
+   */
+  public final Module to(Device device) {
+    return apply(t -> t.to(device), true);
+  }
+
+  /**
+   * Converts every floating-point parameter and buffer to {@code dtype} ({@code Module.to(dtype)}).
+   *
+   * @param dtype a floating-point type
+   * @return this module
+   * @throws IllegalArgumentException if {@code dtype} is not floating point
+   */
+  public final Module to(DType dtype) {
+    if (!dtype.isFloatingPoint()) throw new IllegalArgumentException("modules can only be cast to floating-point dtypes, got " + dtype);
+    return apply(t -> t.dtype().isFloatingPoint() ? t.to(dtype) : t.clone(), true);
+  }
+
+  private Module apply(UnaryOperator<Tensor> f, boolean recurse) {
+    checkOpen();
+    try (GradMode g = GradMode.noGrad()) {
+      replaceAll(parameters, f, true);
+      replaceAll(buffers, f, false);
+    }
+    if (recurse) for (Module m : children.values()) m.apply(f, true);
+    return this;
+  }
+
+  private static void replaceAll(Map<String, Tensor> map, UnaryOperator<Tensor> f, boolean requiresGrad) {
+    for (Map.Entry<String, Tensor> e : map.entrySet()) {
+      Tensor old = e.getValue();
+      Tensor moved = Scope.release(f.apply(old));
+      if (requiresGrad) moved.requiresGrad_(true);
+      e.setValue(moved);
+      old.close();
+    }
+  }
+
+  /**
+   * Copies values into this module's parameters and buffers
+   * ({@code load_state_dict}). With {@code strict}, the keys must match exactly
+   * and nothing is copied unless they do.
+   *
+   * @param state dotted name to tensor; tensors are copied, not taken over
+   * @param strict require the same keys
+   * @return the keys that were missing and unexpected (both empty after a strict load)
+   * @throws StateDictMismatchException listing missing, unexpected and mis-shaped keys, when
+   *     strict and the keys differ, or when any shared key has another shape
+   */
+  public final LoadResult loadStateDict(Map<String, Tensor> state, boolean strict) {
+    Map<String, Tensor> own = stateDict();
+    List<String> missing = new ArrayList<>();
+    List<String> unexpected = new ArrayList<>();
+    List<String> misshaped = new ArrayList<>();
+    for (String k : own.keySet()) if (!state.containsKey(k)) missing.add(k);
+    for (Map.Entry<String, Tensor> e : state.entrySet()) {
+      Tensor mine = own.get(e.getKey());
+      if (mine == null) {
+        unexpected.add(e.getKey());
+      } else if (!Arrays.equals(mine.shape(), e.getValue().shape())) {
+        misshaped.add(e.getKey() + ": checkpoint " + Arrays.toString(e.getValue().shape()) + ", model "
+            + Arrays.toString(mine.shape()));
+      }
+    }
+    if (!misshaped.isEmpty() || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
+      throw new StateDictMismatchException(missing, unexpected, misshaped);
+    }
+    try (GradMode g = GradMode.noGrad()) {
+      for (Map.Entry<String, Tensor> e : own.entrySet()) {
+        Tensor src = state.get(e.getKey());
+        if (src != null) e.getValue().copy_(src);
+      }
+    }
+    return new LoadResult(List.copyOf(missing), List.copyOf(unexpected));
+  }
+
+  /**
+   * The outcome of a non-strict {@link #loadStateDict}.
+   *
+   * @param missingKeys keys of this module absent from the loaded dict
+   * @param unexpectedKeys keys of the loaded dict that this module lacks
+   */
+  public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {}
+
+  private void checkOpen() {
+    if (closed) throw new IllegalStateException(getClass().getSimpleName() + " is closed");
+  }
+
+  /** @return a one-line description of this module's configuration, for {@link #toString()} */
+  protected String extraRepr() {
+    return "";
+  }
+
+  /** @return the module tree in PyTorch's {@code repr} layout */
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append('(').append(extraRepr());
+    if (!children.isEmpty()) {
+      sb.append('\n');
+      children.forEach((k, m) -> sb.append("  (").append(k).append("): ")
+          .append(m.toString().replace("\n", "\n  ")).append('\n'));
+    }
+    return sb.append(')').toString();
+  }
+
+  /** Frees every parameter, buffer and child. Closing twice does nothing. */
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    parameters.values().forEach(Tensor::close);
+    buffers.values().forEach(Tensor::close);
+    children.values().forEach(Module::close);
+  }
+}

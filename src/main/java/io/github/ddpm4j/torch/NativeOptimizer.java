@@ -1,0 +1,169 @@
+package io.github.ddpm4j.torch;
+
+import static io.github.ddpm4j.ffi.DdpmNative.*;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.util.List;
+
+/**
+ * LibTorch's own Adam or AdamW ({@code torch::optim::Adam}/{@code AdamW}),
+ * the same arithmetic as {@code torch.optim.Adam}/{@code AdamW}. The
+ * {@code nn} layer wraps it; this class only owns the native object.
+ *
+ * <p>The optimizer holds references to the parameter tensors' storage (not to
+ * the Java handles), so it stays valid if those handles are closed.
+ */
+public final class NativeOptimizer implements AutoCloseable {
+  private static final class Free implements Runnable {
+    volatile MemorySegment handle;
+
+    Free(MemorySegment handle) {
+      this.handle = handle;
+    }
+
+    @Override
+    public void run() {
+      MemorySegment h = handle;
+      handle = null;
+      if (h != null) dd_optimizer_free(h);
+    }
+  }
+
+  private final Free free;
+  private final Cleaner.Cleanable cleanable;
+
+  private NativeOptimizer(MemorySegment handle) {
+    this.free = new Free(handle);
+    this.cleanable = Tensor.CLEANER.register(this, free);
+  }
+
+  /**
+   * Creates Adam (Kingma and Ba 2015) or, with {@code decoupled}, AdamW
+   * (Loshchilov and Hutter 2019).
+   *
+   * @param params leaf tensors that require grad
+   * @param lr learning rate, &gt;= 0
+   * @param beta1 first-moment decay in [0, 1)
+   * @param beta2 second-moment decay in [0, 1)
+   * @param eps denominator term, &gt;= 0
+   * @param weightDecay L2 penalty (Adam) or decoupled decay (AdamW), &gt;= 0
+   * @param amsgrad use the AMSGrad variant
+   * @param decoupled AdamW instead of Adam
+   * @return the optimizer
+   * @throws TorchException if an argument is out of range or a parameter is not a leaf requiring grad
+   */
+  public static NativeOptimizer adam(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay,
+      boolean amsgrad, boolean decoupled) {
+    Native n = Native.get();
+    try {
+      MemorySegment h = dd_adam_new(n.ctx, handles(n, params), params.size(), lr, beta1, beta2, eps, weightDecay, amsgrad ? 1 : 0,
+          decoupled ? 1 : 0);
+      Native.check(n.ctx);
+      return new NativeOptimizer(h);
+    } finally {
+      Reference.reachabilityFence(params);
+    }
+  }
+
+  private static MemorySegment handles(Native n, List<Tensor> tensors) {
+    MemorySegment arr = n.words(1, tensors.size());
+    for (int i = 0; i < tensors.size(); i++) arr.setAtIndex(ValueLayout.ADDRESS, i, tensors.get(i).handle());
+    return arr;
+  }
+
+  private MemorySegment handle() {
+    MemorySegment h = free.handle;
+    if (h == null) throw new IllegalStateException("optimizer is closed");
+    return h;
+  }
+
+  /** Applies one update from the parameters' current gradients ({@code Optimizer.step}). */
+  public void step() {
+    Native n = Native.get();
+    try {
+      dd_optimizer_step(n.ctx, handle());
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** Zeroes every parameter's gradient ({@code Optimizer.zero_grad(set_to_none=False)}). */
+  public void zeroGrad() {
+    Native n = Native.get();
+    try {
+      dd_optimizer_zero_grad(n.ctx, handle());
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param lr the learning rate for every parameter group from the next step on, &gt;= 0
+   * @throws TorchException if {@code lr < 0}
+   */
+  public void setLr(double lr) {
+    Native n = Native.get();
+    try {
+      dd_optimizer_set_lr(n.ctx, handle(), lr);
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** @return the current learning rate of the first parameter group */
+  public double getLr() {
+    Native n = Native.get();
+    try {
+      double lr = dd_optimizer_get_lr(n.ctx, handle());
+      Native.check(n.ctx);
+      return lr;
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @return the optimizer state (step counts and moment estimates) in LibTorch's own archive format
+   *     ({@code torch::save(optimizer)})
+   */
+  public byte[] saveState() {
+    Native n = Native.get();
+    try {
+      return Serialization.takeBytes(n, dd_optimizer_save(n.ctx, handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * Restores state written by {@link #saveState()} for an optimizer over
+   * parameters of the same shapes, in the same order.
+   *
+   * @param state the archive bytes
+   * @throws TorchException if the archive is corrupt or does not match the parameters
+   */
+  public void loadState(byte[] state) {
+    if (state.length == 0) throw new IllegalArgumentException("optimizer state is empty");
+    Native n = Native.get();
+    try (var arena = java.lang.foreign.Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(state.length);
+      MemorySegment.copy(state, 0, buf, ValueLayout.JAVA_BYTE, 0, state.length);
+      dd_optimizer_load(n.ctx, handle(), buf, state.length);
+      Native.check(n.ctx);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** Frees the native optimizer. Closing twice does nothing. */
+  @Override
+  public void close() {
+    cleanable.clean();
+  }
+}
