@@ -155,6 +155,9 @@ DD_API dd_tensor* dd_randint(dd_ctx* ctx, int64_t low, int64_t high, const int64
 DD_API dd_tensor* dd_randperm(dd_ctx* ctx, int64_t n, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g);
 DD_API dd_tensor* dd_arange(dd_ctx* ctx, double start, double end, double step, int32_t dtype, int32_t device_type, int32_t device_index);
 DD_API dd_tensor* dd_linspace(dd_ctx* ctx, double start, double end, int64_t steps, int32_t dtype, int32_t device_type, int32_t device_index);
+/* In-place sampling (Tensor.uniform_ / Tensor.normal_), as torch.nn.init uses. g may be NULL. */
+DD_API void dd_uniform_(dd_ctx* ctx, dd_tensor* t, double from, double to, dd_generator* g);
+DD_API void dd_normal_(dd_ctx* ctx, dd_tensor* t, double mean, double std, dd_generator* g);
 /* A CPU tensor over caller-owned memory, without copying. strides may be NULL
  * (contiguous). The memory must outlive the tensor and every view of it. */
 DD_API dd_tensor* dd_from_blob(dd_ctx* ctx, void* data, const int64_t* shape, int64_t ndim, const int64_t* strides, int32_t dtype);

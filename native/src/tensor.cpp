@@ -104,6 +104,20 @@ dd_tensor* dd_linspace(dd_ctx* ctx, double start, double end, int64_t steps, int
   DD_CATCH(ctx, nullptr)
 }
 
+void dd_uniform_(dd_ctx* ctx, dd_tensor* t, double from, double to, dd_generator* g) {
+  DD_TRY(ctx, )
+  dd::check(from <= to, "uniform_ needs from <= to");
+  dd::mut(t, "t").uniform_(from, to, dd::gen(g));
+  DD_CATCH(ctx, )
+}
+
+void dd_normal_(dd_ctx* ctx, dd_tensor* t, double mean, double std, dd_generator* g) {
+  DD_TRY(ctx, )
+  dd::check(std >= 0.0, "normal_ needs std >= 0");
+  dd::mut(t, "t").normal_(mean, std, dd::gen(g));
+  DD_CATCH(ctx, )
+}
+
 dd_tensor* dd_from_blob(dd_ctx* ctx, void* data, const int64_t* shape, int64_t ndim, const int64_t* strides, int32_t dtype) {
   DD_TRY(ctx, nullptr)
   auto size = dd::ints(shape, ndim, "shape");

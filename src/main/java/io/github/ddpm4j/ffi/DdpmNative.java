@@ -3392,6 +3392,132 @@ public class DdpmNative extends DdpmNative$shared {
         }
     }
 
+    private static class dd_uniform_ {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_DOUBLE,
+            DdpmNative.C_DOUBLE,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_uniform_").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_uniform_"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_uniform_(dd_ctx *ctx, dd_tensor *t, double from, double to, dd_generator *g)
+     * }
+     */
+    public static FunctionDescriptor dd_uniform_$descriptor() {
+        return dd_uniform_.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_uniform_(dd_ctx *ctx, dd_tensor *t, double from, double to, dd_generator *g)
+     * }
+     */
+    public static MethodHandle dd_uniform_$handle() {
+        return dd_uniform_.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_uniform_(dd_ctx *ctx, dd_tensor *t, double from, double to, dd_generator *g)
+     * }
+     */
+    public static MemorySegment dd_uniform_$address() {
+        return dd_uniform_.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_uniform_(dd_ctx *ctx, dd_tensor *t, double from, double to, dd_generator *g)
+     * }
+     */
+    public static void dd_uniform_(MemorySegment ctx, MemorySegment t, double from, double to, MemorySegment g) {
+        var mh$ = dd_uniform_.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_uniform_", ctx, t, from, to, g);
+            }
+            mh$.invokeExact(ctx, t, from, to, g);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_normal_ {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_DOUBLE,
+            DdpmNative.C_DOUBLE,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_normal_").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_normal_"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_normal_(dd_ctx *ctx, dd_tensor *t, double mean, double std, dd_generator *g)
+     * }
+     */
+    public static FunctionDescriptor dd_normal_$descriptor() {
+        return dd_normal_.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_normal_(dd_ctx *ctx, dd_tensor *t, double mean, double std, dd_generator *g)
+     * }
+     */
+    public static MethodHandle dd_normal_$handle() {
+        return dd_normal_.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_normal_(dd_ctx *ctx, dd_tensor *t, double mean, double std, dd_generator *g)
+     * }
+     */
+    public static MemorySegment dd_normal_$address() {
+        return dd_normal_.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_normal_(dd_ctx *ctx, dd_tensor *t, double mean, double std, dd_generator *g)
+     * }
+     */
+    public static void dd_normal_(MemorySegment ctx, MemorySegment t, double mean, double std, MemorySegment g) {
+        var mh$ = dd_normal_.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_normal_", ctx, t, mean, std, g);
+            }
+            mh$.invokeExact(ctx, t, mean, std, g);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dd_from_blob {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             DdpmNative.C_POINTER,

@@ -1050,6 +1050,48 @@ public final class Tensor implements AutoCloseable {
   public Tensor tanh_() { return unary_(TANH); }
 
   /**
+   * Fills this tensor with samples of U[from, to) ({@code Tensor.uniform_}).
+   *
+   * @param from lower bound
+   * @param to upper bound, &gt;= from
+   * @param generator the generator, or {@code null} for the default one
+   * @return this tensor
+   * @throws TorchException if {@code from > to} or the dtype is not floating point
+   */
+  public Tensor uniform_(double from, double to, Generator generator) {
+    Native n = Native.get();
+    try {
+      dd_uniform_(n.ctx, handle(), from, to, Generator.handleOrNull(generator));
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(generator);
+    }
+  }
+
+  /**
+   * Fills this tensor with samples of N(mean, std^2) ({@code Tensor.normal_}).
+   *
+   * @param mean the mean
+   * @param std the standard deviation, &gt;= 0
+   * @param generator the generator, or {@code null} for the default one
+   * @return this tensor
+   * @throws TorchException if {@code std < 0} or the dtype is not floating point
+   */
+  public Tensor normal_(double mean, double std, Generator generator) {
+    Native n = Native.get();
+    try {
+      dd_normal_(n.ctx, handle(), mean, std, Generator.handleOrNull(generator));
+      Native.check(n.ctx);
+      return this;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(generator);
+    }
+  }
+
+  /**
    * @param min lower bound
    * @param max upper bound
    * @return values limited to {@code [min, max]} ({@code torch.clamp})
