@@ -1,0 +1,70 @@
+# Shared by bin/ddpm4j, bin/test and .ci/run; source it, don't run it.
+# Installs what a Debian 12 machine lacks and finds a JDK >= 22.
+
+DDPM4J_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages the build, the tests and the main job need.
+DDPM4J_PACKAGES=(libtorch-dev libopenblas0-pthread python3-torch dataset-fashion-mnist cmake g++ make maven)
+
+ddpm4j_log() { printf 'ddpm4j: %s\n' "$*" >&2; }
+
+ddpm4j_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else ddpm4j_log "need root to run: $*"; return 1
+  fi
+}
+
+# Installs the missing Debian packages (no-op when all are present).
+ddpm4j_install_packages() {
+  local missing=() p
+  for p in "${DDPM4J_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    ddpm4j_log "installing ${missing[*]}"
+    ddpm4j_as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive ddpm4j_as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Prints the feature version of the JDK at $1 (e.g. 25), or nothing.
+ddpm4j_jdk_version() {
+  [ -x "$1/bin/javac" ] || return 0
+  "$1/bin/java" -XshowSettings:properties -version 2>&1 \
+    | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+}
+
+# Exports JAVA_HOME as a JDK >= 22: $JAVA_HOME if it qualifies, else the newest under /usr/lib/jvm.
+ddpm4j_find_jdk() {
+  local best="" best_v=0 d v
+  for d in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$d" ] && [ -d "$d" ] || continue
+    v=$(ddpm4j_jdk_version "$d")
+    if [ -n "$v" ] && [ "$v" -ge 22 ]; then
+      if [ "$d" = "${JAVA_HOME:-}" ]; then best=$d; best_v=$v; break; fi
+      if [ "$v" -gt "$best_v" ]; then best=$d; best_v=$v; fi
+    fi
+  done
+  if [ -z "$best" ]; then
+    # Debian 12's own archive has no JDK >= 22; machines with another JDK repository
+    # (Adoptium's, or backports) can install one by name.
+    local pkg
+    for pkg in temurin-25-jdk openjdk-25-jdk temurin-24-jdk openjdk-24-jdk openjdk-23-jdk openjdk-22-jdk; do
+      if apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        ddpm4j_log "installing $pkg"
+        DEBIAN_FRONTEND=noninteractive ddpm4j_as_root apt-get install -y -qq "$pkg" >/dev/null && ddpm4j_find_jdk && return 0
+      fi
+    done
+    ddpm4j_log "no JDK >= 22 found (looked at JAVA_HOME and /usr/lib/jvm): ddpm4j needs the Foreign Function & Memory API."
+    ddpm4j_log "install one (e.g. Temurin 25) and set JAVA_HOME to it."
+    return 1
+  fi
+  export JAVA_HOME=$best
+  export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+# Maven in batch mode with the chosen JDK; quiet about JDK 24+'s Unsafe warnings from Maven itself.
+ddpm4j_mvn() {
+  MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q "$@"
+}

@@ -1,0 +1,149 @@
+package io.github.ddpm4j.data;
+
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+
+/**
+ * Endless shuffled mini-batches of an {@link ImageDataset} for training, as a
+ * {@code torch.utils.data.DataLoader(shuffle=True, drop_last=True)} would give
+ * them: each epoch is a fresh permutation drawn from this loader's own
+ * generator, batches are gathered by LibTorch ({@code index_select}), scaled
+ * to [-1, 1], and optionally flipped left-right with probability 1/2 each.
+ *
+ * <p>The state is the generator and the position in the current epoch, so a
+ * resumed run that restores both sees the same batches.
+ */
+public final class DataLoader implements AutoCloseable {
+  private final ImageDataset dataset;
+  private final int batchSize;
+  private final boolean flip;
+  private final Device device;
+  private final Generator generator;
+  private Tensor order;
+  private Tensor epochStart;
+  private long position;
+  private long epoch;
+
+  /**
+   * @param dataset the images (not owned)
+   * @param batchSize images per batch, 1..dataset size
+   * @param flip randomly mirror images horizontally
+   * @param device where batches are placed
+   * @param seed seed of the shuffling and flipping generator
+   * @throws IllegalArgumentException if {@code batchSize} is out of range
+   */
+  public DataLoader(ImageDataset dataset, int batchSize, boolean flip, Device device, long seed) {
+    if (batchSize <= 0 || batchSize > dataset.size()) {
+      throw new IllegalArgumentException("batch size must be in 1.." + dataset.size() + " (the dataset size), got " + batchSize);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.flip = flip;
+    this.device = device;
+    this.generator = new Generator(seed);
+  }
+
+  /** @return completed epochs */
+  public long epoch() {
+    return epoch;
+  }
+
+  /** @return the index of the next batch's first image in the current epoch's permutation */
+  public long position() {
+    return position;
+  }
+
+  /** @return the generator that drives shuffling and flipping (for checkpointing its state) */
+  public Generator generator() {
+    return generator;
+  }
+
+  /**
+   * Where the loader is, for checkpoints: with it, {@link #restore(State)} makes a
+   * fresh loader over the same dataset yield exactly the batches this one would.
+   *
+   * @param epoch completed epochs
+   * @param position index of the next batch's first image in the current permutation
+   * @param epochStart generator state from which the current permutation was drawn (uint8 CPU tensor)
+   * @param current the generator's current state (uint8 CPU tensor)
+   */
+  public record State(long epoch, long position, Tensor epochStart, Tensor current) {}
+
+  /**
+   * @return the current state; its tensors are new and owned by the caller (or the caller's scope)
+   */
+  public State state() {
+    Tensor start = epochStart != null ? epochStart.clone() : generator.getState();
+    return new State(epoch, order == null ? 0 : position, start, generator.getState());
+  }
+
+  /**
+   * Continues from a state saved by {@link #state()}.
+   *
+   * @param state the saved state
+   * @throws IllegalArgumentException if the position is out of range
+   * @throws io.github.ddpm4j.torch.TorchException if a generator state is invalid
+   */
+  public void restore(State state) {
+    if (state.position() < 0 || state.position() > dataset.size()) {
+      throw new IllegalArgumentException("loader position " + state.position() + " is outside 0.." + dataset.size());
+    }
+    if (order != null) order.close();
+    order = null;
+    epoch = state.epoch();
+    position = 0;
+    generator.setState(state.epochStart());
+    if (state.position() > 0) {
+      newOrder();
+      position = state.position();
+    }
+    generator.setState(state.current());
+  }
+
+  private void newOrder() {
+    if (epochStart != null) epochStart.close();
+    epochStart = Scope.release(generator.getState());
+    order = Scope.release(Torch.randperm(dataset.size(), Device.CPU, generator));
+    position = 0;
+  }
+
+  /**
+   * The next batch; a new epoch starts when fewer than {@code batchSize} images remain.
+   *
+   * @return {@code float32 [batchSize, channels, height, width]} in [-1, 1] on the loader's device,
+   *     owned by the caller (or the caller's scope)
+   */
+  public Tensor next() {
+    if (order == null || position + batchSize > dataset.size()) {
+      if (order != null) {
+        order.close();
+        epoch++;
+      }
+      newOrder();
+    }
+    Tensor batch;
+    try (Scope s = Scope.open()) {
+      Tensor idx = order.slice(0, position, position + batchSize);
+      Tensor x = dataset.normalized(idx);
+      if (flip) {
+        Tensor coin = Torch.rand(new long[] {batchSize, 1, 1, 1}, io.github.ddpm4j.torch.DType.FLOAT32, Device.CPU, generator).lt(0.5);
+        x = Torch.where(coin, x.flip(3), x);
+      }
+      if (device.isCuda()) x = x.to(device);
+      batch = Scope.keep(x);
+    }
+    position += batchSize;
+    return batch;
+  }
+
+  /** Frees the generator and the current permutation (not the dataset). */
+  @Override
+  public void close() {
+    if (order != null) order.close();
+    if (epochStart != null) epochStart.close();
+    generator.close();
+  }
+}

@@ -1,0 +1,112 @@
+package io.github.ddpm4j.data;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+
+/**
+ * Reads image files in the IDX format of MNIST and Fashion-MNIST (LeCun et
+ * al.): a big-endian magic number {@code 0x00000803} (unsigned bytes, three
+ * dimensions), the sizes {@code count, rows, columns} as big-endian int32, then
+ * the pixels row-major. Gzipped files ({@code .gz}) are decompressed on the fly.
+ */
+public final class IdxReader {
+  /** Magic number of an unsigned-byte IDX file with three dimensions. */
+  public static final int IMAGES_MAGIC = 0x00000803;
+  /** The largest image side accepted, to reject forged headers before allocating. */
+  static final int MAX_SIDE = 4096;
+
+  private IdxReader() {}
+
+  /**
+   * Loads an IDX image file into off-heap memory.
+   *
+   * @param file an {@code *-images-idx3-ubyte} file, optionally gzipped
+   * @param limit read at most this many images (&lt;= 0: all)
+   * @return a dataset of {@code [count, 1, rows, columns]} uint8 pixels
+   * @throws DatasetException if the file is missing, truncated, not gzip when named {@code .gz},
+   *     has a wrong magic number or implausible sizes
+   */
+  public static ImageDataset readImages(Path file, long limit) throws DatasetException {
+    if (!Files.isRegularFile(file)) throw new DatasetException(file, "no such file");
+    Arena arena = Arena.ofShared();
+    boolean ok = false;
+    try (InputStream raw = Files.newInputStream(file);
+         DataInputStream in = new DataInputStream(new BufferedInputStream(wrap(file, raw), 1 << 16))) {
+      int magic = in.readInt();
+      if (magic != IMAGES_MAGIC) {
+        throw new DatasetException(file, String.format("wrong magic number 0x%08x, expected 0x%08x (IDX unsigned-byte images)", magic, IMAGES_MAGIC));
+      }
+      int count = in.readInt();
+      int rows = in.readInt();
+      int cols = in.readInt();
+      if (count <= 0) throw new DatasetException(file, "image count " + count + " must be positive");
+      if (rows <= 0 || cols <= 0 || rows > MAX_SIDE || cols > MAX_SIDE) {
+        throw new DatasetException(file, "implausible image size " + rows + "x" + cols);
+      }
+      long n = limit > 0 ? Math.min(limit, count) : count;
+      long imageBytes = (long) rows * cols;
+      long fileSize = Files.size(file);
+      if (!isGzip(file) && fileSize < 16 + count * imageBytes) {
+        throw new DatasetException(file, "truncated: header announces " + count + " images of " + rows + "x" + cols + " ("
+            + (16 + count * imageBytes) + " bytes) but the file has " + fileSize + " bytes");
+      }
+      MemorySegment memory = arena.allocate(n * imageBytes, 64);
+      byte[] buf = new byte[(int) Math.min(imageBytes * 256, 1 << 20)];
+      long done = 0;
+      long total = n * imageBytes;
+      while (done < total) {
+        int want = (int) Math.min(buf.length, total - done);
+        in.readFully(buf, 0, want);
+        MemorySegment.copy(MemorySegment.ofArray(buf), 0, memory, done, want);
+        done += want;
+      }
+      ImageDataset ds = new ImageDataset(arena, memory, n, 1, rows, cols, file.toString());
+      ok = true;
+      return ds;
+    } catch (EOFException e) {
+      throw new DatasetException(file, "truncated: the file ends before all announced images", e);
+    } catch (ZipException e) {
+      throw new DatasetException(file, "corrupt gzip data: " + e.getMessage(), e);
+    } catch (DatasetException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new DatasetException(file, "cannot read: " + e.getMessage(), e);
+    } finally {
+      if (!ok) arena.close();
+    }
+  }
+
+  private static boolean isGzip(Path file) {
+    return file.getFileName().toString().endsWith(".gz");
+  }
+
+  private static InputStream wrap(Path file, InputStream raw) throws IOException {
+    return isGzip(file) ? new GZIPInputStream(raw, 1 << 16) : raw;
+  }
+
+  /**
+   * Finds the training images of an MNIST-style directory:
+   * {@code train-images-idx3-ubyte} or {@code train-images.idx3-ubyte}, gzipped or not.
+   *
+   * @param dir the directory
+   * @return the image file
+   * @throws DatasetException if the directory has no such file
+   */
+  public static Path trainImages(Path dir) throws DatasetException {
+    if (!Files.isDirectory(dir)) throw new DatasetException(dir, "not a directory");
+    for (String name : new String[] {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte"}) {
+      Path p = dir.resolve(name);
+      if (Files.isRegularFile(p)) return p;
+    }
+    throw new DatasetException(dir, "no train-images-idx3-ubyte[.gz] file in this directory");
+  }
+}

@@ -1,0 +1,123 @@
+package io.github.ddpm4j.data;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * Reads a folder of PNG and JPEG images, searched recursively in sorted path
+ * order, into one off-heap {@link ImageDataset}. Each image is scaled so that
+ * its shorter side equals the target size (bilinear), then centre-cropped to a
+ * square, and converted to grayscale or RGB.
+ */
+public final class ImageFolderReader {
+  private ImageFolderReader() {}
+
+  /**
+   * @param dir the folder
+   * @param size the side of the square output images, in pixels, &gt; 0
+   * @param channels 1 for grayscale, 3 for RGB
+   * @param limit read at most this many images (&lt;= 0: all)
+   * @return a dataset of {@code uint8 [count, channels, size, size]}
+   * @throws DatasetException if the folder is missing or holds no PNG/JPEG file, or a file cannot be decoded
+   * @throws IllegalArgumentException if {@code size} or {@code channels} is invalid
+   */
+  public static ImageDataset read(Path dir, int size, int channels, long limit) throws DatasetException {
+    if (size <= 0 || size > IdxReader.MAX_SIDE) throw new IllegalArgumentException("image size must be in 1.." + IdxReader.MAX_SIDE + ", got " + size);
+    if (channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
+    List<Path> files = list(dir);
+    if (limit > 0 && files.size() > limit) files = files.subList(0, (int) limit);
+    long imageBytes = (long) channels * size * size;
+    Arena arena = Arena.ofShared();
+    boolean ok = false;
+    try {
+      MemorySegment memory = arena.allocate(imageBytes * files.size(), 64);
+      for (int i = 0; i < files.size(); i++) {
+        BufferedImage img = decode(files.get(i));
+        write(squareCrop(img, size), channels, memory.asSlice(i * imageBytes, imageBytes));
+      }
+      ImageDataset ds = new ImageDataset(arena, memory, files.size(), channels, size, size, dir.toString());
+      ok = true;
+      return ds;
+    } finally {
+      if (!ok) arena.close();
+    }
+  }
+
+  private static List<Path> list(Path dir) throws DatasetException {
+    if (!Files.isDirectory(dir)) throw new DatasetException(dir, "not a directory");
+    List<Path> files = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.filter(Files::isRegularFile).filter(ImageFolderReader::isImage).sorted().forEach(files::add);
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw new DatasetException(dir, "cannot list: " + e.getMessage(), e);
+    }
+    if (files.isEmpty()) throw new DatasetException(dir, "contains no .png, .jpg or .jpeg file");
+    return files;
+  }
+
+  private static boolean isImage(Path p) {
+    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+    return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg");
+  }
+
+  private static BufferedImage decode(Path file) throws DatasetException {
+    try {
+      BufferedImage img = ImageIO.read(file.toFile());
+      if (img == null) throw new DatasetException(file, "not a decodable PNG or JPEG image");
+      if (img.getWidth() <= 0 || img.getHeight() <= 0) throw new DatasetException(file, "image has no pixels");
+      return img;
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof DatasetException d) throw d;
+      throw new DatasetException(file, "corrupt image: " + e.getMessage(), e);
+    }
+  }
+
+  /** Scales the shorter side to {@code size} and centre-crops to {@code size x size}, as RGB. */
+  static BufferedImage squareCrop(BufferedImage img, int size) {
+    double scale = (double) size / Math.min(img.getWidth(), img.getHeight());
+    int w = Math.max(size, (int) Math.round(img.getWidth() * scale));
+    int h = Math.max(size, (int) Math.round(img.getHeight() * scale));
+    BufferedImage out = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = out.createGraphics();
+    try {
+      g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.setRenderingHint(RenderingHints.KEY_RENDERING, RenderingHints.VALUE_RENDER_QUALITY);
+      g.drawImage(img, -(w - size) / 2, -(h - size) / 2, w, h, null);
+    } finally {
+      g.dispose();
+    }
+    return out;
+  }
+
+  /** Writes the image planar ([channels, size, size]); grayscale uses ITU-R BT.601 luma. */
+  private static void write(BufferedImage img, int channels, MemorySegment dst) {
+    int size = img.getWidth();
+    int plane = size * size;
+    for (int y = 0; y < size; y++) {
+      for (int x = 0; x < size; x++) {
+        int rgb = img.getRGB(x, y);
+        int r = (rgb >> 16) & 0xff, gr = (rgb >> 8) & 0xff, b = rgb & 0xff;
+        long at = (long) y * size + x;
+        if (channels == 1) {
+          dst.set(ValueLayout.JAVA_BYTE, at, (byte) Math.round(0.299 * r + 0.587 * gr + 0.114 * b));
+        } else {
+          dst.set(ValueLayout.JAVA_BYTE, at, (byte) r);
+          dst.set(ValueLayout.JAVA_BYTE, plane + at, (byte) gr);
+          dst.set(ValueLayout.JAVA_BYTE, 2L * plane + at, (byte) b);
+        }
+      }
+    }
+  }
+}
