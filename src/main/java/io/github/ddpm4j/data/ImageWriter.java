@@ -1,0 +1,175 @@
+package io.github.ddpm4j.data;
+
+import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageOutputStream;
+
+/**
+ * Turns model-range image tensors into pictures: PNG files, grids of samples
+ * (the layout of torchvision's {@code make_grid}), and animated GIFs. Pixels
+ * are read straight from a zero-copy view of a {@code uint8} tensor.
+ */
+public final class ImageWriter {
+  private ImageWriter() {}
+
+  /**
+   * Maps {@code [-1, 1]} to {@code 0..255} ({@code round((x + 1) * 127.5)}, clamped) on the CPU.
+   *
+   * @param images float tensor {@code [N, C, H, W]} with C = 1 or 3, values nominally in [-1, 1]
+   * @return a contiguous {@code uint8 [N, C, H, W]} CPU tensor, owned by the caller (or its scope)
+   * @throws IllegalArgumentException if the shape is not {@code [N, 1|3, H, W]}
+   */
+  public static Tensor toPixels(Tensor images) {
+    long[] s = images.shape();
+    if (s.length != 4 || (s[1] != 1 && s[1] != 3)) {
+      throw new IllegalArgumentException("images must be [batch, 1 or 3, height, width], got " + java.util.Arrays.toString(s));
+    }
+    try (Scope scope = Scope.open()) {
+      Tensor x = images.to(DType.FLOAT32, Device.CPU).add(1.0).mul(127.5).round().clamp(0, 255).to(DType.UINT8).contiguous();
+      return Scope.keep(x);
+    }
+  }
+
+  /**
+   * Lays out images in a grid, {@code nrow} per row, separated by {@code padding} black pixels.
+   *
+   * @param images float tensor {@code [N, C, H, W]} in [-1, 1], C = 1 or 3
+   * @param nrow images per row, &gt; 0
+   * @param padding pixels between and around images, &gt;= 0
+   * @return the picture (grayscale for C = 1, RGB for C = 3)
+   * @throws IllegalArgumentException if the shape or layout arguments are invalid
+   */
+  public static BufferedImage grid(Tensor images, int nrow, int padding) {
+    if (nrow <= 0) throw new IllegalArgumentException("nrow must be positive, got " + nrow);
+    if (padding < 0) throw new IllegalArgumentException("padding must be >= 0, got " + padding);
+    try (Scope scope = Scope.open()) {
+      Tensor px = toPixels(images);
+      int n = (int) px.size(0), c = (int) px.size(1), h = (int) px.size(2), w = (int) px.size(3);
+      int cols = Math.min(nrow, n);
+      int rows = (n + nrow - 1) / nrow;
+      int gw = cols * (w + padding) + padding;
+      int gh = rows * (h + padding) + padding;
+      BufferedImage out = new BufferedImage(gw, gh, c == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
+      MemorySegment data = px.data();
+      long plane = (long) h * w;
+      for (int i = 0; i < n; i++) {
+        int ox = padding + (i % nrow) * (w + padding);
+        int oy = padding + (i / nrow) * (h + padding);
+        long base = (long) i * c * plane;
+        for (int y = 0; y < h; y++) {
+          for (int x = 0; x < w; x++) {
+            long at = base + (long) y * w + x;
+            int r = Byte.toUnsignedInt(data.get(ValueLayout.JAVA_BYTE, at));
+            if (c == 1) {
+              out.getRaster().setSample(ox + x, oy + y, 0, r);
+            } else {
+              int g = Byte.toUnsignedInt(data.get(ValueLayout.JAVA_BYTE, at + plane));
+              int b = Byte.toUnsignedInt(data.get(ValueLayout.JAVA_BYTE, at + 2 * plane));
+              out.setRGB(ox + x, oy + y, (r << 16) | (g << 8) | b);
+            }
+          }
+        }
+      }
+      return out;
+    }
+  }
+
+  /**
+   * Writes a PNG atomically: to a temporary file in the same folder, then renamed.
+   *
+   * @param image the picture
+   * @param file the destination; parent folders are created
+   * @throws IOException if writing fails (the destination is then untouched)
+   */
+  public static void writePng(BufferedImage image, Path file) throws IOException {
+    Path tmp = temp(file);
+    try {
+      if (!ImageIO.write(image, "png", tmp.toFile())) throw new IOException("no PNG writer available");
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Writes an animated GIF that loops forever, atomically.
+   *
+   * @param frames the frames, all of one size
+   * @param delayMillis time per frame in milliseconds (GIF stores hundredths), &gt; 0
+   * @param file the destination; parent folders are created
+   * @throws IOException if writing fails
+   * @throws IllegalArgumentException if there are no frames or the delay is not positive
+   */
+  public static void writeGif(List<BufferedImage> frames, int delayMillis, Path file) throws IOException {
+    if (frames.isEmpty()) throw new IllegalArgumentException("a GIF needs at least one frame");
+    if (delayMillis <= 0) throw new IllegalArgumentException("frame delay must be positive, got " + delayMillis);
+    javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
+    Path tmp = temp(file);
+    try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
+      writer.setOutput(out);
+      writer.prepareWriteSequence(null);
+      for (int i = 0; i < frames.size(); i++) {
+        BufferedImage f = frames.get(i);
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(f), param);
+        String format = meta.getNativeMetadataFormatName();
+        IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(format);
+        IIOMetadataNode gce = child(root, "GraphicControlExtension");
+        gce.setAttribute("disposalMethod", "none");
+        gce.setAttribute("userInputFlag", "FALSE");
+        gce.setAttribute("transparentColorFlag", "FALSE");
+        gce.setAttribute("delayTime", Integer.toString(Math.max(1, delayMillis / 10)));
+        gce.setAttribute("transparentColorIndex", "0");
+        if (i == 0) {
+          IIOMetadataNode apps = child(root, "ApplicationExtensions");
+          IIOMetadataNode app = new IIOMetadataNode("ApplicationExtension");
+          app.setAttribute("applicationID", "NETSCAPE");
+          app.setAttribute("authenticationCode", "2.0");
+          app.setUserObject(new byte[] {1, 0, 0});
+          apps.appendChild(app);
+        }
+        meta.setFromTree(format, root);
+        writer.writeToSequence(new IIOImage(f, null, meta), param);
+      }
+      writer.endWriteSequence();
+    } finally {
+      writer.dispose();
+    }
+    try {
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static IIOMetadataNode child(IIOMetadataNode root, String name) {
+    for (int i = 0; i < root.getLength(); i++) {
+      if (root.item(i).getNodeName().equalsIgnoreCase(name)) return (IIOMetadataNode) root.item(i);
+    }
+    IIOMetadataNode node = new IIOMetadataNode(name);
+    root.appendChild(node);
+    return node;
+  }
+
+  private static Path temp(Path file) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    return Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+  }
+}
