@@ -164,6 +164,7 @@ at::Tensor reduce_each(const at::Tensor& t, std::vector<int64_t> dims, bool keep
   for (auto& d : dims) d = c10::maybe_wrap_dim(d, t.dim());
   std::sort(dims.rbegin(), dims.rend());
   dd::check(std::adjacent_find(dims.begin(), dims.end()) == dims.end(), "a dimension appears twice in dims");
+  if (dims.empty()) return t.clone();  // a 0-d input: never hand back the input itself
   at::Tensor out = t;
   for (int64_t d : dims) out = f(out, d, keepdim);
   return out;

@@ -101,6 +101,11 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(thread, handle, backing);
   }
 
+  /** @return the Java-owned memory this tensor reads, or null */
+  MemorySegment backing() {
+    return backing;
+  }
+
   /**
    * The live native handle.
    *
@@ -130,6 +135,7 @@ public final class Tensor implements AutoCloseable {
   }
 
   private long[] sizes() {
+    handle(); // a closed tensor has no metadata either
     long[] s = sizes;
     if (s == null) {
       Native n = Native.get();
@@ -193,12 +199,14 @@ public final class Tensor implements AutoCloseable {
 
   /** @return the element type ({@code Tensor.dtype}) */
   public DType dtype() {
+    handle();
     if (dtype == null) loadTypeAndDevice();
     return dtype;
   }
 
   /** @return where the data lives ({@code Tensor.device}) */
   public Device device() {
+    handle();
     if (device == null) loadTypeAndDevice();
     return device;
   }
@@ -444,7 +452,9 @@ public final class Tensor implements AutoCloseable {
   public Tensor to(DType dtype, Device device) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_to(n.ctx, handle(), dtype.code(), device.type().ordinal(), device.index(), 0, 0));
+      MemorySegment r = dd_to(n.ctx, handle(), dtype.code(), device.type().ordinal(), device.index(), 0, 0);
+      // LibTorch returns the tensor itself when nothing changes, so a CPU result may share this memory.
+      return device.isCuda() ? wrap(n, r) : view(n, r);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1387,6 +1397,7 @@ public final class Tensor implements AutoCloseable {
   @Override
   public String toString() {
     if (isClosed()) return "Tensor[closed]";
+    if (backing != null && !backing.scope().isAlive()) return "Tensor[memory segment freed]";
     return "Tensor[shape=" + Arrays.toString(sizes()) + ", dtype=" + dtype() + ", device=" + device() + "]";
   }
 }

@@ -526,7 +526,14 @@ public final class Torch {
   public static Tensor einsum(String equation, Tensor... operands) {
     Native n = Native.get();
     try (Arena a = Arena.ofConfined()) {
-      return Tensor.wrap(n, dd_einsum(n.ctx, a.allocateFrom(equation), handles(n, List.of(operands)), operands.length));
+      MemorySegment h = dd_einsum(n.ctx, a.allocateFrom(equation), handles(n, List.of(operands)), operands.length);
+      Native.check(n.ctx);
+      // A one-operand equation such as "ij->ji" returns a view of its operand.
+      MemorySegment backing = null;
+      for (Tensor t : operands) {
+        if (backing == null) backing = t.backing();
+      }
+      return new Tensor(n, h, backing);
     } finally {
       Reference.reachabilityFence(operands);
     }
