@@ -60,7 +60,12 @@ public record Device(Type type, int index) {
       if (m.group(2) != null) throw new IllegalArgumentException("the CPU device takes no index: '" + spec + "'");
       return CPU;
     }
-    return cuda(m.group(2) == null ? 0 : Integer.parseInt(m.group(2)));
+    if (m.group(2) == null) return cuda(0);
+    try {
+      return cuda(Integer.parseInt(m.group(2)));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("CUDA device index is out of range: '" + spec + "'");
+    }
   }
 
   /** @return whether this is a CUDA device */
