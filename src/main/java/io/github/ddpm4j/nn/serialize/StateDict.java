@@ -101,7 +101,10 @@ public final class StateDict extends AbstractMap<String, Tensor> implements Auto
    * tensor loads as the same non-contiguous view. {@code _metadata} attributes
    * of the OrderedDict (module versions) are dropped.
    *
-   * <p>Only checkpoints that hold a flat dict of names to tensors are read:
+   * <p>A tensor that holds more elements than its storage (an expanded view with
+   * zero or overlapping strides, which {@code state_dict()} never produces) is
+   * rejected, so that a forged file cannot describe a tensor far larger than
+   * itself. Only checkpoints that hold a flat dict of names to tensors are read:
    * a dict holding other values (a training checkpoint with an optimizer state
    * or step count) throws {@link CorruptFileException} naming the offending key.
    * The legacy (pre-1.6, non-zip) format is not read.
@@ -111,8 +114,9 @@ public final class StateDict extends AbstractMap<String, Tensor> implements Auto
    * @throws java.nio.file.NoSuchFileException if the file does not exist
    * @throws ForbiddenGlobalException if the pickle names a global other than the allowed ones
    * @throws CorruptFileException if the file is truncated or malformed, its pickle is invalid,
-   *     a tensor reaches outside its storage, a storage record is missing, compressed or of the
-   *     wrong size, the data is big-endian, or the dict holds something other than tensors
+   *     a tensor reaches outside its storage or holds more elements than it, a storage record
+   *     is missing, compressed or of the wrong size, the data is big-endian, or the dict holds
+   *     something other than tensors
    * @throws IOException if the file cannot be read
    */
   public static StateDict loadPyTorch(Path path) throws IOException {

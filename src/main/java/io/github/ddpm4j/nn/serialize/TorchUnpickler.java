@@ -38,7 +38,11 @@ import net.razorvine.pickle.Unpickler;
  * (each creates at most one object), dictionary keys and set members must be
  * hashable as in Python (no lists, dicts or sets, which could nest or contain
  * themselves and make hashing recurse without end), and tensors to
- * {@value #MAX_DIMS} dimensions.
+ * {@value #MAX_DIMS} dimensions. A tensor may not hold more elements than its
+ * storage (an expanded view with zero or overlapping strides): a state dict
+ * never holds one, and a forged file could otherwise describe a tensor of
+ * 2<sup>60</sup> elements over a few bytes, whose first use would try to
+ * allocate them all.
  */
 final class TorchUnpickler extends Unpickler {
   static final int MAX_LINE = 4096;
@@ -445,6 +449,11 @@ final class TorchUnpickler extends Unpickler {
     if (numel == 0 ? offset > storage.numel() : last >= storage.numel()) {
       throw reject("a tensor with storage offset " + offset + ", size " + java.util.Arrays.toString(size) + " and stride "
           + java.util.Arrays.toString(stride) + " reaches past the " + storage.numel() + " elements of storage '" + storage.key() + "'");
+    }
+    if (numel > storage.numel()) {
+      throw reject("a tensor of " + numel + " elements (size " + java.util.Arrays.toString(size) + ", stride "
+          + java.util.Arrays.toString(stride) + ") overlaps itself in the " + storage.numel() + " elements of storage '"
+          + storage.key() + "'; such expanded views are not read");
     }
     return new TensorSpec(storage, offset, size, stride, grad);
   }

@@ -441,6 +441,7 @@ class PyTorchFormatTest extends SerializeTestBase {
 
   @Test
   void structuralProblemsAreNamed() throws IOException {
+    assertTrue(rejection(write(new byte[0])).contains("too short"));
     assertTrue(rejection(write(floats(1, 2, 3, 4, 5, 6, 7))).contains("zip"));
     byte[] noStorage = TorchZip.archive(oneTensorPickle(), Map.of()).bytes();
     assertTrue(rejection(write(noStorage)).contains("lacks the record archive/data/0"));
