@@ -220,6 +220,9 @@ public final class StateDict extends AbstractMap<String, Tensor> implements Auto
   }
 
   /**
+   * The tensors by name. The tensors belong to this dict: use them, view them,
+   * clone them, but let {@link #close()} free them.
+   *
    * @return name to tensor, unmodifiable, in file order
    * @throws IllegalStateException if the dict is closed
    */
@@ -229,21 +232,38 @@ public final class StateDict extends AbstractMap<String, Tensor> implements Auto
     return tensors.entrySet();
   }
 
-  /** @throws IllegalStateException if the dict is closed */
+  /**
+   * Looks up one tensor ({@code state_dict[key]}).
+   *
+   * @param key a name
+   * @return its tensor, owned by this dict, or {@code null} if there is none
+   * @throws IllegalStateException if the dict is closed
+   */
   @Override
   public Tensor get(Object key) {
     checkOpen();
     return tensors.get(key);
   }
 
-  /** @throws IllegalStateException if the dict is closed */
+  /**
+   * Tells whether the file holds a tensor of this name ({@code key in state_dict}).
+   *
+   * @param key a name
+   * @return whether there is a tensor of that name
+   * @throws IllegalStateException if the dict is closed
+   */
   @Override
   public boolean containsKey(Object key) {
     checkOpen();
     return tensors.containsKey(key);
   }
 
-  /** @throws IllegalStateException if the dict is closed */
+  /**
+   * Counts the tensors ({@code len(state_dict)}).
+   *
+   * @return the number of tensors
+   * @throws IllegalStateException if the dict is closed
+   */
   @Override
   public int size() {
     checkOpen();

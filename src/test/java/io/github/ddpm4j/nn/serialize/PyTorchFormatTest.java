@@ -154,6 +154,50 @@ class PyTorchFormatTest extends SerializeTestBase {
     assertEquals(live, Torch.liveHandles(Torch.HandleKind.TENSOR));
   }
 
+  /** Makes a file unwritable: by its mode, or, for root, whom modes do not stop, by the immutable attribute. */
+  private static boolean makeUnwritable(Path file) throws InterruptedException {
+    assertTrue(file.toFile().setWritable(false, false));
+    if (!canOpenForWriting(file)) return true;
+    return chattr("+i", file) && !canOpenForWriting(file);
+  }
+
+  private static boolean chattr(String change, Path file) throws InterruptedException {
+    try {
+      Process p = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor() == 0;
+    } catch (IOException e) {
+      return false; // no chattr here
+    }
+  }
+
+  private static boolean canOpenForWriting(Path file) {
+    try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void unwritableFilesAreReadInsteadOfMapped() throws Exception {
+    Path file = fixture();
+    try {
+      org.junit.jupiter.api.Assumptions.assumeTrue(makeUnwritable(file), "cannot make a file unwritable here");
+      try (StateDict sd = StateDict.loadPyTorch(file)) {
+        assertFalse(sd.isMemoryMapped());
+        assertEquals(expected().size(), sd.size());
+        Tensor w = sd.get("lin.weight");
+        float[] before = w.toFloatArray();
+        w.add_(1.0); // the in-memory copy is writable too
+        assertEquals(before[0] + 1, w.toFloatArray()[0]);
+      }
+    } finally {
+      chattr("-i", file);
+      file.toFile().setWritable(true, false);
+    }
+  }
+
   @Test
   void readIntoMemoryWhenTheFileCannotBeMapped() throws IOException {
     Path file = fixture();
