@@ -475,6 +475,57 @@ public final class Torch {
     return new Tensor(n, h, segment);
   }
 
+  /**
+   * A strided CPU tensor over Java-owned off-heap memory, without copying
+   * ({@code torch.from_blob} with strides, i.e. {@code as_strided} over the
+   * segment). Element {@code (i0, i1, ...)} is read at element offset
+   * {@code sum(ik * strides[k])} from the segment's start. Lifetime rules are
+   * those of {@link #fromSegment(MemorySegment, DType, long...)}.
+   *
+   * @param segment native memory, native byte order, aligned to the element size
+   * @param dtype element type
+   * @param shape sizes, each &gt;= 0
+   * @param strides element strides, one per dimension, each &gt;= 0; every
+   *     addressed element must lie inside the segment
+   * @return the tensor
+   * @throws IllegalArgumentException if the segment is on the heap or misaligned, the
+   *     shape has a negative size, the strides are negative or of the wrong count, or an
+   *     addressed element lies outside the segment (or its offset overflows)
+   * @throws IllegalStateException if the segment's arena is closed
+   */
+  public static Tensor fromSegment(MemorySegment segment, DType dtype, long[] shape, long[] strides) {
+    if (!segment.isNative()) throw new IllegalArgumentException("fromSegment needs a native (off-heap) segment");
+    if (!segment.scope().isAlive()) throw new IllegalStateException("the segment's arena is already closed");
+    if (segment.address() % dtype.elementSize() != 0) {
+      throw new IllegalArgumentException("segment address is not aligned to " + dtype.elementSize() + " bytes");
+    }
+    checkShape(shape);
+    if (strides.length != shape.length) {
+      throw new IllegalArgumentException(strides.length + " strides for " + shape.length + " dimensions");
+    }
+    long last = 0;
+    boolean empty = false;
+    try {
+      for (int i = 0; i < shape.length; i++) {
+        if (strides[i] < 0) throw new IllegalArgumentException("negative stride " + strides[i] + " in dimension " + i);
+        if (shape[i] == 0) empty = true;
+        else last = Math.addExact(last, Math.multiplyExact(shape[i] - 1, strides[i]));
+      }
+      if (!empty && Math.multiplyExact(Math.addExact(last, 1), (long) dtype.elementSize()) > segment.byteSize()) {
+        throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " with strides "
+            + java.util.Arrays.toString(strides) + " reaches element " + last + ", beyond the segment's "
+            + segment.byteSize() / dtype.elementSize() + " elements");
+      }
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("element offsets of shape " + java.util.Arrays.toString(shape) + " with strides "
+          + java.util.Arrays.toString(strides) + " overflow");
+    }
+    Native n = Native.get();
+    MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length, n.longs(1, strides), dtype.code());
+    Native.check(n.ctx);
+    return new Tensor(n, h, segment);
+  }
+
   // ------------------------------------------------------- several tensors
 
   private static MemorySegment handles(Native n, List<Tensor> tensors) {
