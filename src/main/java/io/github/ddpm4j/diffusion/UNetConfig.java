@@ -108,19 +108,34 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
 
     private Builder() {}
 
-    /** @param value channels of the images @return this builder */
+    /**
+     * Sets {@code imageChannels}, the channels of the images.
+     *
+     * @param value channels of the images
+     * @return this builder
+     */
     public Builder imageChannels(int value) {
       imageChannels = value;
       return this;
     }
 
-    /** @param value channels of the first feature map @return this builder */
+    /**
+     * Sets {@code nChannels}, the channels of the first feature map.
+     *
+     * @param value channels of the first feature map
+     * @return this builder
+     */
     public Builder nChannels(int value) {
       nChannels = value;
       return this;
     }
 
-    /** @param values the channel multiplier of each level @return this builder */
+    /**
+     * Sets {@code chMults}, the channel multiplier of each level.
+     *
+     * @param values the channel multiplier of each level
+     * @return this builder
+     */
     public Builder chMults(int... values) {
       List<Integer> m = new ArrayList<>();
       for (int v : values) m.add(v);
@@ -128,7 +143,12 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
       return this;
     }
 
-    /** @param values whether each level has self-attention @return this builder */
+    /**
+     * Sets {@code isAttn}, whether each level has self-attention.
+     *
+     * @param values whether each level has self-attention
+     * @return this builder
+     */
     public Builder isAttn(boolean... values) {
       List<Boolean> a = new ArrayList<>();
       for (boolean v : values) a.add(v);
@@ -136,25 +156,45 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
       return this;
     }
 
-    /** @param value residual blocks per level on the way down @return this builder */
+    /**
+     * Sets {@code nBlocks}, the residual blocks per level on the way down.
+     *
+     * @param value residual blocks per level on the way down
+     * @return this builder
+     */
     public Builder nBlocks(int value) {
       nBlocks = value;
       return this;
     }
 
-    /** @param value dropout probability in the residual blocks @return this builder */
+    /**
+     * Sets {@code dropout}, the dropout probability in the residual blocks.
+     *
+     * @param value dropout probability in the residual blocks
+     * @return this builder
+     */
     public Builder dropout(double value) {
       dropout = value;
       return this;
     }
 
-    /** @param value groups of the block GroupNorms @return this builder */
+    /**
+     * Sets {@code nGroups}, the groups of the block GroupNorms.
+     *
+     * @param value groups of the block GroupNorms
+     * @return this builder
+     */
     public Builder nGroups(int value) {
       nGroups = value;
       return this;
     }
 
-    /** @param value groups of the GroupNorm before the output convolution @return this builder */
+    /**
+     * Sets {@code finalGroups}, the groups of the GroupNorm before the output convolution.
+     *
+     * @param value groups of the GroupNorm before the output convolution
+     * @return this builder
+     */
     public Builder finalGroups(int value) {
       finalGroups = value;
       return this;
