@@ -21,7 +21,9 @@ void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out) {
   out->requires_grad = x.requires_grad() ? 1 : 0;
   out->is_leaf = x.is_leaf() ? 1 : 0;
   out->is_contiguous = x.is_contiguous() ? 1 : 0;
-  out->has_grad = x.grad().defined() ? 1 : 0;
+  // TensorImpl::grad() reads the same field as Tensor::grad() without its warning about
+  // reading the gradient of a non-leaf, which metadata queries must not trigger.
+  out->has_grad = x.unsafeGetTensorImpl()->grad().defined() ? 1 : 0;
   out->numel = x.numel();
   out->element_size = static_cast<int64_t>(x.element_size());
   out->storage_offset = x.storage_offset();

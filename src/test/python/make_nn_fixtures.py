@@ -208,9 +208,22 @@ class Net(nn.Module):
         self.embed = nn.Parameter(torch.zeros(8))
 
 
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        lin = nn.Linear(2, 2)
+        self.a = lin
+        self.b = nn.Sequential(nn.SiLU(), lin)
+        self.c = lin
+
+
 def module_tree():
     net = Net()
+    shared = Shared()
     return {
+        "shared_named_parameters": [k for k, _ in shared.named_parameters()],
+        "shared_state_dict_keys": list(shared.state_dict().keys()),
+        "shared_named_modules": [k for k, _ in shared.named_modules()],
         "named_parameters": [[k, list(p.shape)] for k, p in net.named_parameters()],
         "named_buffers": [[k, list(b.shape)] for k, b in net.named_buffers()],
         "state_dict_keys": list(net.state_dict().keys()),
