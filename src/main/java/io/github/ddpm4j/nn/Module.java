@@ -7,9 +7,13 @@ import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -47,10 +51,16 @@ public abstract class Module implements AutoCloseable {
    * @param name the attribute name, without dots
    * @param value a floating-point tensor; the module takes ownership
    * @return the registered tensor (a detached leaf)
-   * @throws IllegalArgumentException if the name is taken or contains a dot
+   * @throws IllegalArgumentException if the name is taken or contains a dot, or the tensor is not floating point
+   * @throws NullPointerException if {@code value} is null
+   * @throws IllegalStateException if {@code value} is closed
    */
   protected final Tensor registerParameter(String name, Tensor value) {
     checkName(name, parameters, buffers, children);
+    Objects.requireNonNull(value, "value");
+    if (!value.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException("parameter '" + name + "' must be floating point, got " + value.dtype());
+    }
     Tensor leaf = leaf(value, true);
     parameters.put(name, leaf);
     return leaf;
@@ -63,9 +73,12 @@ public abstract class Module implements AutoCloseable {
    * @param value the tensor; the module takes ownership
    * @return the registered tensor
    * @throws IllegalArgumentException if the name is taken or contains a dot
+   * @throws NullPointerException if {@code value} is null
+   * @throws IllegalStateException if {@code value} is closed
    */
   protected final Tensor registerBuffer(String name, Tensor value) {
     checkName(name, parameters, buffers, children);
+    Objects.requireNonNull(value, "value");
     Tensor leaf = leaf(value, false);
     buffers.put(name, leaf);
     return leaf;
@@ -78,10 +91,13 @@ public abstract class Module implements AutoCloseable {
    * @param module the child; this module takes ownership
    * @param <M> the child type
    * @return {@code module}
-   * @throws IllegalArgumentException if the name is taken or contains a dot
+   * @throws IllegalArgumentException if the name is taken or contains a dot, or {@code module} is this module
+   * @throws NullPointerException if {@code module} is null
    */
   protected final <M extends Module> M registerModule(String name, M module) {
     checkName(name, parameters, buffers, children);
+    Objects.requireNonNull(module, "module");
+    if (module == this) throw new IllegalArgumentException("a module cannot be its own child ('" + name + "')");
     children.put(name, module);
     return module;
   }
@@ -121,26 +137,66 @@ public abstract class Module implements AutoCloseable {
     return t;
   }
 
-  /** @return the direct children, by name, in registration order */
+  /** @return the direct children, by name, in registration order ({@code named_children()}), unmodifiable */
   public final Map<String, Module> namedChildren() {
-    return java.util.Collections.unmodifiableMap(children);
+    return Collections.unmodifiableMap(children);
   }
 
-  /** @return every parameter of this module and its descendants, by dotted name, in PyTorch's order */
+  /**
+   * This module and all its descendants, depth first in registration order,
+   * by dotted path ({@code named_modules()}): this module under {@code ""}. A
+   * module registered twice appears once, under its first path, as in PyTorch.
+   *
+   * @return path to module
+   * @throws IllegalStateException if this module is closed
+   */
+  public final Map<String, Module> namedModules() {
+    checkOpen();
+    LinkedHashMap<String, Module> out = new LinkedHashMap<>();
+    walk("", out, Collections.newSetFromMap(new IdentityHashMap<>()));
+    return out;
+  }
+
+  private void walk(String prefix, Map<String, Module> out, Set<Module> seen) {
+    if (!seen.add(this)) return;
+    out.put(prefix, this);
+    children.forEach((k, m) -> m.walk(prefix.isEmpty() ? k : prefix + "." + k, out, seen));
+  }
+
+  private Map<String, Tensor> namedMembers(boolean params) {
+    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+    Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    namedModules().forEach((path, m) -> (params ? m.parameters : m.buffers).forEach((k, t) -> {
+      if (seen.add(t)) out.put(path.isEmpty() ? k : path + "." + k, t);
+    }));
+    return out;
+  }
+
+  /**
+   * Every parameter of this module and its descendants, by dotted name, in
+   * PyTorch's {@code named_parameters()} order: each module's own parameters
+   * (in registration order) before its children's. A tensor shared by two
+   * modules appears once. The tensors are the module's own: do not close them.
+   *
+   * @return dotted name to parameter
+   * @throws IllegalStateException if this module is closed
+   */
   public final Map<String, Tensor> namedParameters() {
-    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
-    collect("", out, true, false);
-    return out;
+    return namedMembers(true);
   }
 
-  /** @return every buffer, by dotted name */
+  /**
+   * @return every buffer of this module and its descendants, by dotted name ({@code named_buffers()})
+   * @throws IllegalStateException if this module is closed
+   */
   public final Map<String, Tensor> namedBuffers() {
-    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
-    collect("", out, false, true);
-    return out;
+    return namedMembers(false);
   }
 
-  /** @return every parameter, in PyTorch's {@code parameters()} order */
+  /**
+   * @return every parameter, in PyTorch's {@code parameters()} order (what an optimizer takes)
+   * @throws IllegalStateException if this module is closed
+   */
   public final List<Tensor> parameters() {
     return new ArrayList<>(namedParameters().values());
   }
@@ -165,7 +221,10 @@ public abstract class Module implements AutoCloseable {
     children.forEach((k, m) -> m.collect(prefix + k + ".", out, params, bufs));
   }
 
-  /** @return the number of parameter elements ({@code sum(p.numel() for p in parameters())}) */
+  /**
+   * @return the number of parameter elements ({@code sum(p.numel() for p in parameters())})
+   * @throws IllegalStateException if this module is closed
+   */
   public final long parameterCount() {
     long n = 0;
     for (Tensor p : parameters()) n += p.numel();
@@ -182,6 +241,11 @@ public abstract class Module implements AutoCloseable {
     training = mode;
     for (Module m : children.values()) m.train(mode);
     return this;
+  }
+
+  /** @return this module, in training mode ({@code Module.train()}) */
+  public final Module train() {
+    return train(true);
   }
 
   /** @return this module, in evaluation mode ({@code Module.eval}) */
@@ -239,17 +303,65 @@ public abstract class Module implements AutoCloseable {
   }
 
   /**
+   * Sets whether autograd records operations on every parameter
+   * ({@code Module.requires_grad_}), for example to freeze a model or an EMA copy.
+   *
+   * @param requiresGrad whether the parameters require grad
+   * @return this module
+   * @throws IllegalStateException if this module is closed
+   */
+  public final Module requiresGrad_(boolean requiresGrad) {
+    for (Tensor p : parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+
+  /**
+   * Drops every parameter's gradient ({@code Module.zero_grad(set_to_none=True)},
+   * PyTorch 2's default).
+   *
+   * @throws IllegalStateException if this module is closed
+   */
+  public final void zeroGrad() {
+    zeroGrad(true);
+  }
+
+  /**
+   * Clears every parameter's gradient ({@code Module.zero_grad(set_to_none)}).
+   *
+   * @param setToNone drop the gradient tensors instead of zeroing them in place
+   * @throws IllegalStateException if this module is closed
+   */
+  public final void zeroGrad(boolean setToNone) {
+    for (Tensor p : parameters()) p.zeroGrad(setToNone);
+  }
+
+  /**
+   * A strict {@link #loadStateDict(Map, boolean)}: the keys must match exactly.
+   *
+   * @param state dotted name to tensor; tensors are copied, not taken over
+   * @throws StateDictMismatchException listing missing, unexpected and mis-shaped keys
+   */
+  public final void loadStateDict(Map<String, Tensor> state) {
+    loadStateDict(state, true);
+  }
+
+  /**
    * Copies values into this module's parameters and buffers
-   * ({@code load_state_dict}). With {@code strict}, the keys must match exactly
-   * and nothing is copied unless they do.
+   * ({@code load_state_dict}), converting dtype and device as {@code copy_}
+   * does, without recording autograd history. Nothing is copied unless every
+   * check passes. As in PyTorch, a shape mismatch fails even when not strict.
    *
    * @param state dotted name to tensor; tensors are copied, not taken over
    * @param strict require the same keys
    * @return the keys that were missing and unexpected (both empty after a strict load)
    * @throws StateDictMismatchException listing missing, unexpected and mis-shaped keys, when
    *     strict and the keys differ, or when any shared key has another shape
+   * @throws NullPointerException if {@code state} or one of its values is null
+   * @throws IllegalStateException if this module or a tensor of {@code state} is closed
    */
   public final LoadResult loadStateDict(Map<String, Tensor> state, boolean strict) {
+    Objects.requireNonNull(state, "state");
+    state.forEach((k, v) -> Objects.requireNonNull(v, () -> "state dict entry '" + k + "' is null"));
     Map<String, Tensor> own = stateDict();
     List<String> missing = new ArrayList<>();
     List<String> unexpected = new ArrayList<>();
@@ -288,19 +400,40 @@ public abstract class Module implements AutoCloseable {
     if (closed) throw new IllegalStateException(getClass().getSimpleName() + " is closed");
   }
 
-  /** @return a one-line description of this module's configuration, for {@link #toString()} */
+  /**
+   * The module's own configuration, as PyTorch's {@code extra_repr}: for
+   * example {@code in_features=3, out_features=4, bias=True}. May span lines.
+   *
+   * @return the description; empty when there is none
+   */
   protected String extraRepr() {
     return "";
   }
 
-  /** @return the module tree in PyTorch's {@code repr} layout */
+  /**
+   * The module tree in exactly PyTorch's {@code Module.__repr__} layout: the
+   * class name, then the extra repr on one line when there are no children,
+   * otherwise one indented line per extra-repr line and per child.
+   *
+   * @return the description
+   */
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append('(').append(extraRepr());
-    if (!children.isEmpty()) {
-      sb.append('\n');
-      children.forEach((k, m) -> sb.append("  (").append(k).append("): ")
-          .append(m.toString().replace("\n", "\n  ")).append('\n'));
+    List<String> lines = new ArrayList<>();
+    String extra = extraRepr();
+    int extraLines = 0;
+    if (extra != null && !extra.isEmpty()) {
+      for (String l : extra.split("\n", -1)) lines.add(l);
+      extraLines = lines.size();
+    }
+    children.forEach((k, m) -> lines.add("(" + k + "): " + m.toString().replace("\n", "\n  ")));
+    StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append('(');
+    if (!lines.isEmpty()) {
+      if (extraLines == 1 && children.isEmpty()) {
+        sb.append(lines.get(0));
+      } else {
+        sb.append("\n  ").append(String.join("\n  ", lines)).append('\n');
+      }
     }
     return sb.append(')').toString();
   }

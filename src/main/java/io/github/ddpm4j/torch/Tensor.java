@@ -496,6 +496,24 @@ public final class Tensor implements AutoCloseable {
   }
 
   /**
+   * A second handle to this very tensor: the same storage, shape and autograd
+   * identity (gradients flow through it as through {@code this}), as Python's
+   * {@code y = x} binds a second name. Either handle may be closed without
+   * affecting the other.
+   *
+   * @return a new handle to the same tensor
+   * @throws IllegalStateException if this tensor is closed
+   */
+  public Tensor alias() {
+    Native n = Native.get();
+    try {
+      return view(n, dd_tensor_alias(n.ctx, handle()));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
    * Copies {@code src} into this tensor, broadcasting and converting ({@code Tensor.copy_}).
    *
    * @param src the source

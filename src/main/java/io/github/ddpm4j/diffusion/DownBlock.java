@@ -1,0 +1,28 @@
+package io.github.ddpm4j.diffusion;
+
+import io.github.ddpm4j.nn.Identity;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+
+/**
+ * One block of the contracting half of the {@link UNet}: {@code res}, then {@code attn}
+ * (an {@link AttentionBlock}, or an identity without parameters).
+ */
+final class DownBlock extends UNetBlock {
+  private final ResidualBlock res;
+  private final AttentionBlock attn;
+
+  DownBlock(long inChannels, long outChannels, long timeChannels, boolean hasAttn, long nGroups, double dropout) {
+    this.res = registerModule("res", new ResidualBlock(inChannels, outChannels, timeChannels, nGroups, dropout));
+    this.attn = hasAttn ? registerModule("attn", new AttentionBlock(outChannels, nGroups)) : null;
+    if (!hasAttn) registerModule("attn", new Identity());
+  }
+
+  @Override
+  Tensor forward(Tensor x, Tensor temb) {
+    if (attn == null) return res.forward(x, temb);
+    try (Scope scope = Scope.open()) {
+      return Scope.keep(attn.forward(res.forward(x, temb)));
+    }
+  }
+}

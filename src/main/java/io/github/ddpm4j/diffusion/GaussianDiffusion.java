@@ -1,0 +1,399 @@
+package io.github.ddpm4j.diffusion;
+
+import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.Functional;
+import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The forward process {@code q}, the reverse process {@code p_theta} and the training
+ * loss of Ho et al. 2020, around a noise predictor {@link EpsilonModel#epsTheta}.
+ *
+ * <p>Images are floating-point tensors {@code [batch, channels, height, width]} (any
+ * rank &gt;= 1 works; dimension 0 is the batch) scaled to [-1, 1]. Timesteps are
+ * int64 tensors {@code [batch]} of indices in [0, T), index {@code t} being the
+ * paper's step {@code t + 1} (see {@link NoiseSchedule}). Per-image coefficients
+ * are gathered from the schedule and broadcast as {@code [batch, 1, 1, 1]}.
+ *
+ * <p>Every method computes inside its own {@link Scope}: only the returned
+ * tensors survive, and they join the caller's innermost open scope. The
+ * diffusion does not own the schedule or the model; close them yourself.
+ * {@snippet :
+ * try (NoiseSchedule schedule = NoiseSchedule.linear(); Scope step = Scope.open()) {
+ *   GaussianDiffusion diffusion = new GaussianDiffusion(unet, schedule);
+ *   Tensor loss = diffusion.loss(x0, generator); // Algorithm 1
+ *   loss.backward();
+ * }
+ * }
+ */
+public final class GaussianDiffusion {
+  private final EpsilonModel epsModel;
+  private final NoiseSchedule schedule;
+  private final VarianceType varianceType;
+  private final boolean clipDenoised;
+
+  /**
+   * A diffusion with {@code sigma2_t = beta_t} and no clipping, as in the seed and
+   * Algorithm 2 of the paper.
+   *
+   * @param epsModel the noise predictor {@code epsTheta}
+   * @param schedule the variance schedule
+   * @throws NullPointerException if an argument is null
+   */
+  public GaussianDiffusion(EpsilonModel epsModel, NoiseSchedule schedule) {
+    this(epsModel, schedule, VarianceType.FIXED_LARGE, false);
+  }
+
+  /**
+   * @param epsModel the noise predictor {@code epsTheta}
+   * @param schedule the variance schedule
+   * @param varianceType which fixed {@code sigma2_t} the reverse process uses
+   * @param clipDenoised whether sampling clips {@code x0Hat} to [-1, 1] and takes the reverse mean from
+   *     the posterior of the clipped estimate
+   * @throws NullPointerException if an object argument is null
+   */
+  public GaussianDiffusion(EpsilonModel epsModel, NoiseSchedule schedule, VarianceType varianceType, boolean clipDenoised) {
+    this.epsModel = Objects.requireNonNull(epsModel, "epsModel");
+    this.schedule = Objects.requireNonNull(schedule, "schedule");
+    this.varianceType = Objects.requireNonNull(varianceType, "varianceType");
+    this.clipDenoised = clipDenoised;
+  }
+
+  /** @return the noise predictor */
+  public EpsilonModel epsModel() {
+    return epsModel;
+  }
+
+  /** @return the variance schedule */
+  public NoiseSchedule schedule() {
+    return schedule;
+  }
+
+  /** @return the number of diffusion steps {@code T} */
+  public int nSteps() {
+    return schedule.nSteps();
+  }
+
+  /** @return the reverse-process variance choice */
+  public VarianceType varianceType() {
+    return varianceType;
+  }
+
+  /** @return whether sampling clips {@code x0Hat} to [-1, 1] */
+  public boolean clipDenoised() {
+    return clipDenoised;
+  }
+
+  // ------------------------------------------------------------ forward process
+
+  /**
+   * The marginal {@code q(x_t | x_0) = N(sqrt(alphaBar_t) x_0, (1 - alphaBar_t) I)} (equation 4).
+   *
+   * @param x0 clean images {@code x_0}, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @return mean {@code [batch, channels, height, width]} and variance {@code [batch, 1, 1, 1]}, the dtype of {@code x0}
+   * @throws IllegalArgumentException naming {@code x0} if it is not floating point, or {@code t} if it is
+   *     not an integer tensor of shape {@code [batch]} with values in [0, T)
+   */
+  public Gaussian qMeanVariance(Tensor x0, Tensor t) {
+    checkImages(x0, "x0");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, x0);
+      Tensor mean = extract(schedule.sqrtAlphaBar(), index, x0).mul(x0);
+      Tensor variance = extract(schedule.alphaBar(), index, x0).rsub(1.0);
+      return new Gaussian(Scope.keep(mean), Scope.keep(variance));
+    }
+  }
+
+  /**
+   * Samples {@code x_t = sqrt(alphaBar_t) x_0 + sqrt(1 - alphaBar_t) eps} from {@code q(x_t | x_0)}
+   * (equation 4, reparameterised as in equation 9).
+   *
+   * @param x0 clean images, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param eps the noise {@code eps ~ N(0, I)}, the shape of {@code x0}
+   * @return {@code x_t}, the shape and dtype of {@code x0}
+   * @throws IllegalArgumentException naming {@code x0}, {@code t} or {@code eps} when invalid (see
+   *     {@link #qMeanVariance}; {@code eps} must have the shape of {@code x0})
+   */
+  public Tensor qSample(Tensor x0, Tensor t, Tensor eps) {
+    checkImages(x0, "x0");
+    checkSameShape(eps, x0, "eps", "x0");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, x0);
+      Tensor xt = extract(schedule.sqrtAlphaBar(), index, x0).mul(x0)
+          .add(extract(schedule.sqrtOneMinusAlphaBar(), index, x0).mul(eps));
+      return Scope.keep(xt);
+    }
+  }
+
+  /**
+   * {@link #qSample(Tensor, Tensor, Tensor)} with fresh noise drawn from {@code generator}.
+   *
+   * @param x0 clean images, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param generator the source of {@code eps}, on the device of {@code x0}
+   * @return {@code x_t}, the shape and dtype of {@code x0}
+   * @throws IllegalArgumentException naming {@code x0} or {@code t} when invalid
+   */
+  public Tensor qSample(Tensor x0, Tensor t, Generator generator) {
+    checkImages(x0, "x0");
+    try (Scope scope = Scope.open()) {
+      checkTimesteps(t, x0);
+      Tensor eps = Torch.randnLike(x0, generator);
+      return Scope.keep(qSample(x0, t, eps));
+    }
+  }
+
+  /**
+   * The forward-process posterior {@code q(x_{t-1} | x_t, x_0) = N(mu~_t, beta~_t I)} with
+   * {@code mu~_t = beta_t sqrt(alphaBar_{t-1}) / (1 - alphaBar_t) x_0 + (1 - alphaBar_{t-1}) sqrt(alpha_t) / (1 - alphaBar_t) x_t}
+   * (equations 6 and 7).
+   *
+   * @param x0 clean images (or an estimate), floating point {@code [batch, channels, height, width]}
+   * @param xt noised images at step {@code t}, the shape of {@code x0}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @return mean {@code [batch, channels, height, width]} and variance {@code [batch, 1, 1, 1]}
+   * @throws IllegalArgumentException naming {@code x0}, {@code xt} or {@code t} when invalid
+   */
+  public Gaussian qPosterior(Tensor x0, Tensor xt, Tensor t) {
+    checkImages(x0, "x0");
+    checkSameShape(xt, x0, "xt", "x0");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, x0);
+      Tensor mean = posteriorMean(x0, xt, index);
+      Tensor variance = extract(schedule.posteriorVariance(), index, x0);
+      return new Gaussian(Scope.keep(mean), Scope.keep(variance));
+    }
+  }
+
+  /**
+   * Inverts equation 4 for {@code x_0}: {@code x0Hat = x_t / sqrt(alphaBar_t) - sqrt(1 / alphaBar_t - 1) eps}.
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param eps the noise in {@code xt} (true or predicted), the shape of {@code xt}
+   * @return the estimate of {@code x_0}, unclipped, the shape and dtype of {@code xt}
+   * @throws IllegalArgumentException naming {@code xt}, {@code t} or {@code eps} when invalid
+   */
+  public Tensor predictX0FromEps(Tensor xt, Tensor t, Tensor eps) {
+    checkImages(xt, "xt");
+    checkSameShape(eps, xt, "eps", "xt");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, xt);
+      return Scope.keep(x0FromEps(xt, index, eps));
+    }
+  }
+
+  // ------------------------------------------------------------ reverse process
+
+  /**
+   * Evaluates {@code epsTheta} once and forms {@code p_theta(x_{t-1} | x_t) = N(mu_theta, sigma2_t I)}.
+   * Without clipping the mean is equation 11,
+   * {@code mu_theta = (x_t - beta_t / sqrt(1 - alphaBar_t) epsTheta) / sqrt(alpha_t)}; with clipping it is the
+   * posterior mean (equation 7) of the clipped {@code x0Hat}. {@code sigma2_t} is {@code beta_t} or
+   * {@code beta~_t} by {@link #varianceType()}.
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @return the mean, variance, {@code x0Hat} and {@code epsTheta}
+   * @throws IllegalArgumentException naming {@code xt} or {@code t} when invalid, or if the model's
+   *     output does not have the shape of {@code xt}
+   */
+  public Prediction pMeanVariance(Tensor xt, Tensor t) {
+    checkImages(xt, "xt");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, xt);
+      Prediction p = predict(xt, t, index);
+      return new Prediction(Scope.keep(p.mean()), Scope.keep(p.variance()), Scope.keep(p.x0Hat()), Scope.keep(p.epsTheta()));
+    }
+  }
+
+  /**
+   * One step of Algorithm 2: {@code x_{t-1} = mu_theta(x_t, t) + sigma_t z} with {@code z ~ N(0, I)},
+   * except that images at {@code t = 0} get no noise ({@code x_0 = mu_theta}).
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param generator the source of {@code z}, on the device of {@code xt}; nothing is drawn when every {@code t} is 0
+   * @return {@code x_{t-1}}, the shape and dtype of {@code xt}
+   * @throws IllegalArgumentException naming {@code xt} or {@code t} when invalid
+   */
+  public Tensor pSample(Tensor xt, Tensor t, Generator generator) {
+    checkImages(xt, "xt");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, xt);
+      Prediction p = predict(xt, t, index);
+      long[] range = minMax(index);
+      if (range[1] == 0) return Scope.keep(p.mean());
+      Tensor z = Torch.randnLike(xt, generator);
+      Tensor noise = p.variance().sqrt().mul(z);
+      if (range[0] == 0) noise = noise.mul(index.ne(0).to(xt.dtype()).view(broadcastShape(xt)));
+      return Scope.keep(p.mean().add(noise));
+    }
+  }
+
+  /**
+   * {@link #pSample(Tensor, Tensor, Generator)} with the same timestep for the whole batch.
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t the timestep index, in [0, T)
+   * @param generator the source of noise, on the device of {@code xt}; unused at {@code t = 0}
+   * @return {@code x_{t-1}}, the shape and dtype of {@code xt}
+   * @throws IllegalArgumentException naming {@code xt} or {@code t} when invalid
+   */
+  public Tensor pSample(Tensor xt, int t, Generator generator) {
+    checkImages(xt, "xt");
+    try (Scope scope = Scope.open()) {
+      return Scope.keep(pSample(xt, timesteps(t, xt), generator));
+    }
+  }
+
+  // ------------------------------------------------------------------ training
+
+  /**
+   * The simplified objective {@code L_simple} (equation 14, Algorithm 1):
+   * {@code || eps - epsTheta(sqrt(alphaBar_t) x_0 + sqrt(1 - alphaBar_t) eps, t) ||^2}, averaged over
+   * every element, with {@code t} uniform in [0, T) for each image and {@code eps ~ N(0, I)}.
+   * The timesteps are drawn first, then the noise, both from {@code generator}.
+   *
+   * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}
+   * @param generator the source of {@code t} and {@code eps}, on the device of {@code x0}
+   * @return the scalar loss, with the model's autograd graph when grad mode is on
+   * @throws IllegalArgumentException naming {@code x0} when it is not floating point
+   */
+  public Tensor loss(Tensor x0, Generator generator) {
+    checkImages(x0, "x0");
+    try (Scope scope = Scope.open()) {
+      Tensor t = Torch.randint(0, schedule.nSteps(), new long[] {x0.size(0)}, x0.device(), generator);
+      Tensor eps = Torch.randnLike(x0, generator);
+      return Scope.keep(loss(x0, t, eps));
+    }
+  }
+
+  /**
+   * {@code L_simple} (equation 14) for given timesteps and noise.
+   *
+   * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param eps the noise, the shape of {@code x0}
+   * @return the scalar mean squared error between {@code eps} and {@code epsTheta(x_t, t)}
+   * @throws IllegalArgumentException naming {@code x0}, {@code t} or {@code eps} when invalid, or if the
+   *     model's output does not have the shape of {@code x0}
+   */
+  public Tensor loss(Tensor x0, Tensor t, Tensor eps) {
+    try (Scope scope = Scope.open()) {
+      Tensor xt = qSample(x0, t, eps);
+      Tensor predicted = callModel(xt, t);
+      return Scope.keep(Functional.mseLoss(predicted, eps, Functional.Reduction.MEAN));
+    }
+  }
+
+  /**
+   * The same timestep for every image of a batch.
+   *
+   * @param t a timestep index
+   * @param like a batch whose size and device the result takes
+   * @return int64 {@code [batch]} filled with {@code t}, on the device of {@code like}
+   * @throws IllegalArgumentException naming {@code t} unless {@code 0 <= t < T}
+   */
+  public Tensor timesteps(int t, Tensor like) {
+    schedule.checkIndex(t);
+    return Torch.full(new long[] {like.size(0)}, t, DType.INT64, like.device());
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Model output, x0Hat, mean and variance; all tensors join the current scope. */
+  private Prediction predict(Tensor xt, Tensor t, Tensor index) {
+    Tensor eps = callModel(xt, t);
+    Tensor x0Hat = x0FromEps(xt, index, eps);
+    Tensor mean;
+    if (clipDenoised) {
+      x0Hat = x0Hat.clamp(-1.0, 1.0);
+      mean = posteriorMean(x0Hat, xt, index);
+    } else {
+      Tensor epsCoef = extract(schedule.beta(), index, xt).div(extract(schedule.sqrtOneMinusAlphaBar(), index, xt));
+      mean = xt.sub(epsCoef.mul(eps)).div(extract(schedule.alpha(), index, xt).sqrt());
+    }
+    Tensor variance = extract(varianceType == VarianceType.FIXED_LARGE ? schedule.beta() : schedule.posteriorVariance(), index, xt);
+    return new Prediction(mean, variance, x0Hat, eps);
+  }
+
+  Tensor callModel(Tensor xt, Tensor t) {
+    Tensor eps = epsModel.epsTheta(xt, t);
+    if (!Arrays.equals(eps.shape(), xt.shape())) {
+      throw new IllegalArgumentException("epsTheta returned shape " + Arrays.toString(eps.shape()) + " for xt of shape "
+          + Arrays.toString(xt.shape()));
+    }
+    return eps;
+  }
+
+  private Tensor x0FromEps(Tensor xt, Tensor index, Tensor eps) {
+    return extract(schedule.sqrtRecipAlphaBar(), index, xt).mul(xt)
+        .sub(extract(schedule.sqrtRecipAlphaBarMinusOne(), index, xt).mul(eps));
+  }
+
+  private Tensor posteriorMean(Tensor x0, Tensor xt, Tensor index) {
+    return extract(schedule.posteriorMeanCoef1(), index, x0).mul(x0)
+        .add(extract(schedule.posteriorMeanCoef2(), index, x0).mul(xt));
+  }
+
+  /** coef[t] as {@code [batch, 1, ..., 1]} in the dtype and on the device of {@code like}. */
+  static Tensor extract(Tensor coef, Tensor index, Tensor like) {
+    return coef.indexSelect(0, index).to(like.dtype(), like.device()).view(broadcastShape(like));
+  }
+
+  static long[] broadcastShape(Tensor like) {
+    long[] shape = new long[like.dim()];
+    Arrays.fill(shape, 1);
+    shape[0] = like.size(0);
+    return shape;
+  }
+
+  static void checkImages(Tensor x, String name) {
+    if (x.dim() < 1 || !x.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException(name + " must be a floating-point tensor [batch, channels, height, width], got "
+          + x.dtype() + Arrays.toString(x.shape()));
+    }
+  }
+
+  private static void checkSameShape(Tensor a, Tensor b, String aName, String bName) {
+    if (!Arrays.equals(a.shape(), b.shape())) {
+      throw new IllegalArgumentException(aName + " has shape " + Arrays.toString(a.shape()) + " but " + bName + " has "
+          + Arrays.toString(b.shape()));
+    }
+  }
+
+  /**
+   * Validates {@code t} against the batch of {@code x}.
+   *
+   * @return {@code t} as int64 on the schedule's device, in the current scope
+   */
+  private Tensor checkTimesteps(Tensor t, Tensor x) {
+    if (t.dim() != 1 || t.size(0) != x.size(0)) {
+      throw new IllegalArgumentException("t must have shape [batch] = [" + x.size(0) + "], got " + Arrays.toString(t.shape()));
+    }
+    if (t.dtype().isFloatingPoint() || t.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException("t must be an integer tensor, got " + t.dtype());
+    }
+    Tensor index = t.to(DType.INT64, schedule.device());
+    long[] range = minMax(index);
+    if (range[0] < 0 || range[1] >= schedule.nSteps()) {
+      throw new IllegalArgumentException("t = " + (range[0] < 0 ? range[0] : range[1]) + " is outside [0, "
+          + (schedule.nSteps() - 1) + "]");
+    }
+    return index;
+  }
+
+  private static long[] minMax(Tensor index) {
+    if (index.numel() == 0) return new long[] {0, 0};
+    try (Scope scope = Scope.open()) {
+      return new long[] {index.amin().itemLong(), index.amax().itemLong()};
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package io.github.ddpm4j.diffusion;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The shape of a {@link UNet}, with the seed's names and defaults.
+ *
+ * <p>Level {@code i} (of {@code chMults.size()} levels) works at
+ * {@code nChannels * chMults[0] * ... * chMults[i]} channels and at the input
+ * resolution halved {@code i} times; it has {@code nBlocks} residual blocks on the
+ * way down and {@code nBlocks + 1} on the way up, each followed by self-attention
+ * where {@code isAttn[i]}. The time embedding has {@code 4 * nChannels} features.
+ *
+ * @param imageChannels channels of the images, &gt;= 1 (3 for RGB)
+ * @param nChannels channels of the first feature map, even and &gt;= 4
+ * @param chMults the channel multiplier of each resolution level, each &gt;= 1, at least one level
+ * @param isAttn whether each level has self-attention, one entry per level
+ * @param nBlocks residual blocks per level on the way down, &gt;= 1
+ * @param dropout dropout probability inside the residual blocks, in [0, 1)
+ * @param nGroups groups of the GroupNorms in the residual and attention blocks; must divide every
+ *     channel count those blocks normalise
+ * @param finalGroups groups of the GroupNorm before the output convolution; must divide {@code nChannels}
+ */
+public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults, List<Boolean> isAttn, int nBlocks,
+    double dropout, int nGroups, int finalGroups) {
+
+  /**
+   * Validates the configuration.
+   *
+   * @throws IllegalArgumentException naming the parameter that is out of range, or {@code nGroups} /
+   *     {@code finalGroups} when it does not divide a normalised channel count
+   * @throws NullPointerException if a list or one of its entries is null
+   */
+  public UNetConfig {
+    chMults = List.copyOf(Objects.requireNonNull(chMults, "chMults"));
+    isAttn = List.copyOf(Objects.requireNonNull(isAttn, "isAttn"));
+    if (imageChannels < 1) throw new IllegalArgumentException("imageChannels = " + imageChannels + " must be >= 1");
+    if (nChannels < 4 || nChannels % 2 != 0) {
+      throw new IllegalArgumentException("nChannels = " + nChannels + " must be even and >= 4 (the sinusoidal time embedding"
+          + " uses nChannels / 2 frequencies, at least 2)");
+    }
+    if (chMults.isEmpty()) throw new IllegalArgumentException("chMults must list at least one level");
+    for (int m : chMults) if (m < 1) throw new IllegalArgumentException("chMults = " + chMults + " must hold values >= 1");
+    if (isAttn.size() != chMults.size()) {
+      throw new IllegalArgumentException("isAttn has " + isAttn.size() + " entries but chMults has " + chMults.size()
+          + " levels");
+    }
+    if (nBlocks < 1) throw new IllegalArgumentException("nBlocks = " + nBlocks + " must be >= 1");
+    if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout = " + dropout + " must lie in [0, 1)");
+    if (nGroups < 1) throw new IllegalArgumentException("nGroups = " + nGroups + " must be >= 1");
+    if (finalGroups < 1) throw new IllegalArgumentException("finalGroups = " + finalGroups + " must be >= 1");
+    for (long c : normalisedChannels(nChannels, chMults, nBlocks)) {
+      if (c % nGroups != 0) {
+        throw new IllegalArgumentException("nGroups = " + nGroups + " does not divide " + c + ", the channel count of a"
+            + " GroupNorm in this UNet (nChannels = " + nChannels + ", chMults = " + chMults + ")");
+      }
+    }
+    if (nChannels % finalGroups != 0) {
+      throw new IllegalArgumentException("finalGroups = " + finalGroups + " does not divide nChannels = " + nChannels);
+    }
+  }
+
+  /**
+   * The seed's defaults: {@code imageChannels = 3, nChannels = 64, chMults = (1, 2, 2, 4),
+   * isAttn = (false, false, true, true), nBlocks = 2, dropout = 0.1, nGroups = 32, finalGroups = 8}.
+   *
+   * @return the default configuration
+   */
+  public static UNetConfig defaults() {
+    return new UNetConfig(3, 64, List.of(1, 2, 2, 4), List.of(false, false, true, true), 2, 0.1, 32, 8);
+  }
+
+  /**
+   * A builder preset to {@link #defaults()}; nothing is validated until {@link Builder#build()}.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** @return a builder preset to this configuration */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.imageChannels = imageChannels;
+    b.nChannels = nChannels;
+    b.chMults = chMults;
+    b.isAttn = isAttn;
+    b.nBlocks = nBlocks;
+    b.dropout = dropout;
+    b.nGroups = nGroups;
+    b.finalGroups = finalGroups;
+    return b;
+  }
+
+  /** Collects the fields of a {@link UNetConfig}; {@link #build()} validates them together. */
+  public static final class Builder {
+    private int imageChannels = 3;
+    private int nChannels = 64;
+    private List<Integer> chMults = List.of(1, 2, 2, 4);
+    private List<Boolean> isAttn = List.of(false, false, true, true);
+    private int nBlocks = 2;
+    private double dropout = 0.1;
+    private int nGroups = 32;
+    private int finalGroups = 8;
+
+    private Builder() {}
+
+    /**
+     * Sets {@code imageChannels}, the channels of the images.
+     *
+     * @param value channels of the images
+     * @return this builder
+     */
+    public Builder imageChannels(int value) {
+      imageChannels = value;
+      return this;
+    }
+
+    /**
+     * Sets {@code nChannels}, the channels of the first feature map.
+     *
+     * @param value channels of the first feature map
+     * @return this builder
+     */
+    public Builder nChannels(int value) {
+      nChannels = value;
+      return this;
+    }
+
+    /**
+     * Sets {@code chMults}, the channel multiplier of each level.
+     *
+     * @param values the channel multiplier of each level
+     * @return this builder
+     */
+    public Builder chMults(int... values) {
+      List<Integer> m = new ArrayList<>();
+      for (int v : values) m.add(v);
+      chMults = m;
+      return this;
+    }
+
+    /**
+     * Sets {@code isAttn}, whether each level has self-attention.
+     *
+     * @param values whether each level has self-attention
+     * @return this builder
+     */
+    public Builder isAttn(boolean... values) {
+      List<Boolean> a = new ArrayList<>();
+      for (boolean v : values) a.add(v);
+      isAttn = a;
+      return this;
+    }
+
+    /**
+     * Sets {@code nBlocks}, the residual blocks per level on the way down.
+     *
+     * @param value residual blocks per level on the way down
+     * @return this builder
+     */
+    public Builder nBlocks(int value) {
+      nBlocks = value;
+      return this;
+    }
+
+    /**
+     * Sets {@code dropout}, the dropout probability in the residual blocks.
+     *
+     * @param value dropout probability in the residual blocks
+     * @return this builder
+     */
+    public Builder dropout(double value) {
+      dropout = value;
+      return this;
+    }
+
+    /**
+     * Sets {@code nGroups}, the groups of the block GroupNorms.
+     *
+     * @param value groups of the block GroupNorms
+     * @return this builder
+     */
+    public Builder nGroups(int value) {
+      nGroups = value;
+      return this;
+    }
+
+    /**
+     * Sets {@code finalGroups}, the groups of the GroupNorm before the output convolution.
+     *
+     * @param value groups of the GroupNorm before the output convolution
+     * @return this builder
+     */
+    public Builder finalGroups(int value) {
+      finalGroups = value;
+      return this;
+    }
+
+    /**
+     * @return the validated configuration
+     * @throws IllegalArgumentException naming the offending parameter (see {@link UNetConfig})
+     */
+    public UNetConfig build() {
+      return new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, finalGroups);
+    }
+  }
+
+  /** @return the number of resolution levels, {@code chMults.size()} */
+  public int levels() {
+    return chMults.size();
+  }
+
+  /** @return the factor that image height and width must be divisible by: {@code 2^(levels - 1)} */
+  public int sizeDivisor() {
+    return 1 << (levels() - 1);
+  }
+
+  /** Every channel count that a block GroupNorm sees, in the order the UNet builds them. */
+  private static List<Long> normalisedChannels(int nChannels, List<Integer> chMults, int nBlocks) {
+    List<Long> out = new ArrayList<>();
+    long in = nChannels;
+    for (int mult : chMults) {
+      long outCh = in * mult;
+      for (int b = 0; b < nBlocks; b++) {
+        out.add(in);
+        out.add(outCh);
+        in = outCh;
+      }
+    }
+    out.add(in);
+    for (int i = chMults.size() - 1; i >= 0; i--) {
+      for (int b = 0; b < nBlocks; b++) out.add(2 * in);
+      long outCh = in / chMults.get(i);
+      out.add(in + outCh);
+      out.add(outCh);
+      in = outCh;
+    }
+    return out;
+  }
+}

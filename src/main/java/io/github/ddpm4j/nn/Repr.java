@@ -1,0 +1,52 @@
+package io.github.ddpm4j.nn;
+
+import java.math.BigDecimal;
+
+/** Formats values the way Python's {@code repr} does, for {@link Module#extraRepr()}. */
+final class Repr {
+  private Repr() {}
+
+  /**
+   * Python's {@code repr(float)}: the shortest digits that round-trip, in
+   * positional notation when the decimal exponent is in [-4, 16), otherwise in
+   * scientific notation with a signed exponent of at least two digits.
+   */
+  static String pyFloat(double x) {
+    if (Double.isNaN(x)) return "nan";
+    if (Double.isInfinite(x)) return x > 0 ? "inf" : "-inf";
+    if (x == 0) return (Double.doubleToRawLongBits(x) < 0) ? "-0.0" : "0.0";
+    BigDecimal d = new BigDecimal(Double.toString(Math.abs(x))).stripTrailingZeros();
+    String digits = d.unscaledValue().toString();
+    // value = 0.digits * 10^decpt
+    int decpt = digits.length() - d.scale();
+    StringBuilder sb = new StringBuilder(x < 0 ? "-" : "");
+    if (decpt > -4 && decpt <= 16) {
+      if (decpt <= 0) {
+        sb.append("0.").append("0".repeat(-decpt)).append(digits);
+      } else if (decpt >= digits.length()) {
+        sb.append(digits).append("0".repeat(decpt - digits.length())).append(".0");
+      } else {
+        sb.append(digits, 0, decpt).append('.').append(digits, decpt, digits.length());
+      }
+    } else {
+      int exp = decpt - 1;
+      sb.append(digits.charAt(0));
+      if (digits.length() > 1) sb.append('.').append(digits, 1, digits.length());
+      sb.append('e').append(exp < 0 ? '-' : '+');
+      int a = Math.abs(exp);
+      if (a < 10) sb.append('0');
+      sb.append(a);
+    }
+    return sb.toString();
+  }
+
+  /** Python's {@code repr(bool)}. */
+  static String pyBool(boolean b) {
+    return b ? "True" : "False";
+  }
+
+  /** Python's {@code repr} of the tuple {@code (v, v)}. */
+  static String pair(long v) {
+    return "(" + v + ", " + v + ")";
+  }
+}
