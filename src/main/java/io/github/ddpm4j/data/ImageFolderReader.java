@@ -34,10 +34,27 @@ public final class ImageFolderReader {
    * @throws IllegalArgumentException if {@code size} or {@code channels} is invalid
    */
   public static ImageDataset read(Path dir, int size, int channels, long limit) throws DatasetException {
-    if (size <= 0 || size > IdxReader.MAX_SIDE) throw new IllegalArgumentException("image size must be in 1.." + IdxReader.MAX_SIDE + ", got " + size);
-    if (channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
     List<Path> files = list(dir);
     if (limit > 0 && files.size() > limit) files = files.subList(0, (int) limit);
+    return readFiles(files, size, channels, dir.toString());
+  }
+
+  /**
+   * Reads the given image files, in order, scaled and centre-cropped as {@link #read} does.
+   *
+   * @param files PNG or JPEG files, at least one
+   * @param size the side of the square output images, in pixels
+   * @param channels 1 for grayscale, 3 for RGB
+   * @param source a description for messages
+   * @return a dataset of {@code uint8 [files.size(), channels, size, size]}
+   * @throws DatasetException if a file is missing or cannot be decoded
+   * @throws IllegalArgumentException if the list is empty, or {@code size} or {@code channels} is invalid
+   */
+  public static ImageDataset readFiles(List<Path> files, int size, int channels, String source) throws DatasetException {
+    if (files.isEmpty()) throw new IllegalArgumentException("no image files given");
+    if (size <= 0 || size > IdxReader.MAX_SIDE) throw new IllegalArgumentException("image size must be in 1.." + IdxReader.MAX_SIDE + ", got " + size);
+    if (channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
+    for (Path f : files) if (!Files.isRegularFile(f)) throw new DatasetException(f, "no such file");
     long imageBytes = (long) channels * size * size;
     Arena arena = Arena.ofShared();
     boolean ok = false;
@@ -47,7 +64,7 @@ public final class ImageFolderReader {
         BufferedImage img = decode(files.get(i));
         write(squareCrop(img, size), channels, memory.asSlice(i * imageBytes, imageBytes));
       }
-      ImageDataset ds = new ImageDataset(arena, memory, files.size(), channels, size, size, dir.toString());
+      ImageDataset ds = new ImageDataset(arena, memory, files.size(), channels, size, size, source);
       ok = true;
       return ds;
     } finally {

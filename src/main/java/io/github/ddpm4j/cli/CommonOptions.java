@@ -1,0 +1,35 @@
+package io.github.ddpm4j.cli;
+
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Torch;
+import picocli.CommandLine.Option;
+
+/** Options every command takes: device, threads and seed. */
+final class CommonOptions {
+  @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+      description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+      description = "LibTorch intra-op threads; 0 keeps LibTorch's default (one per core).")
+  int threads;
+
+  @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  /**
+   * Applies the thread count and parses the device.
+   *
+   * @return the device
+   * @throws IllegalArgumentException if the device string or thread count is invalid
+   */
+  Device apply() {
+    if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+    Device d = Device.parse(device);
+    if (d.isCuda() && !Torch.cudaIsAvailable()) {
+      throw new IllegalArgumentException("--device " + device + ": CUDA is not available (this LibTorch build has no CUDA, or no GPU is visible)");
+    }
+    if (threads > 0) Torch.setNumThreads(threads);
+    return d;
+  }
+}

@@ -1,0 +1,96 @@
+package io.github.ddpm4j.cli;
+
+import io.github.ddpm4j.data.Datasets;
+import io.github.ddpm4j.data.ImageDataset;
+import io.github.ddpm4j.data.ImageFolderReader;
+import io.github.ddpm4j.data.ImageWriter;
+import io.github.ddpm4j.diffusion.Interpolator;
+import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ddpm4j interpolate}: a strip of images between two sources. */
+@Command(name = "interpolate", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Interpolate between two images (Ho et al. 2020, section 4.3): both are noised to step t with the same noise,",
+        "mixed by lambda, and denoised from t. Writes a PNG strip over lambda = 0..1."})
+final class InterpolateCommand implements Callable<Integer> {
+  @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = "runs/fashion-mnist/checkpoint.pt",
+      description = "Checkpoint from 'ddpm4j train' (default: ${DEFAULT-VALUE}).")
+  Path checkpoint;
+
+  static final class Sources {
+    @Option(names = "--indices", paramLabel = "I,J", split = ",", description = "Two indices into the run's training set.")
+    List<Long> indices;
+
+    @Option(names = "--images", paramLabel = "A,B", split = ",", description = "Two PNG/JPEG files.")
+    List<Path> images;
+  }
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Sources sources;
+
+  @Option(names = "--t", paramLabel = "T", defaultValue = "500", description = "Noise step to interpolate at, in [0, T) (default: ${DEFAULT-VALUE}).")
+  int t;
+
+  @Option(names = "--frames", paramLabel = "N", defaultValue = "9", description = "Images in the strip, >= 2 (default: ${DEFAULT-VALUE}).")
+  int frames;
+
+  @Option(names = "--out", paramLabel = "PNG", defaultValue = "interpolation.png", description = "Output strip (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Mixin
+  CommonOptions common;
+
+  @Override
+  public Integer call() throws Exception {
+    if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
+    Device device = common.apply();
+    try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
+      Tensor pair = sources(m);
+      Tensor x1 = pair.narrow(0, 0, 1).to(device);
+      Tensor x2 = pair.narrow(0, 1, 1).to(device);
+      Interpolator interpolator = new Interpolator(m.diffusion());
+      List<Tensor> strip = new ArrayList<>();
+      for (int i = 0; i < frames; i++) {
+        double lambda = (double) i / (frames - 1);
+        try (Generator g = new Generator(common.seed, device)) {
+          strip.add(interpolator.interpolate(x1, x2, lambda, t, g, Progress.NONE));
+        }
+      }
+      ImageWriter.writePng(ImageWriter.grid(Torch.cat(strip, 0), frames, 2), out);
+    }
+    System.out.println("ddpm4j: wrote " + out);
+    return 0;
+  }
+
+  private Tensor sources(LoadedModel m) throws Exception {
+    int size = m.config().imageSize();
+    int channels = m.config().model().imageChannels();
+    if (sources.images != null) {
+      if (sources.images.size() != 2) throw new IllegalArgumentException("--images needs exactly two files, got " + sources.images.size());
+      try (ImageDataset ds = ImageFolderReader.readFiles(sources.images, size, channels, "--images")) {
+        return ds.normalized(Torch.arange(2));
+      }
+    }
+    if (sources.indices.size() != 2) throw new IllegalArgumentException("--indices needs exactly two indices, got " + sources.indices.size());
+    long i = sources.indices.get(0), j = sources.indices.get(1);
+    if (i < 0 || j < 0) throw new IllegalArgumentException("--indices must be >= 0, got " + i + "," + j);
+    try (ImageDataset ds = Datasets.open(m.config().data(), size, channels, Math.max(i, j) + 1)) {
+      if (Math.max(i, j) >= ds.size()) {
+        throw new IllegalArgumentException("--indices " + i + "," + j + ": the training set has only " + ds.size() + " images");
+      }
+      return ds.normalized(Torch.tensor(new long[] {i, j}, 2));
+    }
+  }
+}

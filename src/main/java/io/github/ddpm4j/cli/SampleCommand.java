@@ -1,0 +1,50 @@
+package io.github.ddpm4j.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code ddpm4j sample}: draws new images from a trained model. */
+@Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Generate images with a trained model's EMA weights, as a PNG grid and/or single PNGs.")
+final class SampleCommand implements Callable<Integer> {
+  @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = "runs/fashion-mnist/checkpoint.pt",
+      description = "Checkpoint from 'ddpm4j train' (default: ${DEFAULT-VALUE}).")
+  Path checkpoint;
+
+  @Option(names = {"-n", "--count"}, paramLabel = "N", defaultValue = "64", description = "Images to generate (default: ${DEFAULT-VALUE}).")
+  int count;
+
+  @Option(names = "--sampler", paramLabel = "NAME", defaultValue = "ddim", description = "ddim or ancestral (default: ${DEFAULT-VALUE}).")
+  String sampler;
+
+  @Option(names = "--ddim-steps", paramLabel = "S", defaultValue = "100", description = "DDIM steps S <= T (default: ${DEFAULT-VALUE}).")
+  int ddimSteps;
+
+  @Option(names = "--eta", paramLabel = "ETA", defaultValue = "0.0", description = "DDIM eta: 0 deterministic, 1 ancestral-like (default: ${DEFAULT-VALUE}).")
+  double eta;
+
+  @Option(names = "--grid", paramLabel = "PNG", description = "Write the images as one grid PNG (default: samples.png unless --singles is given).")
+  Path grid;
+
+  @Option(names = "--singles", paramLabel = "DIR", description = "Write one PNG per image into DIR.")
+  Path singles;
+
+  @Option(names = "--no-progress", description = "Print no progress bar.")
+  boolean noProgress;
+
+  @Mixin
+  CommonOptions common;
+
+  @Override
+  public Integer call() throws Exception {
+    var device = common.apply();
+    Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
+    Sampling.fromCheckpoint(checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress);
+    if (g != null) System.out.println("ddpm4j: wrote " + g);
+    if (singles != null) System.out.println("ddpm4j: wrote " + count + " images into " + singles);
+    return 0;
+  }
+}

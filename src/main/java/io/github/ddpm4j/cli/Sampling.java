@@ -1,0 +1,69 @@
+package io.github.ddpm4j.cli;
+
+import io.github.ddpm4j.data.ImageWriter;
+import io.github.ddpm4j.diffusion.AncestralSampler;
+import io.github.ddpm4j.diffusion.DdimSampler;
+import io.github.ddpm4j.diffusion.GaussianDiffusion;
+import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/** Sampling from a checkpoint into PNG files, shared by {@code train} and {@code sample}. */
+final class Sampling {
+  private Sampling() {}
+
+  /**
+   * @param checkpoint a ddpm4j checkpoint
+   * @param device where to sample
+   * @param n number of images
+   * @param sampler {@code ddim} or {@code ancestral}
+   * @param ddimSteps DDIM steps S (ignored for ancestral)
+   * @param eta DDIM's eta (ignored for ancestral)
+   * @param seed sampling seed
+   * @param grid PNG grid to write, or null
+   * @param singles folder for one PNG per image, or null
+   * @param progressBar show a progress bar
+   * @throws IOException if reading the checkpoint or writing images fails
+   * @throws IllegalArgumentException if the sampler name or its settings are invalid
+   */
+  static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
+      Path singles, boolean progressBar) throws IOException {
+    try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
+      Tensor x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+      if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
+      if (singles != null) {
+        for (int i = 0; i < n; i++) {
+          ImageWriter.writePng(ImageWriter.grid(x.narrow(0, i, 1), 1, 0), singles.resolve(String.format(Locale.ROOT, "sample-%04d.png", i)));
+        }
+      }
+    }
+  }
+
+  static Tensor sample(GaussianDiffusion diffusion, int n, long[] shape, String sampler, int ddimSteps, double eta, long seed,
+      boolean progressBar) {
+    if (n < 1) throw new IllegalArgumentException("the number of images must be >= 1, got " + n);
+    try (ProgressBar bar = progressBar ? bar("sample") : null) {
+      Progress p = bar == null ? Progress.NONE : (done, total) -> {
+        bar.maxHint(total);
+        bar.stepTo(done);
+      };
+      return switch (sampler) {
+        case "ddim" -> new DdimSampler(diffusion, ddimSteps, eta).sample(n, shape, seed, p);
+        case "ancestral" -> new AncestralSampler(diffusion).sample(n, shape, seed, p);
+        default -> throw new IllegalArgumentException("--sampler must be ddim or ancestral, got '" + sampler + "'");
+      };
+    }
+  }
+
+  static ProgressBar bar(String task) {
+    return new ProgressBarBuilder().setTaskName(task).setInitialMax(-1).setStyle(ProgressBarStyle.ASCII).showSpeed()
+        .setUnit(" steps", 1).setUpdateIntervalMillis(500).build();
+  }
+}

@@ -1,0 +1,137 @@
+package io.github.ddpm4j.train;
+
+import io.github.ddpm4j.data.DataLoader;
+import io.github.ddpm4j.nn.Module;
+import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A training checkpoint: one file in PyTorch's own format ({@code torch.save}'s
+ * zip), written atomically (a temporary file, then a rename), so that a kill at
+ * any moment leaves the previous checkpoint intact.
+ *
+ * <p>It is a flat dict, so Python reads it with {@code torch.load(path)}:
+ * <ul>
+ *   <li>{@code model.<name>}: the trained weights, with the seed UNet's state-dict keys;</li>
+ *   <li>{@code ema.<name>}: the averaged weights that sampling uses;</li>
+ *   <li>{@code optimizer}: Adam's state in LibTorch's archive format, as uint8;</li>
+ *   <li>{@code rng.torch}, {@code rng.diffusion}, {@code rng.loader_epoch_start}, {@code rng.loader}:
+ *       generator states (uint8);</li>
+ *   <li>{@code meta.step}, {@code meta.loader_epoch}, {@code meta.loader_position}: int64 scalars;</li>
+ *   <li>{@code meta.config}: the {@link TrainConfig} as UTF-8 JSON bytes (uint8).</li>
+ * </ul>
+ * In Python: {@code {k[4:]: v for k, v in torch.load(p).items() if k.startswith("ema.")}} is a
+ * state dict for the seed's UNet.
+ */
+public final class Checkpoint {
+  static final String MODEL = "model.";
+  static final String EMA = "ema.";
+
+  private Checkpoint() {}
+
+  /**
+   * Everything a run needs to continue bit for bit.
+   *
+   * @param config the run's configuration
+   * @param step optimizer steps completed
+   * @param model the trained model
+   * @param ema the averaged model
+   * @param optimizerState the optimizer archive ({@code Optimizer.saveState()})
+   * @param torchRng the default CPU generator's state (dropout draws)
+   * @param diffusionRng the state of the generator that draws timesteps and noise
+   * @param loader the data loader's position and generator states
+   */
+  public record State(TrainConfig config, long step, Module model, Module ema, byte[] optimizerState, Tensor torchRng,
+      Tensor diffusionRng, DataLoader.State loader) {}
+
+  /**
+   * Writes a checkpoint atomically.
+   *
+   * @param state what to save
+   * @param file the destination
+   * @throws IOException if writing fails (the previous file is then untouched)
+   */
+  public static void save(State state, Path file) throws IOException {
+    try (Scope scope = Scope.open()) {
+      Map<String, Tensor> out = new LinkedHashMap<>();
+      state.model().stateDict().forEach((k, v) -> out.put(MODEL + k, v));
+      state.ema().stateDict().forEach((k, v) -> out.put(EMA + k, v));
+      out.put("optimizer", Torch.tensor(state.optimizerState(), state.optimizerState().length));
+      out.put("rng.torch", state.torchRng());
+      out.put("rng.diffusion", state.diffusionRng());
+      out.put("rng.loader_epoch_start", state.loader().epochStart());
+      out.put("rng.loader", state.loader().current());
+      out.put("meta.step", scalar(state.step()));
+      out.put("meta.loader_epoch", scalar(state.loader().epoch()));
+      out.put("meta.loader_position", scalar(state.loader().position()));
+      byte[] json = state.config().toJson().getBytes(StandardCharsets.UTF_8);
+      out.put("meta.config", Torch.tensor(json, json.length));
+      StateDict.savePyTorch(out, file);
+    }
+  }
+
+  private static Tensor scalar(long v) {
+    return Torch.full(new long[0], v, DType.INT64, Device.CPU);
+  }
+
+  /**
+   * Opens a checkpoint written by {@link #save}.
+   *
+   * @param file the checkpoint
+   * @return its tensors (memory-mapped; close when done)
+   * @throws IOException if the file is missing, corrupt, or not a ddpm4j checkpoint
+   */
+  public static StateDict open(Path file) throws IOException {
+    StateDict sd = StateDict.load(file);
+    for (String key : new String[] {"meta.config", "meta.step"}) {
+      if (!sd.containsKey(key)) {
+        sd.close();
+        throw new IOException(file + ": not a ddpm4j checkpoint (no '" + key + "' entry)");
+      }
+    }
+    return sd;
+  }
+
+  /**
+   * @param checkpoint an opened checkpoint
+   * @return its training configuration
+   * @throws IllegalArgumentException if the stored configuration is malformed
+   */
+  public static TrainConfig config(Map<String, Tensor> checkpoint) {
+    return TrainConfig.fromJson(new String(checkpoint.get("meta.config").toByteArray(), StandardCharsets.UTF_8));
+  }
+
+  /**
+   * @param checkpoint an opened checkpoint
+   * @param prefix {@code "model."} or {@code "ema."}
+   * @return the entries under {@code prefix}, with the prefix removed (a state dict)
+   */
+  public static Map<String, Tensor> weights(Map<String, Tensor> checkpoint, String prefix) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    checkpoint.forEach((k, v) -> {
+      if (k.startsWith(prefix)) out.put(k.substring(prefix.length()), v);
+    });
+    return out;
+  }
+
+  /**
+   * @param checkpoint an opened checkpoint
+   * @param key a {@code meta.*} int64 entry
+   * @return its value
+   * @throws IllegalArgumentException if the entry is missing
+   */
+  public static long meta(Map<String, Tensor> checkpoint, String key) {
+    Tensor t = checkpoint.get(key);
+    if (t == null) throw new IllegalArgumentException("checkpoint has no '" + key + "' entry");
+    return t.itemLong();
+  }
+}

@@ -1,0 +1,103 @@
+package io.github.ddpm4j.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import io.github.ddpm4j.diffusion.UNetConfig;
+import java.util.List;
+
+/**
+ * Everything that defines a training run, stored as JSON in each checkpoint so
+ * that {@code sample} and {@code --resume} rebuild the same model.
+ *
+ * <p>The defaults are the CPU model ddpm4j ships for Fashion-MNIST on a
+ * laptop-class CPU: a 28x28 grayscale UNet with 32 base channels, levels
+ * (1, 2, 2), attention at 7x7, one block per level, GroupNorm with 8 groups.
+ *
+ * @param data {@code fashion-mnist}, an MNIST-style IDX directory or file, or an image folder
+ * @param imageSize side of the square training images, in pixels
+ * @param limit use at most this many training images (0: all)
+ * @param flip mirror images left-right at random
+ * @param model the UNet
+ * @param schedule {@code linear} or {@code cosine}
+ * @param steps diffusion steps T
+ * @param betaStart first beta of the linear schedule
+ * @param betaEnd last beta of the linear schedule
+ * @param batchSize images per optimizer step
+ * @param trainSteps optimizer steps in total
+ * @param lr peak learning rate of Adam
+ * @param warmupSteps linear learning-rate warm-up, in steps (0: none)
+ * @param gradClip largest gradient norm (0: no clipping)
+ * @param emaDecay decay of the weight average that samples use
+ * @param emaWarmup warm the EMA decay up as {@code min(decay, (1+s)/(10+s))}
+ * @param seed seed of every generator of the run
+ */
+public record TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, String schedule, int steps,
+    double betaStart, double betaEnd, int batchSize, long trainSteps, double lr, long warmupSteps, double gradClip,
+    double emaDecay, boolean emaWarmup, long seed) {
+
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+
+  /**
+   * Validates every field.
+   *
+   * @throws IllegalArgumentException naming the first field out of range
+   */
+  public TrainConfig {
+    if (data == null || data.isBlank()) throw new IllegalArgumentException("data must name a dataset");
+    if (imageSize < 4) throw new IllegalArgumentException("imageSize = " + imageSize + " must be >= 4");
+    if (model == null) throw new IllegalArgumentException("model is missing");
+    if (imageSize % model.sizeDivisor() != 0) {
+      throw new IllegalArgumentException("imageSize = " + imageSize + " must be divisible by " + model.sizeDivisor()
+          + " (2^(levels-1) for " + model.levels() + " levels)");
+    }
+    if (limit < 0) throw new IllegalArgumentException("limit = " + limit + " must be >= 0");
+    if (schedule == null || (!schedule.equals("linear") && !schedule.equals("cosine"))) {
+      throw new IllegalArgumentException("schedule = '" + schedule + "' must be linear or cosine");
+    }
+    if (steps < 2) throw new IllegalArgumentException("steps = " + steps + " must be >= 2");
+    if (!(betaStart > 0 && betaStart < betaEnd && betaEnd < 1)) {
+      throw new IllegalArgumentException("need 0 < betaStart < betaEnd < 1, got betaStart = " + betaStart + ", betaEnd = " + betaEnd);
+    }
+    if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + " must be >= 1");
+    if (trainSteps < 1) throw new IllegalArgumentException("trainSteps = " + trainSteps + " must be >= 1");
+    if (!(lr > 0)) throw new IllegalArgumentException("lr = " + lr + " must be > 0");
+    if (warmupSteps < 0) throw new IllegalArgumentException("warmupSteps = " + warmupSteps + " must be >= 0");
+    if (!(gradClip >= 0)) throw new IllegalArgumentException("gradClip = " + gradClip + " must be >= 0");
+    if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay = " + emaDecay + " must be in [0, 1)");
+  }
+
+  /** @return the default CPU model for Fashion-MNIST (see the class comment) */
+  public static UNetConfig cpuModel() {
+    return new UNetConfig(1, 32, List.of(1, 2, 2), List.of(false, false, true), 1, 0.1, 8, 8);
+  }
+
+  /** @return the default run: Fashion-MNIST, the CPU model, 4000 steps of batch 32 */
+  public static TrainConfig defaults() {
+    return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), "linear", 1000, 1e-4, 0.02, 32, 4000, 1e-3, 200, 1.0,
+        0.999, true, 0);
+  }
+
+  /** @return this configuration as indented JSON */
+  public String toJson() {
+    return GSON.toJson(this);
+  }
+
+  /**
+   * @param json text written by {@link #toJson()}
+   * @return the configuration
+   * @throws IllegalArgumentException if the JSON is malformed or a field is out of range
+   */
+  public static TrainConfig fromJson(String json) {
+    try {
+      TrainConfig c = GSON.fromJson(json, TrainConfig.class);
+      if (c == null) throw new IllegalArgumentException("empty training configuration");
+      return c;
+    } catch (JsonParseException e) {
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof IllegalArgumentException bad) throw new IllegalArgumentException("training configuration: " + bad.getMessage(), bad);
+      }
+      throw new IllegalArgumentException("malformed training configuration: " + e.getMessage(), e);
+    }
+  }
+}

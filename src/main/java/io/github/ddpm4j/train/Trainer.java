@@ -1,0 +1,231 @@
+package io.github.ddpm4j.train;
+
+import io.github.ddpm4j.data.DataLoader;
+import io.github.ddpm4j.data.Datasets;
+import io.github.ddpm4j.data.ImageDataset;
+import io.github.ddpm4j.data.ImageWriter;
+import io.github.ddpm4j.diffusion.DdimSampler;
+import io.github.ddpm4j.diffusion.GaussianDiffusion;
+import io.github.ddpm4j.diffusion.NoiseSchedule;
+import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.nn.Adam;
+import io.github.ddpm4j.nn.AdamOptions;
+import io.github.ddpm4j.nn.Utils;
+import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * The DDPM training loop (Ho et al. 2020, Algorithm 1) with Adam, gradient
+ * clipping, learning-rate warm-up and an EMA of the weights.
+ *
+ * <p>Into the output folder it writes {@code checkpoint.pt} (see
+ * {@link Checkpoint}), {@code loss.csv}, {@code loss.png}, and sample grids
+ * {@code samples/step-NNNNNN.png} drawn with the EMA weights. A run resumed
+ * from its checkpoint continues exactly as if never interrupted: on the CPU
+ * the weights are bit-identical to an uninterrupted run's.
+ *
+ * <p>Ctrl-C (or any JVM shutdown) stops the loop after the current step and
+ * writes a checkpoint before the JVM exits.
+ */
+public final class Trainer {
+  /** How often and where the trainer reports and saves. */
+  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, int sampleSteps, boolean progressBar) {
+    /**
+     * @throws IllegalArgumentException if a count is out of range
+     */
+    public Output {
+      if (checkpointEvery < 1) throw new IllegalArgumentException("checkpointEvery = " + checkpointEvery + " must be >= 1");
+      if (sampleEvery < 0) throw new IllegalArgumentException("sampleEvery = " + sampleEvery + " must be >= 0 (0: never)");
+      if (sampleCount < 1) throw new IllegalArgumentException("sampleCount = " + sampleCount + " must be >= 1");
+      if (sampleSteps < 1) throw new IllegalArgumentException("sampleSteps = " + sampleSteps + " must be >= 1");
+    }
+  }
+
+  private final TrainConfig config;
+  private final Output output;
+  private final Device device;
+  private final PrintStream log;
+  private final AtomicBoolean stop = new AtomicBoolean();
+
+  /**
+   * @param config what to train
+   * @param output where to write
+   * @param device where to train
+   * @param log where to print progress messages
+   */
+  public Trainer(TrainConfig config, Output output, Device device, PrintStream log) {
+    this.config = config;
+    this.output = output;
+    this.device = device;
+    this.log = log;
+  }
+
+  /** @return the path of the run's checkpoint */
+  public Path checkpointFile() {
+    return output.dir().resolve("checkpoint.pt");
+  }
+
+  /** Asks the loop to stop after the current step (it then writes a checkpoint). */
+  public void requestStop() {
+    stop.set(true);
+  }
+
+  /**
+   * Trains from scratch, or from the run's checkpoint when {@code resume}.
+   *
+   * @param resume continue from {@link #checkpointFile()}
+   * @return the number of completed steps
+   * @throws IOException if data, checkpoint or output files fail
+   */
+  public long run(boolean resume) throws IOException {
+    Files.createDirectories(output.dir().resolve("samples"));
+    Torch.manualSeed(config.seed());
+    CountDownLatch finished = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      stop.set(true);
+      try {
+        finished.await(120, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "ddpm4j-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try (ImageDataset data = Datasets.open(config.data(), config.imageSize(), config.model().imageChannels(), config.limit());
+         UNet model = new UNet(config.model());
+         UNet emaModel = new UNet(config.model());
+         NoiseSchedule schedule = schedule(config, device);
+         DataLoader loader = new DataLoader(data, config.batchSize(), config.flip(), device, config.seed() + 1);
+         Generator rng = new Generator(config.seed() + 2, device)) {
+      model.to(device);
+      emaModel.to(device);
+      log.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%n", data.source(),
+          data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads());
+      try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
+        Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
+        long start = 0;
+        if (resume) start = restore(model, emaModel, opt, rng, loader);
+        GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule);
+        long done = loop(start, model, ema, opt, diffusion, loader, rng, schedule);
+        log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
+        return done;
+      }
+    } finally {
+      finished.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The JVM is already exiting; the hook is running and will return now.
+      }
+    }
+  }
+
+  static NoiseSchedule schedule(TrainConfig c, Device device) {
+    return c.schedule().equals("cosine") ? NoiseSchedule.cosine(c.steps(), 0.008, 0.999, device)
+        : NoiseSchedule.linear(c.steps(), c.betaStart(), c.betaEnd(), device);
+  }
+
+  private long restore(UNet model, UNet emaModel, Adam opt, Generator rng, DataLoader loader) throws IOException {
+    try (StateDict ck = Checkpoint.open(checkpointFile())) {
+      TrainConfig saved = Checkpoint.config(ck);
+      if (!saved.equals(config)) {
+        throw new IllegalArgumentException("the checkpoint in " + output.dir() + " was made with another configuration; "
+            + "resume with the same options, or choose another output folder\n  saved:   " + saved + "\n  current: " + config);
+      }
+      model.loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
+      emaModel.loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
+      opt.loadState(ck.get("optimizer").toByteArray());
+      Torch.setRngState(ck.get("rng.torch"));
+      rng.setState(ck.get("rng.diffusion"));
+      loader.restore(new DataLoader.State(Checkpoint.meta(ck, "meta.loader_epoch"), Checkpoint.meta(ck, "meta.loader_position"),
+          ck.get("rng.loader_epoch_start"), ck.get("rng.loader")));
+      long step = Checkpoint.meta(ck, "meta.step");
+      log.printf(Locale.ROOT, "ddpm4j: resuming at step %d of %d%n", step, config.trainSteps());
+      return step;
+    }
+  }
+
+  private long loop(long start, UNet model, Ema ema, Adam opt, GaussianDiffusion diffusion, DataLoader loader, Generator rng,
+      NoiseSchedule schedule) throws IOException {
+    List<Tensor> params = model.parameters();
+    long t0 = System.nanoTime();
+    long step = start;
+    model.train(true);
+    try (LossLog losses = new LossLog(output.dir().resolve("loss.csv"), start);
+         ProgressBar bar = progressBar(start)) {
+      while (step < config.trainSteps() && !stop.get()) {
+        double lr = config.warmupSteps() == 0 ? config.lr() : config.lr() * Math.min(1.0, (step + 1.0) / config.warmupSteps());
+        double loss;
+        try (Scope s = Scope.open()) {
+          Tensor x0 = loader.next();
+          opt.setLr(lr);
+          opt.zeroGrad();
+          Tensor l = diffusion.loss(x0, rng);
+          l.backward();
+          if (config.gradClip() > 0) Utils.clipGradNorm(params, config.gradClip());
+          opt.step();
+          loss = l.item();
+        }
+        ema.update(model, step);
+        step++;
+        losses.add(step - 1, loss, lr, (System.nanoTime() - t0) / 1e9);
+        if (bar != null) {
+          bar.stepTo(step);
+          bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
+        }
+        if (!Double.isFinite(loss)) throw new IllegalStateException("the loss diverged (" + loss + ") at step " + step);
+        boolean last = step == config.trainSteps();
+        if (step % output.checkpointEvery() == 0 || last || stop.get()) {
+          writeCheckpoint(step, model, ema, opt, rng, loader);
+          losses.flush();
+        }
+        if (output.sampleEvery() > 0 && (step % output.sampleEvery() == 0 || last)) {
+          sampleGrid(ema, schedule, output.dir().resolve(String.format(Locale.ROOT, "samples/step-%06d.png", step)));
+          model.train(true);
+        }
+      }
+      losses.flush();
+      losses.plot(output.dir().resolve("loss.png"));
+    }
+    return step;
+  }
+
+  private ProgressBar progressBar(long start) {
+    if (!output.progressBar()) return null;
+    return new ProgressBarBuilder().setTaskName("train").setInitialMax(config.trainSteps()).startsFrom(start, java.time.Duration.ZERO)
+        .setStyle(ProgressBarStyle.ASCII).showSpeed().setUnit(" it", 1).setUpdateIntervalMillis(500).build();
+  }
+
+  private void writeCheckpoint(long step, UNet model, Ema ema, Adam opt, Generator rng, DataLoader loader) throws IOException {
+    try (Scope s = Scope.open()) {
+      Checkpoint.save(new Checkpoint.State(config, step, model, ema.shadow(), opt.saveState(), Torch.getRngState(), rng.getState(),
+          loader.state()), checkpointFile());
+    }
+  }
+
+  private void sampleGrid(Ema ema, NoiseSchedule schedule, Path file) throws IOException {
+    UNet shadow = (UNet) ema.shadow();
+    GaussianDiffusion d = new GaussianDiffusion(shadow, schedule);
+    DdimSampler sampler = new DdimSampler(d, Math.min(output.sampleSteps(), schedule.nSteps()), 0.0);
+    try (Scope s = Scope.open()) {
+      long size = config.imageSize();
+      Tensor x = sampler.sample(output.sampleCount(), new long[] {config.model().imageChannels(), size, size}, config.seed(), io.github.ddpm4j.diffusion.Progress.NONE);
+      ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(output.sampleCount())), 2), file);
+    }
+  }
+}
