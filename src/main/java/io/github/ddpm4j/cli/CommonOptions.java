@@ -11,7 +11,7 @@ final class CommonOptions {
   String device;
 
   @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "LibTorch intra-op threads; 0 keeps LibTorch's default (one per core).")
+      description = "LibTorch intra-op threads; 0 uses one per available core (default: ${DEFAULT-VALUE}).")
   int threads;
 
   @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -29,7 +29,7 @@ final class CommonOptions {
     if (d.isCuda() && !Torch.cudaIsAvailable()) {
       throw new IllegalArgumentException("--device " + device + ": CUDA is not available (this LibTorch build has no CUDA, or no GPU is visible)");
     }
-    if (threads > 0) Torch.setNumThreads(threads);
+    Torch.setNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     return d;
   }
 }

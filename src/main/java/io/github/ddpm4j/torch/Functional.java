@@ -11,6 +11,10 @@ import java.lang.ref.Reference;
  * {@code weight}) may be {@code null}.
  */
 public final class Functional {
+  static {
+    NativeLibrary.load();
+  }
+
   private Functional() {}
 
   /** Loss reductions ({@code reduction=} in torch.nn.functional). */

@@ -13,6 +13,10 @@ import java.lang.ref.Reference;
  * means the device's default generator, which {@link Torch#manualSeed} seeds.
  */
 public final class Generator implements AutoCloseable {
+  static {
+    NativeLibrary.load();
+  }
+
   private final Device device;
   private final Free free;
   private final Cleaner.Cleanable cleanable;

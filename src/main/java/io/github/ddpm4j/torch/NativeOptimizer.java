@@ -17,6 +17,10 @@ import java.util.List;
  * the Java handles), so it stays valid if those handles are closed.
  */
 public final class NativeOptimizer implements AutoCloseable {
+  static {
+    NativeLibrary.load();
+  }
+
   private static final class Free implements Runnable {
     volatile MemorySegment handle;
 

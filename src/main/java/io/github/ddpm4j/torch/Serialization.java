@@ -13,6 +13,10 @@ import java.util.Map;
  * Byte-level serialization that LibTorch performs itself.
  */
 public final class Serialization {
+  static {
+    NativeLibrary.load();
+  }
+
   private Serialization() {}
 
   /** Copies a dd_bytes buffer into a Java array and frees it. */

@@ -36,6 +36,10 @@ import java.util.List;
  * race as they do in PyTorch.
  */
 public final class Tensor implements AutoCloseable {
+  static {
+    NativeLibrary.load();
+  }
+
   static final Cleaner CLEANER = Cleaner.create();
 
   private static final int NEG = DD_NEG(), ABS = DD_ABS(), EXP = DD_EXP(), LOG = DD_LOG(), SQRT = DD_SQRT(),

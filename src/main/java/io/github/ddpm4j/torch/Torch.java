@@ -19,6 +19,10 @@ import java.util.List;
  * PyTorch's Python front end on the same LibTorch.
  */
 public final class Torch {
+  static {
+    NativeLibrary.load();
+  }
+
   private Torch() {}
 
   private static void checkShape(long[] shape) {
@@ -67,13 +71,11 @@ public final class Torch {
 
   /** @return whether LibTorch was built with CUDA and sees a device ({@code torch.cuda.is_available}) */
   public static boolean cudaIsAvailable() {
-    NativeLibrary.load();
     return dd_cuda_is_available() != 0;
   }
 
   /** @return the number of visible CUDA devices, 0 without CUDA ({@code torch.cuda.device_count}) */
   public static long cudaDeviceCount() {
-    NativeLibrary.load();
     return dd_cuda_device_count();
   }
 
@@ -117,7 +119,6 @@ public final class Torch {
 
   /** @return LibTorch's intra-op thread count ({@code torch.get_num_threads}) */
   public static int getNumThreads() {
-    NativeLibrary.load();
     return dd_get_num_threads();
   }
 
