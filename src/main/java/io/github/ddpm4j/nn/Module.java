@@ -259,19 +259,23 @@ public abstract class Module implements AutoCloseable {
   }
 
   /**
-   * Moves every parameter and buffer to {@code device} ({@code Module.to(device)}).
-   * Optimizers made before the move keep the old tensors: make them after.
+   * Moves every parameter and buffer to {@code device} ({@code Module.to(device)}),
+   * replacing the tensors (so gradients are dropped, and accessors return the
+   * new tensors). Optimizers made before the move keep the old tensors: make
+   * them after. Parameters keep their {@code requires_grad}.
    *
    * @param device the target device
    * @return this module
    * @throws io.github.ddpm4j.torch.TorchException if the device is not available
    */
   public final Module to(Device device) {
-    return apply(t -> t.to(device), true);
+    return apply(t -> t.to(device));
   }
 
   /**
-   * Converts every floating-point parameter and buffer to {@code dtype} ({@code Module.to(dtype)}).
+   * Converts every floating-point parameter and buffer to {@code dtype}
+   * ({@code Module.to(dtype)}); integer buffers keep theirs. As with
+   * {@link #to(Device)}, the tensors are replaced and gradients dropped.
    *
    * @param dtype a floating-point type
    * @return this module
@@ -279,27 +283,42 @@ public abstract class Module implements AutoCloseable {
    */
   public final Module to(DType dtype) {
     if (!dtype.isFloatingPoint()) throw new IllegalArgumentException("modules can only be cast to floating-point dtypes, got " + dtype);
-    return apply(t -> t.dtype().isFloatingPoint() ? t.to(dtype) : t.clone(), true);
+    return apply(t -> t.dtype().isFloatingPoint() ? t.to(dtype) : t.alias());
   }
 
-  private Module apply(UnaryOperator<Tensor> f, boolean recurse) {
+  /**
+   * Replaces every parameter and buffer of the tree by {@code f} of it, as
+   * {@code Module._apply} does: each shared module and each shared tensor is
+   * converted once, parameters stay leaves with their {@code requires_grad},
+   * and the old handles are closed only after every conversion succeeded.
+   */
+  private Module apply(UnaryOperator<Tensor> f) {
     checkOpen();
+    Map<Tensor, Tensor> converted = new IdentityHashMap<>();
     try (GradMode g = GradMode.noGrad()) {
-      replaceAll(parameters, f, true);
-      replaceAll(buffers, f, false);
+      try {
+        for (Module m : namedModules().values()) {
+          for (Tensor t : m.parameters.values()) convert(t, f, converted, t.requiresGrad());
+          for (Tensor t : m.buffers.values()) convert(t, f, converted, false);
+        }
+      } catch (RuntimeException e) {
+        converted.values().forEach(Tensor::close);
+        throw e;
+      }
     }
-    if (recurse) for (Module m : children.values()) m.apply(f, true);
+    for (Module m : namedModules().values()) {
+      m.parameters.replaceAll((k, t) -> converted.get(t));
+      m.buffers.replaceAll((k, t) -> converted.get(t));
+    }
+    converted.keySet().forEach(Tensor::close);
     return this;
   }
 
-  private static void replaceAll(Map<String, Tensor> map, UnaryOperator<Tensor> f, boolean requiresGrad) {
-    for (Map.Entry<String, Tensor> e : map.entrySet()) {
-      Tensor old = e.getValue();
-      Tensor moved = Scope.release(f.apply(old));
-      if (requiresGrad) moved.requiresGrad_(true);
-      e.setValue(moved);
-      old.close();
-    }
+  private static void convert(Tensor old, UnaryOperator<Tensor> f, Map<Tensor, Tensor> converted, boolean requiresGrad) {
+    if (converted.containsKey(old)) return;
+    Tensor moved = Scope.release(f.apply(old));
+    converted.put(old, moved);
+    if (requiresGrad) moved.requiresGrad_(true);
   }
 
   /**

@@ -1,6 +1,8 @@
 package io.github.ddpm4j.nn;
 
 import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 
 /** Formats values the way Python's {@code repr} does, for {@link Module#extraRepr()}. */
 final class Repr {
@@ -15,7 +17,7 @@ final class Repr {
     if (Double.isNaN(x)) return "nan";
     if (Double.isInfinite(x)) return x > 0 ? "inf" : "-inf";
     if (x == 0) return (Double.doubleToRawLongBits(x) < 0) ? "-0.0" : "0.0";
-    BigDecimal d = new BigDecimal(Double.toString(Math.abs(x))).stripTrailingZeros();
+    BigDecimal d = shortest(Math.abs(x));
     String digits = d.unscaledValue().toString();
     // value = 0.digits * 10^decpt
     int decpt = digits.length() - d.scale();
@@ -38,6 +40,16 @@ final class Repr {
       sb.append(a);
     }
     return sb.toString();
+  }
+
+  /** The decimal with the fewest significant digits that reads back as {@code x}, the nearest such. */
+  private static BigDecimal shortest(double x) {
+    BigDecimal exact = new BigDecimal(x);
+    for (int p = 1; p < 17; p++) {
+      BigDecimal r = exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
+      if (r.doubleValue() == x) return r.stripTrailingZeros();
+    }
+    return exact.round(new MathContext(17, RoundingMode.HALF_EVEN)).stripTrailingZeros();
   }
 
   /** Python's {@code repr(bool)}. */

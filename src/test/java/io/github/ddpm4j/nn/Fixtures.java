@@ -9,6 +9,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.io.IOException;
@@ -88,8 +89,8 @@ final class Fixtures {
     assertArrayEquals(shape(expected), actual.shape(), "shape");
     double[] e = values(expected);
     float[] a;
-    try (Tensor c = actual.detach().to(DType.FLOAT32).contiguous()) {
-      a = c.toFloatArray();
+    try (Scope s = Scope.open()) {
+      a = actual.detach().to(DType.FLOAT32).contiguous().toFloatArray();
     }
     double maxDiff = 0, maxRef = 0;
     for (int i = 0; i < e.length; i++) {

@@ -299,6 +299,26 @@ class ModuleTest extends NnTestBase {
   }
 
   @Test
+  void toConvertsSharedTensorsOnceAndKeepsFrozenParametersFrozen() {
+    long baseline = Torch.liveHandles();
+    try (Shared s = new Shared(); Linear frozen = new Linear(2, 2)) {
+      frozen.requiresGrad_(false);
+      frozen.to(DType.FLOAT64);
+      assertFalse(frozen.weight().requiresGrad(), "to() keeps requires_grad");
+      assertEquals(DType.FLOAT64, frozen.weight().dtype());
+      s.to(DType.FLOAT64).to(io.github.ddpm4j.torch.Device.CPU);
+      Map<String, Tensor> sd = s.stateDict();
+      assertSame(sd.get("a.weight"), sd.get("b.1.weight"));
+      assertSame(sd.get("a.weight"), sd.get("c.weight"));
+      for (Tensor t : sd.values()) {
+        assertEquals(DType.FLOAT64, t.dtype());
+        assertTrue(t.isLeaf() && t.requiresGrad());
+      }
+    }
+    assertEquals(baseline, Torch.liveHandles(), "converted modules leave no handles behind");
+  }
+
+  @Test
   void requiresGradAndZeroGradCoverEveryParameter() {
     try (Net net = new Net()) {
       net.forward(Torch.randn(1, 3, 4, 4)).sum().backward();

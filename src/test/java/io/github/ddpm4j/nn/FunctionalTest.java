@@ -1,0 +1,129 @@
+package io.github.ddpm4j.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import io.github.ddpm4j.torch.Functional.InterpolateMode;
+import io.github.ddpm4j.torch.Functional.Reduction;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link F} against {@code torch.nn.functional}: outputs and the gradients of
+ * {@code (out * R).sum()} for every input (fixtures/nn/functional.json), and
+ * the argument checks.
+ */
+class FunctionalTest extends NnTestBase {
+  static final double TOL = 1e-5;
+
+  static Stream<String> cases() {
+    return Fixtures.load("functional").keySet().stream();
+  }
+
+  private static Tensor call(JsonObject c, Map<String, Tensor> in) {
+    Tensor x = in.get("x");
+    return switch (c.get("fn").getAsString()) {
+      case "silu" -> F.silu(x);
+      case "sigmoid" -> F.sigmoid(x);
+      case "relu" -> F.relu(x);
+      case "gelu" -> F.gelu(x);
+      case "softmax" -> F.softmax(x, c.get("dim").getAsLong());
+      case "log_softmax" -> F.logSoftmax(x, c.get("dim").getAsLong());
+      case "group_norm" -> F.groupNorm(x, c.get("groups").getAsLong(), in.get("w"), in.get("b"), c.get("eps").getAsDouble());
+      case "layer_norm" -> F.layerNorm(x, Fixtures.longs(c.getAsJsonArray("normalized_shape")), in.get("w"), in.get("b"),
+          c.get("eps").getAsDouble());
+      case "mse_loss" -> F.mseLoss(x, in.get("t"), Reduction.valueOf(c.get("reduction").getAsString().toUpperCase(Locale.ROOT)));
+      case "interpolate" -> F.interpolate(x, c.getAsJsonArray("size").get(0).getAsLong(), c.getAsJsonArray("size").get(1).getAsLong(),
+          Fixtures.mode(c.get("mode").getAsString()), c.get("align_corners").getAsBoolean());
+      case "upsample" -> F.upsample(x, c.get("scale").getAsDouble(), Fixtures.mode(c.get("mode").getAsString()));
+      default -> throw new IllegalArgumentException(c.get("fn").getAsString());
+    };
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void valuesAndGradientsMatchPyTorch(String name) {
+    JsonObject c = Fixtures.load("functional").getAsJsonObject(name);
+    Map<String, Tensor> in = new LinkedHashMap<>();
+    for (var e : c.getAsJsonObject("inputs").entrySet()) in.put(e.getKey(), Fixtures.tensor(e.getValue()).requiresGrad_(true));
+    Tensor y = call(c, in);
+    Fixtures.assertClose("functional", name + " output", y, c.get("output"), TOL);
+    y.mul(Fixtures.tensor(c.get("r"))).sum().backward();
+    JsonObject grads = c.getAsJsonObject("grads");
+    assertEquals(in.keySet(), grads.keySet());
+    for (String k : grads.keySet()) Fixtures.assertClose("functional", name + " grad of " + k, in.get(k).grad(), grads.get(k), TOL);
+  }
+
+  @AfterAll
+  static void report() {
+    System.out.println("[nn parity] functional: max relative error " + Fixtures.WORST.get("functional"));
+  }
+
+  private static void assertRejects(String fragment, Executable call) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+    assertTrue(e.getMessage().contains(fragment), "message '" + e.getMessage() + "' lacks '" + fragment + "'");
+  }
+
+  @Test
+  void badArgumentsNameTheParameter() {
+    Tensor img = Torch.randn(2, 6, 4, 4);
+    Tensor vec = Torch.randn(5);
+    assertRejects("dim 4", () -> F.softmax(img, 4));
+    assertRejects("dim -5", () -> F.logSoftmax(img, -5));
+    assertRejects("numGroups", () -> F.groupNorm(img, 4, null, null, 1e-5));
+    assertRejects("numGroups", () -> F.groupNorm(img, 0, null, null, 1e-5));
+    assertRejects("[N, C, *]", () -> F.groupNorm(vec, 1, null, null, 1e-5));
+    assertRejects("weight must be [6]", () -> F.groupNorm(img, 3, Torch.ones(4), null, 1e-5));
+    assertRejects("bias must be [6]", () -> F.groupNorm(img, 3, null, Torch.ones(6, 1), 1e-5));
+    assertRejects("eps", () -> F.groupNorm(img, 3, null, null, -1));
+    assertRejects("normalizedShape", () -> F.layerNorm(img, new long[] {3, 4}, null, null, 1e-5));
+    assertRejects("weight", () -> F.layerNorm(img, new long[] {4, 4}, Torch.ones(4), null, 1e-5));
+    assertRejects("same shape", () -> F.mseLoss(img, Torch.randn(2, 6, 4, 1)));
+    assertRejects("outH", () -> F.interpolate(img, 0, 3, InterpolateMode.NEAREST));
+    assertRejects("outW", () -> F.interpolate(img, 3, -1, InterpolateMode.BILINEAR));
+    assertRejects("[N, C, H, W]", () -> F.interpolate(vec, 3, 3, InterpolateMode.BILINEAR));
+    assertRejects("alignCorners", () -> F.interpolate(img, 8, 8, InterpolateMode.NEAREST, true));
+    assertRejects("scaleFactor", () -> F.upsample(img, 0, InterpolateMode.NEAREST));
+    assertRejects("scaleFactor", () -> F.upsample(img, Double.NaN, InterpolateMode.NEAREST));
+    assertRejects("empty image", () -> F.upsample(img, 0.1, InterpolateMode.NEAREST));
+    assertRejects("[N, C, H, W]", () -> F.upsample(vec, 2, InterpolateMode.NEAREST));
+    assertRejects("input must be [*, 6]", () -> F.linear(Torch.randn(2, 5), Torch.randn(3, 6), null));
+    assertRejects("bias must be [3]", () -> F.linear(Torch.randn(2, 6), Torch.randn(3, 6), Torch.randn(4)));
+    assertRejects("stride", () -> F.conv2d(img, Torch.randn(2, 6, 3, 3), null, 0, 1));
+    assertRejects("padding", () -> F.convTranspose2d(img, Torch.randn(6, 2, 3, 3), null, 1, -1));
+    assertRejects("[0, 1]", () -> F.dropout(img, 1.5, true));
+    assertThrows(NullPointerException.class, () -> F.silu(null));
+    assertThrows(NullPointerException.class, () -> F.mseLoss(img, null));
+    Tensor closed = Torch.zeros(2);
+    closed.close();
+    assertThrows(IllegalStateException.class, () -> F.sigmoid(closed));
+  }
+
+  @Test
+  void functionalFormsAgreeWithTheLayers() {
+    Torch.manualSeed(9);
+    try (Conv2d conv = new Conv2d(3, 4, 3, 2, 1); ConvTranspose2d up = new ConvTranspose2d(4, 2, 4, 2, 1)) {
+      Tensor x = Torch.randn(1, 3, 6, 6);
+      Tensor a = conv.forward(x);
+      assertTrue(a.equal(F.conv2d(x, conv.weight(), conv.bias(), 2, 1)));
+      Tensor b = up.forward(a);
+      assertTrue(b.equal(F.convTranspose2d(a, up.weight(), up.bias(), 2, 1)));
+      assertArrayEquals(new long[] {1, 2, 6, 6}, b.shape());
+    }
+    Tensor x = Torch.randn(3, 4);
+    assertEquals(0.0, F.mseLoss(x, x).item(), 0.0);
+    assertTrue(F.dropout(x, 0.5, false).equal(x));
+  }
+}
