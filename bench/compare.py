@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Runs ddpm4j's benchmark workloads in Java (JMH), C++ (LibTorch) and Python
+(PyTorch) interleaved, and prints one table of median times and ratios.
+
+Each round runs every contender once per workload, rotating their order
+(A B C, B C A, C A B, ...), so slow drifts of the machine hit all of them
+alike. A ratio is computed within each round and the table reports the median
+of those per-round ratios next to the median times. Needs only the Python
+standard library; the Python contender itself runs on /usr/bin/python3
+(Debian's python3-torch).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+JAVA_HOME = os.environ.get("JAVA_HOME", "")
+JAVA = os.path.join(JAVA_HOME, "bin", "java") if JAVA_HOME else "java"
+JMH_JAR = os.path.join(HERE, "jmh", "target", "benchmarks.jar")
+CPP = os.path.join(HERE, "cpp", "build", "ddpm_bench")
+PYTHON = [os.environ.get("DDPM4J_BENCH_PYTHON", "/usr/bin/python3"), os.path.join(HERE, "python", "ddpm_bench.py")]
+
+# (name, baseline arguments, JMH benchmark regex, JMH parameters)
+WORKLOADS = [
+    ("add16", ["--workload", "add16"], r"DowncallBenchmark\.add16$", {}),
+    ("forward cpu-default b1", ["--workload", "forward", "--config", "cpu-default", "--batch", "1"],
+     r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "1"}),
+    ("forward cpu-default b16", ["--workload", "forward", "--config", "cpu-default", "--batch", "16"],
+     r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "16"}),
+    ("forward seed b1", ["--workload", "forward", "--config", "seed", "--batch", "1"],
+     r"UNetBenchmark\.forward$", {"config": "seed", "batch": "1"}),
+    ("forward seed b16", ["--workload", "forward", "--config", "seed", "--batch", "16"],
+     r"UNetBenchmark\.forward$", {"config": "seed", "batch": "16"}),
+    ("train cpu-default b64", ["--workload", "train", "--config", "cpu-default", "--batch", "64"],
+     r"UNetBenchmark\.trainStep$", {"config": "cpu-default", "batch": "64"}),
+    ("train seed b64", ["--workload", "train", "--config", "seed", "--batch", "64"],
+     r"UNetBenchmark\.trainStep$", {"config": "seed", "batch": "64"}),
+]
+
+
+def run_baseline(cmd, args, common):
+    out = subprocess.run(cmd + args + common, check=True, capture_output=True, text=True).stdout
+    line = [l for l in out.splitlines() if l.startswith("{")][-1]
+    return json.loads(line)
+
+
+def run_java(regex, params, threads, device, warmup, reps, per_op):
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        result = f.name
+    cmd = [JAVA, "--enable-native-access=ALL-UNNAMED", "-jar", JMH_JAR, regex, "-f", "1", "-wi", str(warmup),
+           "-i", str(reps), "-p", "threads=%d" % threads, "-rf", "json", "-rff", result]
+    if per_op:
+        cmd += ["-w", "1", "-r", "1"]
+    else:
+        cmd += ["-p", "device=" + device]
+    for k, v in params.items():
+        cmd += ["-p", "%s=%s" % (k, v)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    with open(result) as f:
+        data = json.load(f)
+    os.unlink(result)
+    metric = data[0]["primaryMetric"]
+    raw = [x for fork in metric["rawData"] for x in fork]
+    scale = {"ns/op": 1.0, "us/op": 1e3, "ms/op": 1e6, "s/op": 1e9}[metric["scoreUnit"]]
+    return [x * scale for x in raw]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--threads", type=int, default=2, help="LibTorch intra-op threads for every contender (default 2)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed repetitions per run (default 2)")
+    p.add_argument("--reps", type=int, default=5, help="timed repetitions per run (default 5)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--only", default="", help="comma-separated substrings: run only matching workloads")
+    p.add_argument("--json", default="", help="also write all measurements to this file")
+    a = p.parse_args()
+    workloads = [w for w in WORKLOADS if not a.only or any(s in w[0] for s in a.only.split(","))]
+    if a.device != "cpu":
+        workloads = [w for w in workloads if w[0] != "add16"]
+    common = ["--threads", str(a.threads), "--warmup", str(a.warmup), "--reps", str(a.reps), "--device", a.device]
+    medians = {w[0]: {"java": [], "cpp": [], "python": []} for w in workloads}
+    blas = ""
+    started = time.time()
+    for r in range(a.rounds):
+        for name, args, regex, params in workloads:
+            order = ["java", "cpp", "python"]
+            order = order[r % 3:] + order[:r % 3]
+            for who in order:
+                if who == "java":
+                    times = run_java(regex, params, a.threads, a.device, a.warmup, a.reps, name == "add16")
+                    medians[name]["java"].append(statistics.median(times))
+                else:
+                    res = run_baseline([CPP] if who == "cpp" else PYTHON, args, common)
+                    medians[name][who].append(res["median_ns"])
+                    blas = res.get("blas", blas)
+            print("round %d/%d  %-24s java %s  cpp %s  python %s" % (
+                r + 1, a.rounds, name, *(fmt(medians[name][k][-1]) for k in ("java", "cpp", "python"))),
+                file=sys.stderr, flush=True)
+    rows = []
+    for name, _, _, _ in workloads:
+        m = medians[name]
+        jc = statistics.median(j / c for j, c in zip(m["java"], m["cpp"]))
+        jp = statistics.median(j / p for j, p in zip(m["java"], m["python"]))
+        rows.append((name, statistics.median(m["java"]), statistics.median(m["cpp"]), statistics.median(m["python"]), jc, jp))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"threads": a.threads, "rounds": a.rounds, "reps": a.reps, "device": a.device, "blas": blas,
+                       "medians_ns": medians}, f, indent=1)
+    print()
+    print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, device %s, %.0f s" % (
+        a.rounds, a.reps, a.threads, a.device, time.time() - started))
+    print("BLAS: " + blas)
+    print("%-24s %12s %12s %12s %10s %10s" % ("workload", "java", "c++", "python", "java/c++", "java/py"))
+    for name, j, c, py, jc, jp in rows:
+        print("%-24s %12s %12s %12s %10.3f %10.3f" % (name, fmt(j), fmt(c), fmt(py), jc, jp))
+
+
+def fmt(ns):
+    if ns < 1e3:
+        return "%.1f ns" % ns
+    if ns < 1e6:
+        return "%.2f us" % (ns / 1e3)
+    if ns < 1e9:
+        return "%.2f ms" % (ns / 1e6)
+    return "%.2f s" % (ns / 1e9)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+package io.github.ddpm4j.bench;
+
+import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.diffusion.UNetConfig;
+import io.github.ddpm4j.nn.Adam;
+import io.github.ddpm4j.nn.AdamOptions;
+import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Functional;
+import io.github.ddpm4j.torch.GradMode;
+import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Torch;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Workloads (c) and (d) at 32x32: one UNet forward pass (a sampling step) in
+ * inference mode, and one training step (forward, MSE loss, backward, Adam,
+ * zero_grad) at batch 64, for the two configurations of {@link BenchModels}.
+ * The same as bench/python/ddpm_bench.py and bench/cpp/ddpm_bench.cpp do.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2)
+@Measurement(iterations = 5)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+public class UNetBenchmark {
+  /** {@code cpu-default} or {@code seed}. */
+  @Param({"cpu-default", "seed"})
+  public String config;
+
+  /** Images per call. */
+  @Param({"1", "16"})
+  public int batch;
+
+  /** LibTorch intra-op threads. */
+  @Param("2")
+  public int threads;
+
+  /** {@code cpu} or {@code cuda}. */
+  @Param("cpu")
+  public String device;
+
+  private Device dev;
+  private UNet model;
+  private Adam adam;
+  private Tensor x;
+  private Tensor t;
+  private Tensor noise;
+
+  /** Builds the model and the inputs with seed 0. */
+  @Setup
+  public void setup() {
+    Torch.setNumThreads(threads);
+    dev = Device.parse(device);
+    Torch.manualSeed(0);
+    UNetConfig c = BenchModels.config(config);
+    model = new UNet(c);
+    model.to(dev);
+    adam = new Adam(model.parameters(), AdamOptions.adam(2e-5));
+    long[] shape = {batch, c.imageChannels(), BenchModels.IMAGE_SIZE, BenchModels.IMAGE_SIZE};
+    x = Torch.randn(shape, DType.FLOAT32, dev, null);
+    t = Torch.randint(0, 1000, new long[] {batch}, dev, null);
+    noise = Torch.randn(shape, DType.FLOAT32, dev, null);
+  }
+
+  /** Frees everything. */
+  @TearDown
+  public void tearDown() {
+    x.close();
+    t.close();
+    noise.close();
+    adam.close();
+    model.close();
+  }
+
+  private void sync() {
+    if (dev.isCuda()) Torch.cudaSynchronize(dev);
+  }
+
+  /**
+   * (c) {@code eps = model(x, t)} in inference mode, evaluation mode (no dropout).
+   *
+   * @return the closed output's state, so the work is not eliminated
+   */
+  @Benchmark
+  public boolean forward() {
+    model.eval();
+    try (GradMode g = GradMode.inferenceMode(); Tensor eps = model.forward(x, t)) {
+      sync();
+      return eps.isClosed();
+    }
+  }
+
+  /**
+   * (d) One optimizer step: forward in training mode, MSE against the noise, backward, Adam, zero_grad.
+   * Run it with {@code -p batch=64}.
+   */
+  @Benchmark
+  public void trainStep() {
+    model.train(true);
+    try (io.github.ddpm4j.torch.Scope s = io.github.ddpm4j.torch.Scope.open()) {
+      Tensor loss = Functional.mseLoss(model.forward(x, t), noise, Functional.Reduction.MEAN);
+      loss.backward();
+      adam.step();
+      adam.zeroGrad();
+      sync();
+    }
+  }
+}
