@@ -111,7 +111,7 @@ final class TrainCommand implements Callable<Integer> {
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, diffusionSteps, D.betaStart(), D.betaEnd(),
         batchSize, steps, lr, warmup, gradClip, emaDecay, true, common.seed);
     Trainer.Output output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(samples, 16), sampleSteps, !noProgress);
-    Trainer trainer = new Trainer(config, output, device, System.out);
+    Trainer trainer = new Trainer(config, output, device, new java.io.PrintWriter(System.out, true));
     long done = trainer.run(resume);
     if (done == steps) {
       Path grid = out.resolve("samples.png");
