@@ -167,7 +167,7 @@ public final class Trainer {
       if (!config.sameRunAs(saved)) {
         throw new IllegalArgumentException("the checkpoint in " + output.dir() + " was made with another configuration; "
             + "resume with the same options (only trainSteps may differ), or choose another output folder; "
-            + "differences (saved vs current):\n  " + String.join("\n  ", saved.differences(config)));
+            + "differences (saved vs current):\n  " + String.join("\n  ", saved.differences(config.withTrainSteps(saved.trainSteps()))));
       }
       long step = Checkpoint.meta(ck, "meta.step");
       if (step > config.trainSteps()) {

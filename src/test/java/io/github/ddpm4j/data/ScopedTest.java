@@ -17,7 +17,7 @@ public abstract class ScopedTest {
   private Scope scope;
 
   @BeforeAll
-  protected static void useTestThreads() {
+  public static void useTestThreads() {
     System.setProperty("java.awt.headless", "true");
     if (Torch.getNumThreads() != TEST_THREADS) Torch.setNumThreads(TEST_THREADS);
   }

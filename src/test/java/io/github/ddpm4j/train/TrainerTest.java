@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class TrainerTest extends ScopedTest {
-  private static final long N = 8;
+  private static final long N = 6;
 
   @TempDir static Path shared;
   private static Path data;
@@ -124,7 +124,7 @@ class TrainerTest extends ScopedTest {
     assertTrue(Files.isRegularFile(reference.resolve("checkpoint.pt")));
     assertEquals(N + 1, Files.readAllLines(reference.resolve("loss.csv")).size());
     assertEquals(900, ImageIO.read(reference.resolve("loss.png").toFile()).getWidth());
-    var grid = ImageIO.read(reference.resolve("samples/step-000008.png").toFile());
+    var grid = ImageIO.read(reference.resolve("samples/step-000006.png").toFile());
     assertEquals(2 * (8 + 2) + 2, grid.getWidth(), "4 samples, 2 per row, padding 2");
     assertEquals(2 * (8 + 2) + 2, grid.getHeight());
     try (StateDict ck = Checkpoint.open(reference.resolve("checkpoint.pt"))) {
@@ -151,18 +151,19 @@ class TrainerTest extends ScopedTest {
     List<Long> seen = new ArrayList<>();
     first.onStep(step -> {
       seen.add(step);
-      if (step == 5) first.requestStop();
+      if (step == 4) first.requestStop();
     });
-    assertEquals(5, first.run(false));
-    assertEquals(List.of(1L, 2L, 3L, 4L, 5L), seen);
+    assertEquals(4, first.run(false));
+    assertEquals(List.of(1L, 2L, 3L, 4L), seen);
     try (StateDict ck = Checkpoint.open(first.checkpointFile())) {
-      assertEquals(5, Checkpoint.meta(ck, "meta.step"), "a stop writes a checkpoint off the every-3-steps schedule");
+      assertEquals(4, Checkpoint.meta(ck, "meta.step"), "a stop writes a checkpoint off the every-3-steps schedule");
+      assertEquals(16, Checkpoint.meta(ck, "meta.loader_position"), "in the middle of an epoch");
     }
-    assertFalse(Files.exists(dir.resolve("samples/step-000005.png")), "a stopped run draws no final grid");
+    assertFalse(Files.exists(dir.resolve("samples/step-000004.png")), "a stopped run draws no final grid");
 
     Trainer second = TrainFixtures.trainer(TrainFixtures.config(data, N), dir, log);
     assertEquals(N, second.run(true));
-    assertTrue(log.toString().contains("resuming at step 5 of 8"), log.toString());
+    assertTrue(log.toString().contains("resuming at step 4 of 6"), log.toString());
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), dir.resolve("checkpoint.pt"));
     assertEquals(losses(reference), losses(dir));
   }
@@ -171,7 +172,7 @@ class TrainerTest extends ScopedTest {
   void extendingAFinishedRunIsBitIdenticalToAskingForMoreStepsAtFirst() throws IOException {
     StringWriter log = new StringWriter();
     assertEquals(N / 2, TrainFixtures.trainer(TrainFixtures.config(data, N / 2), dir, log).run(false));
-    assertTrue(Files.exists(dir.resolve("samples/step-000004.png")), "the shorter run drew its final grid");
+    assertTrue(Files.exists(dir.resolve("samples/step-000003.png")), "the shorter run drew its final grid");
     assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), dir, log).run(true));
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), dir.resolve("checkpoint.pt"));
     assertEquals(losses(reference), losses(dir));
@@ -200,7 +201,7 @@ class TrainerTest extends ScopedTest {
     assertTrue(lr.getMessage().contains("lr: 0.002 vs 0.005"), lr.getMessage());
     IllegalArgumentException fewer = assertThrows(IllegalArgumentException.class,
         () -> TrainFixtures.trainer(TrainFixtures.config(data, N - 1), copy, new StringWriter()).run(true));
-    assertTrue(fewer.getMessage().contains("at step 8, past trainSteps = 7"), fewer.getMessage());
+    assertTrue(fewer.getMessage().contains("at step 6, past trainSteps = 5"), fewer.getMessage());
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
   }
 
