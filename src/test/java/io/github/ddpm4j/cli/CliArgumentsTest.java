@@ -124,7 +124,8 @@ class CliArgumentsTest {
         // interpolate
         Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--bogus"), "--bogus"),
         Arguments.of(withCheckpoint("interpolate"), "--indices"),
-        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--images", "a.png,b.png"), "mutually exclusive"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--images", "a.png,b.png"),
+            "--indices=I,J, --images=A,B are mutually exclusive"),
         Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--frames", "1"), "--frames"),
         Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--frames", "x"), "--frames"),
         Arguments.of(withCheckpoint("interpolate", "--indices", "0,1,2"), "--indices needs exactly two"),
