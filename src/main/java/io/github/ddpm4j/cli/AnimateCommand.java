@@ -16,7 +16,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j animate}: the denoising trajectory as a GIF or PNG strip. */
 @Command(name = "animate", mixinStandardHelpOptions = true, sortOptions = false,
@@ -41,12 +43,16 @@ final class AnimateCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
     boolean gif = name.endsWith(".gif");
     if (!gif && !name.endsWith(".png")) throw new IllegalArgumentException("--out must end in .gif or .png, got " + out);
     if (count < 1) throw new IllegalArgumentException("--count must be >= 1, got " + count);
+    if (every < 1) throw new IllegalArgumentException("--every must be >= 1, got " + every);
     if (delay < 10) throw new IllegalArgumentException("--delay must be >= 10 ms, got " + delay);
     Device device = common.apply();
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open();
@@ -61,7 +67,8 @@ final class AnimateCommand implements Callable<Integer> {
         Tensor all = tr.x0Hat().transpose(0, 1).flatten(0, 1);
         ImageWriter.writePng(ImageWriter.grid(all, frames, 2), out);
       }
-      System.out.println("ddpm4j: wrote " + frames + " frames to " + out);
+      spec.commandLine().getOut().println("ddpm4j: wrote " + frames + " frames to " + out);
+      spec.commandLine().getOut().flush();
     }
     return 0;
   }

@@ -25,7 +25,12 @@ final class CommonOptions {
    */
   Device apply() {
     if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
-    Device d = Device.parse(device);
+    Device d;
+    try {
+      d = Device.parse(device);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--device " + device + ": " + e.getMessage(), e);
+    }
     if (d.isCuda() && !Torch.cudaIsAvailable()) {
       throw new IllegalArgumentException("--device " + device + ": CUDA is not available (this LibTorch build has no CUDA, or no GPU is visible)");
     }

@@ -4,12 +4,15 @@ import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainConfig;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j info}: the model, its size and the device. */
 @Command(name = "info", mixinStandardHelpOptions = true,
@@ -24,12 +27,16 @@ final class InfoCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     Device device = common.apply();
-    System.out.println("LibTorch:    " + Torch.version());
-    System.out.println("device:      " + device + (Torch.cudaIsAvailable() ? " (CUDA devices: " + Torch.cudaDeviceCount() + ")" : " (no CUDA)"));
-    System.out.println("threads:     " + Torch.getNumThreads());
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("LibTorch:    " + Torch.version());
+    out.println("device:      " + device + (Torch.cudaIsAvailable() ? " (CUDA devices: " + Torch.cudaDeviceCount() + ")" : " (no CUDA)"));
+    out.println("threads:     " + Torch.getNumThreads());
     if (checkpoint != null) {
       try (LoadedModel m = LoadedModel.open(checkpoint, device, true)) {
         describe(m.config(), m.model());
@@ -40,16 +47,18 @@ final class InfoCommand implements Callable<Integer> {
         describe(config, model);
       }
     }
-    if (verbose) System.out.println(Torch.configInfo());
+    if (verbose) out.println(Torch.configInfo());
+    out.flush();
     return 0;
   }
 
   private void describe(TrainConfig config, UNet model) {
-    System.out.println("model:       " + config.model());
-    System.out.printf(Locale.ROOT, "parameters:  %,d%n", model.parameterCount());
-    System.out.println("images:      " + config.model().imageChannels() + "x" + config.imageSize() + "x" + config.imageSize()
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("model:       " + config.model());
+    out.printf(Locale.ROOT, "parameters:  %,d%n", model.parameterCount());
+    out.println("images:      " + config.model().imageChannels() + "x" + config.imageSize() + "x" + config.imageSize()
         + " from " + config.data());
-    System.out.println("diffusion:   " + config.schedule() + " schedule, T = " + config.steps());
-    if (verbose) System.out.println(model);
+    out.println("diffusion:   " + config.schedule() + " schedule, T = " + config.steps());
+    if (verbose) out.println(model);
   }
 }

@@ -18,7 +18,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j interpolate}: a strip of images between two sources. */
 @Command(name = "interpolate", mixinStandardHelpOptions = true, sortOptions = false,
@@ -40,8 +42,8 @@ final class InterpolateCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "1")
   Sources sources;
 
-  @Option(names = "--t", paramLabel = "T", defaultValue = "500", description = "Noise step to interpolate at, in [0, T) (default: ${DEFAULT-VALUE}).")
-  int t;
+  @Option(names = "--t", paramLabel = "T", description = "Noise step to interpolate at, in [0, T) (default: T / 2, 500 for T = 1000).")
+  Integer t;
 
   @Option(names = "--frames", paramLabel = "N", defaultValue = "9", description = "Images in the strip, >= 2 (default: ${DEFAULT-VALUE}).")
   int frames;
@@ -52,11 +54,19 @@ final class InterpolateCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
+    if (t != null && t < 0) throw new IllegalArgumentException("--t must be >= 0, got " + t);
     Device device = common.apply();
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
+      int step = t == null ? m.config().steps() / 2 : t;
+      if (step >= m.config().steps()) {
+        throw new IllegalArgumentException("--t must be in [0, " + m.config().steps() + ") for this model, got " + step);
+      }
       Tensor pair = sources(m);
       Tensor x1 = pair.narrow(0, 0, 1).to(device);
       Tensor x2 = pair.narrow(0, 1, 1).to(device);
@@ -65,12 +75,13 @@ final class InterpolateCommand implements Callable<Integer> {
       for (int i = 0; i < frames; i++) {
         double lambda = (double) i / (frames - 1);
         try (Generator g = new Generator(common.seed, device)) {
-          strip.add(interpolator.interpolate(x1, x2, lambda, t, g, Progress.NONE));
+          strip.add(interpolator.interpolate(x1, x2, lambda, step, g, Progress.NONE));
         }
       }
       ImageWriter.writePng(ImageWriter.grid(Torch.cat(strip, 0), frames, 2), out);
     }
-    System.out.println("ddpm4j: wrote " + out);
+    spec.commandLine().getOut().println("ddpm4j: wrote " + out);
+    spec.commandLine().getOut().flush();
     return 0;
   }
 

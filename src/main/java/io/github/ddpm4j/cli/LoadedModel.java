@@ -3,6 +3,7 @@ package io.github.ddpm4j.cli;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.nn.StateDictMismatchException;
 import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.train.Checkpoint;
@@ -30,13 +31,18 @@ record LoadedModel(TrainConfig config, UNet model, NoiseSchedule schedule) imple
       TrainConfig config = Checkpoint.config(ck);
       UNet model = new UNet(config.model());
       try {
-        model.loadStateDict(Checkpoint.weights(ck, ema ? "ema." : "model."), true);
+        try {
+          model.loadStateDict(Checkpoint.weights(ck, ema ? "ema." : "model."), true);
+        } catch (StateDictMismatchException e) {
+          throw new IOException(checkpoint + ": its " + (ema ? "ema." : "model.") + "* weights do not fit the UNet its configuration "
+              + "describes: " + e.getMessage(), e);
+        }
         model.to(device);
         model.eval();
         NoiseSchedule schedule = config.schedule().equals("cosine") ? NoiseSchedule.cosine(config.steps(), 0.008, 0.999, device)
             : NoiseSchedule.linear(config.steps(), config.betaStart(), config.betaEnd(), device);
         return new LoadedModel(config, model, schedule);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | IOException e) {
         model.close();
         throw e;
       }

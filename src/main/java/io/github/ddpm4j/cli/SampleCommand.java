@@ -4,7 +4,9 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j sample}: draws new images from a trained model. */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
@@ -38,13 +40,17 @@ final class SampleCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    Sampling.checkOptions(count, sampler, ddimSteps, eta);
     var device = common.apply();
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
     Sampling.fromCheckpoint(checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress);
-    if (g != null) System.out.println("ddpm4j: wrote " + g);
-    if (singles != null) System.out.println("ddpm4j: wrote " + count + " images into " + singles);
+    if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
+    if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
     return 0;
   }
 }

@@ -20,6 +20,20 @@ final class Sampling {
   private Sampling() {}
 
   /**
+   * Checks the sampling options that do not depend on the model.
+   *
+   * @throws IllegalArgumentException naming the option that is out of range
+   */
+  static void checkOptions(int n, String sampler, int ddimSteps, double eta) {
+    if (n < 1) throw new IllegalArgumentException("--count must be >= 1, got " + n);
+    if (!sampler.equals("ddim") && !sampler.equals("ancestral")) {
+      throw new IllegalArgumentException("--sampler must be ddim or ancestral, got '" + sampler + "'");
+    }
+    if (ddimSteps < 1) throw new IllegalArgumentException("--ddim-steps must be >= 1, got " + ddimSteps);
+    if (!(eta >= 0 && Double.isFinite(eta))) throw new IllegalArgumentException("--eta must be finite and >= 0, got " + eta);
+  }
+
+  /**
    * @param checkpoint a ddpm4j checkpoint
    * @param device where to sample
    * @param n number of images
@@ -31,11 +45,17 @@ final class Sampling {
    * @param singles folder for one PNG per image, or null
    * @param progressBar show a progress bar
    * @throws IOException if reading the checkpoint or writing images fails
-   * @throws IllegalArgumentException if the sampler name or its settings are invalid
+   * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
+   *     steps exceed the model's diffusion steps
    */
   static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
       Path singles, boolean progressBar) throws IOException {
+    checkOptions(n, sampler, ddimSteps, eta);
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
+      if (sampler.equals("ddim") && ddimSteps > m.config().steps()) {
+        throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
+            + " diffusion steps");
+      }
       Tensor x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
       if (singles != null) {

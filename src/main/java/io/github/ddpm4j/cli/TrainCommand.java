@@ -4,12 +4,18 @@ import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j train}: trains a DDPM, then draws a final sample grid. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
@@ -26,7 +32,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/fashion-mnist", description = "Output folder (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--resume", description = "Continue the run whose checkpoint is in --out.")
+  @Option(names = "--resume",
+      description = "Continue the run whose checkpoint is in --out, with the same options; --steps may be larger to train longer.")
   boolean resume;
 
   @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: " + "${DEFAULT-VALUE}).", defaultValue = "4000")
@@ -66,7 +73,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "Channel multiplier per resolution (default: ${DEFAULT-VALUE}).")
   List<Integer> mults;
 
-  @Option(names = "--attention", paramLabel = "B,..", split = ",", defaultValue = "false,false,true",
+  @Option(names = "--attention", paramLabel = "B,..", split = ",", arity = "1", defaultValue = "false,false,true",
       description = "Self-attention per resolution (default: ${DEFAULT-VALUE}).")
   List<Boolean> attention;
 
@@ -104,19 +111,64 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Spec
+  CommandSpec spec;
+
+  /** Option names of the configuration fields whose validation messages reach the user. */
+  private static final Map<String, String> OPTIONS = Map.ofEntries(Map.entry("data", "--data"), Map.entry("imageSize", "--image-size"),
+      Map.entry("limit", "--limit"), Map.entry("schedule", "--schedule"), Map.entry("steps", "--diffusion-steps"),
+      Map.entry("batchSize", "--batch-size"), Map.entry("trainSteps", "--steps"), Map.entry("lr", "--lr"),
+      Map.entry("warmupSteps", "--warmup"), Map.entry("gradClip", "--grad-clip"), Map.entry("emaDecay", "--ema-decay"),
+      Map.entry("imageChannels", "--channels"), Map.entry("nChannels", "--base-channels"), Map.entry("chMults", "--channel-mults"),
+      Map.entry("isAttn", "--attention"), Map.entry("nBlocks", "--blocks"), Map.entry("dropout", "--dropout"),
+      Map.entry("nGroups", "--groups"), Map.entry("finalGroups", "--groups"), Map.entry("checkpointEvery", "--checkpoint-every"),
+      Map.entry("sampleEvery", "--sample-every"), Map.entry("sampleCount", "--samples"), Map.entry("sampleSteps", "--sample-steps"),
+      Map.entry("channels", "--channels"));
+  /** A field name as a word of its own, not part of a path or an option. */
+  private static final Pattern FIELD =
+      Pattern.compile("(?<![\\w/\\\\.-])(" + String.join("|", OPTIONS.keySet()) + ")(?![\\w/\\\\.-])( = )?");
+
+  /**
+   * Rewrites a validation message of {@link TrainConfig}, {@link UNetConfig} or {@link Trainer.Output}
+   * in terms of the command's options: {@code "imageSize = 30 must be ..."} becomes {@code "--image-size=30 must be ..."}.
+   */
+  static String inOptionNames(String message) {
+    if (message == null) return null;
+    Matcher m = FIELD.matcher(message);
+    StringBuilder sb = new StringBuilder();
+    while (m.find()) m.appendReplacement(sb, Matcher.quoteReplacement(OPTIONS.get(m.group(1)) + (m.group(2) != null ? "=" : "")));
+    m.appendTail(sb);
+    return sb.toString();
+  }
+
   @Override
   public Integer call() throws Exception {
+    TrainConfig config;
+    Trainer.Output output;
+    try {
+      UNetConfig model = new UNetConfig(channels, baseChannels, mults, attention, blocks, dropout, groups, groups);
+      config = new TrainConfig(data, imageSize, limit, flip, model, schedule, diffusionSteps, D.betaStart(), D.betaEnd(), batchSize,
+          steps, lr, warmup, gradClip, emaDecay, true, common.seed);
+      output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(samples, 16), sampleSteps, !noProgress);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);
+    }
     Device device = common.apply();
-    UNetConfig model = new UNetConfig(channels, baseChannels, mults, attention, blocks, dropout, groups, groups);
-    TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, diffusionSteps, D.betaStart(), D.betaEnd(),
-        batchSize, steps, lr, warmup, gradClip, emaDecay, true, common.seed);
-    Trainer.Output output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(samples, 16), sampleSteps, !noProgress);
-    Trainer trainer = new Trainer(config, output, device, System.out);
-    long done = trainer.run(resume);
+    PrintWriter log = spec.commandLine().getOut();
+    Trainer trainer = new Trainer(config, output, device, log);
+    long done;
+    try {
+      done = trainer.run(resume);
+    } catch (IllegalArgumentException e) {
+      if (e instanceof NumberFormatException) throw e;
+      throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);
+    }
     if (done == steps) {
       Path grid = out.resolve("samples.png");
-      Sampling.fromCheckpoint(trainer.checkpointFile(), device, samples, "ddim", sampleSteps, 0.0, common.seed, grid, null, !noProgress);
-      System.out.println("ddpm4j: samples in " + grid);
+      Sampling.fromCheckpoint(trainer.checkpointFile(), device, samples, "ddim", Math.min(sampleSteps, diffusionSteps), 0.0,
+          common.seed, grid, null, !noProgress);
+      log.println("ddpm4j: samples in " + grid);
+      log.flush();
     }
     return 0;
   }

@@ -37,7 +37,7 @@ public final class DataLoader implements AutoCloseable {
    */
   public DataLoader(ImageDataset dataset, int batchSize, boolean flip, Device device, long seed) {
     if (batchSize <= 0 || batchSize > dataset.size()) {
-      throw new IllegalArgumentException("batch size must be in 1.." + dataset.size() + " (the dataset size), got " + batchSize);
+      throw new IllegalArgumentException("batchSize = " + batchSize + " must be in 1.." + dataset.size() + " (the dataset size)");
     }
     this.dataset = dataset;
     this.batchSize = batchSize;

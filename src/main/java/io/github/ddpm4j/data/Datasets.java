@@ -27,7 +27,7 @@ public final class Datasets {
    * @param channels channels the model wants: 1, or 3 (image folders only; IDX files are grayscale)
    * @param limit at most this many images (0: all)
    * @return the images, {@code uint8 [count, channels, imageSize, imageSize]}
-   * @throws DatasetException if a file is missing, corrupt or of the wrong kind, or a folder is empty
+   * @throws DatasetException if the path does not exist, a file is missing, corrupt or of the wrong kind, or a folder is empty
    * @throws IllegalArgumentException if {@code imageSize} or {@code channels} is invalid, or an IDX set is asked for in RGB
    */
   public static ImageDataset open(String spec, int imageSize, int channels, long limit) throws DatasetException {
@@ -35,6 +35,7 @@ public final class Datasets {
     if (spec.equals("fashion-mnist") && !Files.isDirectory(path)) {
       throw new DatasetException(path, "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
     }
+    if (!Files.exists(path)) throw new DatasetException(path, "no such file or directory");
     boolean idx = Files.isRegularFile(path) || (Files.isDirectory(path) && hasIdx(path));
     if (!idx) return ImageFolderReader.read(path, imageSize, channels, limit);
     if (channels != 1) throw new IllegalArgumentException("IDX images are grayscale: channels must be 1, got " + channels);

@@ -23,6 +23,11 @@ public final class IdxReader {
   public static final int IMAGES_MAGIC = 0x00000803;
   /** The largest image side accepted, to reject forged headers before allocating. */
   static final int MAX_SIDE = 4096;
+  /**
+   * An upper bound on deflate's compression ratio (its limit is about 1032:1), used to
+   * reject a gzipped file whose header announces more data than it can possibly hold.
+   */
+  static final long MAX_GZIP_RATIO = 1100;
 
   private IdxReader() {}
 
@@ -58,6 +63,10 @@ public final class IdxReader {
       if (!isGzip(file) && fileSize < 16 + count * imageBytes) {
         throw new DatasetException(file, "truncated: header announces " + count + " images of " + rows + "x" + cols + " ("
             + (16 + count * imageBytes) + " bytes) but the file has " + fileSize + " bytes");
+      }
+      if (isGzip(file) && 16 + n * imageBytes > fileSize * MAX_GZIP_RATIO + 1024) {
+        throw new DatasetException(file, "implausible header: it announces " + count + " images of " + rows + "x" + cols + " ("
+            + (16 + n * imageBytes) + " bytes to read) but " + fileSize + " bytes of gzip data cannot hold that much");
       }
       MemorySegment memory = arena.allocate(n * imageBytes, 64);
       byte[] buf = new byte[(int) Math.min(imageBytes * 256, 1 << 20)];

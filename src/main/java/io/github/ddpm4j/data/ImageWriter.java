@@ -114,44 +114,51 @@ public final class ImageWriter {
    * @param delayMillis time per frame in milliseconds (GIF stores hundredths), &gt; 0
    * @param file the destination; parent folders are created
    * @throws IOException if writing fails
-   * @throws IllegalArgumentException if there are no frames or the delay is not positive
+   * @throws IllegalArgumentException if there are no frames, they differ in size, or the delay is not positive
    */
   public static void writeGif(List<BufferedImage> frames, int delayMillis, Path file) throws IOException {
     if (frames.isEmpty()) throw new IllegalArgumentException("a GIF needs at least one frame");
     if (delayMillis <= 0) throw new IllegalArgumentException("frame delay must be positive, got " + delayMillis);
+    int width = frames.get(0).getWidth(), height = frames.get(0).getHeight();
+    for (int i = 1; i < frames.size(); i++) {
+      if (frames.get(i).getWidth() != width || frames.get(i).getHeight() != height) {
+        throw new IllegalArgumentException("GIF frames must all be " + width + "x" + height + ", frame " + i + " is "
+            + frames.get(i).getWidth() + "x" + frames.get(i).getHeight());
+      }
+    }
     javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
     Path tmp = temp(file);
-    try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
-      writer.setOutput(out);
-      writer.prepareWriteSequence(null);
-      for (int i = 0; i < frames.size(); i++) {
-        BufferedImage f = frames.get(i);
-        ImageWriteParam param = writer.getDefaultWriteParam();
-        IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(f), param);
-        String format = meta.getNativeMetadataFormatName();
-        IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(format);
-        IIOMetadataNode gce = child(root, "GraphicControlExtension");
-        gce.setAttribute("disposalMethod", "none");
-        gce.setAttribute("userInputFlag", "FALSE");
-        gce.setAttribute("transparentColorFlag", "FALSE");
-        gce.setAttribute("delayTime", Integer.toString(Math.max(1, delayMillis / 10)));
-        gce.setAttribute("transparentColorIndex", "0");
-        if (i == 0) {
-          IIOMetadataNode apps = child(root, "ApplicationExtensions");
-          IIOMetadataNode app = new IIOMetadataNode("ApplicationExtension");
-          app.setAttribute("applicationID", "NETSCAPE");
-          app.setAttribute("authenticationCode", "2.0");
-          app.setUserObject(new byte[] {1, 0, 0});
-          apps.appendChild(app);
-        }
-        meta.setFromTree(format, root);
-        writer.writeToSequence(new IIOImage(f, null, meta), param);
-      }
-      writer.endWriteSequence();
-    } finally {
-      writer.dispose();
-    }
     try {
+      try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
+        writer.setOutput(out);
+        writer.prepareWriteSequence(null);
+        for (int i = 0; i < frames.size(); i++) {
+          BufferedImage f = frames.get(i);
+          ImageWriteParam param = writer.getDefaultWriteParam();
+          IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(f), param);
+          String format = meta.getNativeMetadataFormatName();
+          IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(format);
+          IIOMetadataNode gce = child(root, "GraphicControlExtension");
+          gce.setAttribute("disposalMethod", "none");
+          gce.setAttribute("userInputFlag", "FALSE");
+          gce.setAttribute("transparentColorFlag", "FALSE");
+          gce.setAttribute("delayTime", Integer.toString(Math.max(1, delayMillis / 10)));
+          gce.setAttribute("transparentColorIndex", "0");
+          if (i == 0) {
+            IIOMetadataNode apps = child(root, "ApplicationExtensions");
+            IIOMetadataNode app = new IIOMetadataNode("ApplicationExtension");
+            app.setAttribute("applicationID", "NETSCAPE");
+            app.setAttribute("authenticationCode", "2.0");
+            app.setUserObject(new byte[] {1, 0, 0});
+            apps.appendChild(app);
+          }
+          meta.setFromTree(format, root);
+          writer.writeToSequence(new IIOImage(f, null, meta), param);
+        }
+        writer.endWriteSequence();
+      } finally {
+        writer.dispose();
+      }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(tmp);

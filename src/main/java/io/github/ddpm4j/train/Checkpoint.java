@@ -10,6 +10,8 @@ import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -84,30 +86,54 @@ public final class Checkpoint {
   }
 
   /**
-   * Opens a checkpoint written by {@link #save}.
+   * Opens a checkpoint written by {@link #save}, checking that it is one: a PyTorch
+   * zip archive holding a readable training configuration and the step counter.
    *
    * @param file the checkpoint
    * @return its tensors (memory-mapped; close when done)
-   * @throws IOException if the file is missing, corrupt, or not a ddpm4j checkpoint
+   * @throws java.nio.file.NoSuchFileException if the file does not exist (the message names it)
+   * @throws IOException if the file is corrupt, or not a ddpm4j checkpoint; the message names the file
    */
   public static StateDict open(Path file) throws IOException {
-    StateDict sd = StateDict.load(file);
-    for (String key : new String[] {"meta.config", "meta.step"}) {
-      if (!sd.containsKey(key)) {
-        sd.close();
-        throw new IOException(file + ": not a ddpm4j checkpoint (no '" + key + "' entry)");
-      }
+    if (!Files.exists(file)) throw new NoSuchFileException(file.toString(), null, "no such checkpoint file");
+    StateDict sd;
+    try {
+      sd = StateDict.loadPyTorch(file);
+    } catch (NoSuchFileException e) {
+      throw e;
+    } catch (IOException e) {
+      String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      throw new IOException(file + ": not a readable ddpm4j checkpoint (" + m.replace(file + ": ", "") + ")", e);
     }
-    return sd;
+    try {
+      for (String key : new String[] {"meta.config", "meta.step"}) {
+        if (!sd.containsKey(key)) throw new IOException(file + ": not a ddpm4j checkpoint (no '" + key + "' entry)");
+      }
+      try {
+        config(sd);
+        if (meta(sd, "meta.step") < 0) throw new IllegalArgumentException("negative step count");
+      } catch (RuntimeException e) {
+        throw new IOException(file + ": corrupt ddpm4j checkpoint: " + e.getMessage(), e);
+      }
+      return sd;
+    } catch (IOException e) {
+      sd.close();
+      throw e;
+    }
   }
 
   /**
    * @param checkpoint an opened checkpoint
    * @return its training configuration
-   * @throws IllegalArgumentException if the stored configuration is malformed
+   * @throws IllegalArgumentException if the stored configuration is missing or malformed
    */
   public static TrainConfig config(Map<String, Tensor> checkpoint) {
-    return TrainConfig.fromJson(new String(checkpoint.get("meta.config").toByteArray(), StandardCharsets.UTF_8));
+    Tensor json = checkpoint.get("meta.config");
+    if (json == null) throw new IllegalArgumentException("checkpoint has no 'meta.config' entry");
+    if (json.dtype() != DType.UINT8 || json.dim() != 1) {
+      throw new IllegalArgumentException("'meta.config' must be a 1-d uint8 tensor, got " + json.dtype() + java.util.Arrays.toString(json.shape()));
+    }
+    return TrainConfig.fromJson(new String(json.toByteArray(), StandardCharsets.UTF_8));
   }
 
   /**
@@ -127,11 +153,14 @@ public final class Checkpoint {
    * @param checkpoint an opened checkpoint
    * @param key a {@code meta.*} int64 entry
    * @return its value
-   * @throws IllegalArgumentException if the entry is missing
+   * @throws IllegalArgumentException if the entry is missing or not an int64 scalar
    */
   public static long meta(Map<String, Tensor> checkpoint, String key) {
     Tensor t = checkpoint.get(key);
     if (t == null) throw new IllegalArgumentException("checkpoint has no '" + key + "' entry");
+    if (t.dtype() != DType.INT64 || t.numel() != 1) {
+      throw new IllegalArgumentException("'" + key + "' must be an int64 scalar, got " + t.dtype() + java.util.Arrays.toString(t.shape()));
+    }
     return t.itemLong();
   }
 }

@@ -29,7 +29,8 @@ public final class LossLog implements AutoCloseable {
 
   /**
    * Opens (appending to) {@code file}, writing the header if the file is new or empty.
-   * Rows past {@code keepUpTo} steps are dropped first, so a resumed run continues the log.
+   * Rows past {@code keepUpTo} steps are dropped first, so a resumed run continues the log;
+   * rows that do not parse (a line cut short by a crash) are dropped too.
    *
    * @param file the CSV file
    * @param keepUpTo keep existing rows whose step is below this (the resumed step), drop the rest
@@ -41,11 +42,17 @@ public final class LossLog implements AutoCloseable {
     if (Files.exists(file)) {
       for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
         String[] f = line.split(",");
-        if (f.length < 2 || !f[0].matches("\\d+")) continue;
+        if (f.length < 2 || !f[0].matches("\\d{1,18}")) continue;
         long step = Long.parseLong(f[0]);
         if (step >= keepUpTo) continue;
+        double loss;
+        try {
+          loss = Double.parseDouble(f[1]);
+        } catch (NumberFormatException e) {
+          continue;
+        }
         kept.add(line);
-        points.add(new double[] {step, Double.parseDouble(f[1])});
+        points.add(new double[] {step, loss});
       }
     }
     Files.write(file, List.of("step,loss,lr,seconds"), StandardCharsets.UTF_8);

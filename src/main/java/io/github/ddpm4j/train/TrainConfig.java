@@ -2,9 +2,11 @@ package io.github.ddpm4j.train;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonParseException;
 import io.github.ddpm4j.diffusion.UNetConfig;
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Everything that defines a training run, stored as JSON in each checkpoint so
@@ -61,9 +63,11 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
     }
     if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + " must be >= 1");
     if (trainSteps < 1) throw new IllegalArgumentException("trainSteps = " + trainSteps + " must be >= 1");
-    if (!(lr > 0)) throw new IllegalArgumentException("lr = " + lr + " must be > 0");
+    if (!(lr > 0 && Double.isFinite(lr))) throw new IllegalArgumentException("lr = " + lr + " must be finite and > 0");
     if (warmupSteps < 0) throw new IllegalArgumentException("warmupSteps = " + warmupSteps + " must be >= 0");
-    if (!(gradClip >= 0)) throw new IllegalArgumentException("gradClip = " + gradClip + " must be >= 0");
+    if (!(gradClip >= 0 && Double.isFinite(gradClip))) {
+      throw new IllegalArgumentException("gradClip = " + gradClip + " must be finite and >= 0");
+    }
     if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay = " + emaDecay + " must be in [0, 1)");
   }
 
@@ -78,6 +82,45 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
         0.999, true, 0);
   }
 
+  /**
+   * @param newTrainSteps the total number of optimizer steps
+   * @return this configuration with another {@code trainSteps}
+   * @throws IllegalArgumentException if {@code newTrainSteps} is below 1
+   */
+  public TrainConfig withTrainSteps(long newTrainSteps) {
+    return new TrainConfig(data, imageSize, limit, flip, model, schedule, steps, betaStart, betaEnd, batchSize, newTrainSteps, lr,
+        warmupSteps, gradClip, emaDecay, emaWarmup, seed);
+  }
+
+  /**
+   * Whether a run with this configuration can continue a checkpoint made with {@code other}:
+   * every field but {@code trainSteps} must be equal (a resumed run may be extended or shortened).
+   *
+   * @param other the configuration stored in a checkpoint
+   * @return whether the two describe the same run
+   */
+  public boolean sameRunAs(TrainConfig other) {
+    return other != null && other.withTrainSteps(trainSteps).equals(this);
+  }
+
+  /**
+   * @param other another configuration
+   * @return one {@code name: this value vs other value} line per field that differs, in declaration order
+   */
+  public List<String> differences(TrainConfig other) {
+    List<String> out = new ArrayList<>();
+    for (RecordComponent c : TrainConfig.class.getRecordComponents()) {
+      try {
+        Object mine = c.getAccessor().invoke(this);
+        Object theirs = c.getAccessor().invoke(other);
+        if (!Objects.equals(mine, theirs)) out.add(c.getName() + ": " + mine + " vs " + theirs);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return out;
+  }
+
   /** @return this configuration as indented JSON */
   public String toJson() {
     return GSON.toJson(this);
@@ -89,15 +132,20 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    * @throws IllegalArgumentException if the JSON is malformed or a field is out of range
    */
   public static TrainConfig fromJson(String json) {
+    TrainConfig c;
     try {
-      TrainConfig c = GSON.fromJson(json, TrainConfig.class);
-      if (c == null) throw new IllegalArgumentException("empty training configuration");
-      return c;
-    } catch (JsonParseException e) {
-      for (Throwable c = e; c != null; c = c.getCause()) {
-        if (c instanceof IllegalArgumentException bad) throw new IllegalArgumentException("training configuration: " + bad.getMessage(), bad);
+      c = GSON.fromJson(json, TrainConfig.class);
+    } catch (RuntimeException e) {
+      // Gson reports a failing record constructor as a plain RuntimeException whose cause is the validation error.
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof IllegalArgumentException bad && !(t instanceof NumberFormatException)) {
+          throw new IllegalArgumentException("training configuration: " + bad.getMessage(), bad);
+        }
       }
       throw new IllegalArgumentException("malformed training configuration: " + e.getMessage(), e);
     }
+    if (c == null) throw new IllegalArgumentException("empty training configuration");
+    return c;
   }
+
 }

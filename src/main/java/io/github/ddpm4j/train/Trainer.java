@@ -18,7 +18,7 @@ import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,6 +26,7 @@ import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -42,6 +43,11 @@ import me.tongfei.progressbar.ProgressBarStyle;
  *
  * <p>Ctrl-C (or any JVM shutdown) stops the loop after the current step and
  * writes a checkpoint before the JVM exits.
+ *
+ * <p>{@code --resume} requires the configuration stored in the checkpoint to
+ * equal the run's in every field except {@link TrainConfig#trainSteps()}: a run
+ * can be resumed with more (or fewer, but not fewer than done) steps, and
+ * extending it gives the same weights as having asked for the larger number at first.
  */
 public final class Trainer {
   /** How often and where the trainer reports and saves. */
@@ -60,16 +66,17 @@ public final class Trainer {
   private final TrainConfig config;
   private final Output output;
   private final Device device;
-  private final PrintStream log;
+  private final PrintWriter log;
   private final AtomicBoolean stop = new AtomicBoolean();
+  private volatile LongConsumer stepListener = step -> {};
 
   /**
    * @param config what to train
    * @param output where to write
    * @param device where to train
-   * @param log where to print progress messages
+   * @param log where to print progress messages (flushed after each)
    */
-  public Trainer(TrainConfig config, Output output, Device device, PrintStream log) {
+  public Trainer(TrainConfig config, Output output, Device device, PrintWriter log) {
     this.config = config;
     this.output = output;
     this.device = device;
@@ -84,6 +91,17 @@ public final class Trainer {
   /** Asks the loop to stop after the current step (it then writes a checkpoint). */
   public void requestStop() {
     stop.set(true);
+  }
+
+  /**
+   * Sets what to call on the training thread after each optimizer step, with the number of
+   * steps completed so far, before the step's checkpoint and sample decisions: calling
+   * {@link #requestStop()} from it stops the run at exactly that step, with a checkpoint.
+   *
+   * @param listener the callback (replaces any earlier one)
+   */
+  public void onStep(LongConsumer listener) {
+    stepListener = java.util.Objects.requireNonNull(listener, "listener");
   }
 
   /**
@@ -116,6 +134,7 @@ public final class Trainer {
       emaModel.to(device);
       log.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%n", data.source(),
           data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads());
+      log.flush();
       try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
         Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
         long start = 0;
@@ -123,6 +142,7 @@ public final class Trainer {
         GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule);
         long done = loop(start, model, ema, opt, diffusion, loader, rng, schedule);
         log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
+        log.flush();
         return done;
       }
     } finally {
@@ -141,23 +161,40 @@ public final class Trainer {
   }
 
   private long restore(UNet model, UNet emaModel, Adam opt, Generator rng, DataLoader loader) throws IOException {
-    try (StateDict ck = Checkpoint.open(checkpointFile())) {
+    Path file = checkpointFile();
+    try (StateDict ck = Checkpoint.open(file)) {
       TrainConfig saved = Checkpoint.config(ck);
-      if (!saved.equals(config)) {
+      if (!config.sameRunAs(saved)) {
         throw new IllegalArgumentException("the checkpoint in " + output.dir() + " was made with another configuration; "
-            + "resume with the same options, or choose another output folder\n  saved:   " + saved + "\n  current: " + config);
+            + "resume with the same options (only trainSteps may differ), or choose another output folder; "
+            + "differences (saved vs current):\n  " + String.join("\n  ", saved.differences(config.withTrainSteps(saved.trainSteps()))));
       }
-      model.loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
-      emaModel.loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
-      opt.loadState(ck.get("optimizer").toByteArray());
-      Torch.setRngState(ck.get("rng.torch"));
-      rng.setState(ck.get("rng.diffusion"));
-      loader.restore(new DataLoader.State(Checkpoint.meta(ck, "meta.loader_epoch"), Checkpoint.meta(ck, "meta.loader_position"),
-          ck.get("rng.loader_epoch_start"), ck.get("rng.loader")));
       long step = Checkpoint.meta(ck, "meta.step");
+      if (step > config.trainSteps()) {
+        throw new IllegalArgumentException("the checkpoint in " + output.dir() + " is at step " + step + ", past trainSteps = "
+            + config.trainSteps());
+      }
+      try {
+        model.loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
+        emaModel.loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
+        opt.loadState(required(ck, "optimizer").toByteArray());
+        Torch.setRngState(required(ck, "rng.torch"));
+        rng.setState(required(ck, "rng.diffusion"));
+        loader.restore(new DataLoader.State(Checkpoint.meta(ck, "meta.loader_epoch"), Checkpoint.meta(ck, "meta.loader_position"),
+            required(ck, "rng.loader_epoch_start"), required(ck, "rng.loader")));
+      } catch (RuntimeException e) {
+        throw new IOException(file + ": cannot restore the training state: " + e.getMessage(), e);
+      }
       log.printf(Locale.ROOT, "ddpm4j: resuming at step %d of %d%n", step, config.trainSteps());
+      log.flush();
       return step;
     }
+  }
+
+  private static Tensor required(StateDict ck, String key) {
+    Tensor t = ck.get(key);
+    if (t == null) throw new IllegalArgumentException("no '" + key + "' entry");
+    return t;
   }
 
   private long loop(long start, UNet model, Ema ema, Adam opt, GaussianDiffusion diffusion, DataLoader loader, Generator rng,
@@ -184,6 +221,7 @@ public final class Trainer {
         ema.update(model, step);
         step++;
         losses.add(step - 1, loss, lr, (System.nanoTime() - t0) / 1e9);
+        stepListener.accept(step);
         if (bar != null) {
           bar.stepTo(step);
           bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));

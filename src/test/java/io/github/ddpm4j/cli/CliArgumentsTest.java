@@ -1,0 +1,238 @@
+package io.github.ddpm4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.ddpm4j.data.IdxFiles;
+import io.github.ddpm4j.data.ScopedTest;
+import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.train.TrainFixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Usage errors exit with 2 and name the option at fault; failures at run time (missing or corrupt
+ * files) exit with 1 and name the file; {@code --help} exits with 0. The checkpoint is the tiny
+ * model of {@link TrainFixtures} (T = 50) after one step, on 20 training images.
+ */
+class CliArgumentsTest {
+  @TempDir static Path dir;
+  private static Path data;
+  private static Path ck;
+  private static Path missing;
+  private static Path garbage;
+  private static Path weights;
+  private static Path png;
+  private static Path mismatch;
+
+  @BeforeAll
+  static void makeFiles() throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    Torch.setNumThreads(Integer.parseInt(CliRunner.THREADS));
+    data = TrainFixtures.data(dir.resolve("data"));
+    ck = TrainFixtures.train(data, dir.resolve("run"), 1);
+    missing = dir.resolve("absent/checkpoint.pt");
+    garbage = Files.writeString(dir.resolve("garbage.pt"), "definitely not a checkpoint");
+    weights = dir.resolve("weights.pt");
+    StateDict.savePyTorch(Map.of("w", Torch.ones(3)), weights);
+    mismatch = dir.resolve("mismatch.pt");
+    try (StateDict full = StateDict.load(ck)) {
+      Map<String, io.github.ddpm4j.torch.Tensor> entries = new java.util.LinkedHashMap<>(full);
+      entries.keySet().removeIf(k -> k.startsWith("ema.final."));
+      StateDict.savePyTorch(entries, mismatch);
+    }
+    png = dir.resolve("a.png");
+    javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png",
+        png.toFile());
+  }
+
+  @AfterAll
+  static void restoreThreads() {
+    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+  }
+
+  private static String[] args(String... a) {
+    return a;
+  }
+
+  private static String[] withCheckpoint(String command, String... more) {
+    List<String> out = new ArrayList<>(List.of(command, "--checkpoint", ck.toString(), "--threads", CliRunner.THREADS));
+    out.addAll(List.of(more));
+    return out.toArray(String[]::new);
+  }
+
+  private static String[] train(String... more) {
+    List<String> out = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", dir.resolve("train-out").toString(),
+        "--no-progress", "--threads", CliRunner.THREADS));
+    out.addAll(List.of(more));
+    return out.toArray(String[]::new);
+  }
+
+  static Stream<Arguments> usageErrors() {
+    return Stream.of(
+        // train
+        Arguments.of(train("--bogus"), "--bogus"),
+        Arguments.of(train("--steps", "many"), "--steps"),
+        Arguments.of(train("--lr", "fast"), "--lr"),
+        Arguments.of(train("--device", "tpu"), "--device tpu"),
+        Arguments.of(train("--threads", "-1"), "--threads"),
+        Arguments.of(train("--image-size", "30"), "--image-size=30 must be divisible by 4"),
+        Arguments.of(train("--channel-mults", "1,2", "--attention", "false"), "--attention has 1 entries but --channel-mults has 2"),
+        Arguments.of(train("--channel-mults", "1,x"), "--channel-mults"),
+        Arguments.of(train("--attention", "false,maybe,true"), "--attention"),
+        Arguments.of(train("--steps", "0"), "--steps=0"),
+        Arguments.of(train("--batch-size", "0"), "--batch-size=0"),
+        Arguments.of(train("--lr", "-1"), "--lr=-1.0"),
+        Arguments.of(train("--grad-clip", "Infinity"), "--grad-clip=Infinity"),
+        Arguments.of(train("--ema-decay", "1"), "--ema-decay=1.0"),
+        Arguments.of(train("--schedule", "quadratic"), "--schedule='quadratic'"),
+        Arguments.of(train("--diffusion-steps", "1"), "--diffusion-steps=1"),
+        Arguments.of(train("--base-channels", "7"), "--base-channels=7"),
+        Arguments.of(train("--groups", "3"), "--groups=3"),
+        Arguments.of(train("--dropout", "1.5"), "--dropout=1.5"),
+        Arguments.of(train("--checkpoint-every", "0"), "--checkpoint-every=0"),
+        Arguments.of(train("--samples", "0"), "--samples=0"),
+        Arguments.of(train("--channels", "3", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2", "--attention",
+            "false,false", "--image-size", "8"), "--channels must be 1"),
+        Arguments.of(train("--limit", "4", "--batch-size", "8", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2",
+            "--attention", "false,false", "--image-size", "8"), "--batch-size=8 must be in 1..4"),
+        // sample
+        Arguments.of(withCheckpoint("sample", "--bogus"), "--bogus"),
+        Arguments.of(withCheckpoint("sample", "--count", "some"), "--count"),
+        Arguments.of(withCheckpoint("sample", "--count", "0"), "--count"),
+        Arguments.of(withCheckpoint("sample", "--sampler", "foo"), "--sampler"),
+        Arguments.of(withCheckpoint("sample", "--ddim-steps", "0"), "--ddim-steps"),
+        Arguments.of(withCheckpoint("sample", "--ddim-steps", "51", "--no-progress"), "--ddim-steps 51 exceeds the model's 50"),
+        Arguments.of(withCheckpoint("sample", "--eta", "-1"), "--eta"),
+        Arguments.of(withCheckpoint("sample", "--device", "tpu"), "--device tpu"),
+        Arguments.of(withCheckpoint("sample", "--threads", "-1"), "--threads"),
+        Arguments.of(withCheckpoint("sample", "--seed", "1.5"), "--seed"),
+        // interpolate
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--bogus"), "--bogus"),
+        Arguments.of(withCheckpoint("interpolate"), "--indices"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--images", "a.png,b.png"),
+            "--indices=I,J, --images=A,B are mutually exclusive"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--frames", "1"), "--frames"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--frames", "x"), "--frames"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1,2"), "--indices needs exactly two"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,x"), "--indices"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,20"), "--indices 0,20: the training set has only 20"),
+        Arguments.of(withCheckpoint("interpolate", "--images", png.toString()), "--images needs exactly two"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--t", "50"), "--t must be in [0, 50)"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--t", "-1"), "--t must be >= 0"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--device", "tpu"), "--device"),
+        // animate
+        Arguments.of(withCheckpoint("animate", "--bogus"), "--bogus"),
+        Arguments.of(withCheckpoint("animate", "--out", dir.resolve("x.txt").toString()), "--out must end in .gif or .png"),
+        Arguments.of(withCheckpoint("animate", "--every", "0"), "--every"),
+        Arguments.of(withCheckpoint("animate", "--every", "often"), "--every"),
+        Arguments.of(withCheckpoint("animate", "--count", "0"), "--count"),
+        Arguments.of(withCheckpoint("animate", "--delay", "5"), "--delay"),
+        Arguments.of(withCheckpoint("animate", "--threads", "-1"), "--threads"),
+        // info
+        Arguments.of(args("info", "--bogus"), "--bogus"),
+        Arguments.of(args("info", "--threads", "x"), "--threads"),
+        Arguments.of(args("info", "--device", "tpu"), "--device tpu"),
+        Arguments.of(args("info", "--threads", "-1"), "--threads"),
+        // the top level
+        Arguments.of(args(), "Missing command"),
+        Arguments.of(args("frobnicate"), "frobnicate"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("usageErrors")
+  void usageErrorsExitWithTwoAndNameTheOption(String[] args, String message) {
+    CliRunner.Result r = CliRunner.run(args);
+    assertEquals(2, r.code(), r::toString);
+    assertTrue(r.err().contains(message), () -> "'" + message + "' not in:\n" + r);
+    assertTrue(r.out().isEmpty(), r::toString);
+  }
+
+  static Stream<Arguments> runtimeFailures() {
+    Path noData = dir.resolve("no-data");
+    Path notAnImage = dir.resolve("broken.png");
+    return Stream.of(
+        Arguments.of(args("sample", "--checkpoint", missing.toString(), "--no-progress"), missing),
+        Arguments.of(args("sample", "--checkpoint", garbage.toString(), "--no-progress"), garbage),
+        Arguments.of(args("sample", "--checkpoint", weights.toString(), "--no-progress"), weights),
+        Arguments.of(args("interpolate", "--checkpoint", missing.toString(), "--indices", "0,1"), missing),
+        Arguments.of(args("interpolate", "--checkpoint", garbage.toString(), "--indices", "0,1"), garbage),
+        Arguments.of(withCheckpoint("interpolate", "--images", png + "," + noData), noData),
+        Arguments.of(withCheckpoint("interpolate", "--images", png + "," + notAnImage), notAnImage),
+        Arguments.of(args("sample", "--checkpoint", mismatch.toString(), "--no-progress"), mismatch),
+        Arguments.of(args("animate", "--checkpoint", missing.toString()), missing),
+        Arguments.of(args("animate", "--checkpoint", weights.toString()), weights),
+        Arguments.of(args("info", "--checkpoint", missing.toString()), missing),
+        Arguments.of(args("info", "--checkpoint", garbage.toString()), garbage),
+        Arguments.of(args("train", "--data", noData.toString(), "--out", dir.resolve("t1").toString(), "--no-progress", "--threads",
+            CliRunner.THREADS), noData),
+        Arguments.of(args("train", "--data", data.toString(), "--out", dir.resolve("t2").toString(), "--resume", "--batch-size", "8",
+            "--no-progress", "--threads", CliRunner.THREADS), dir.resolve("t2/checkpoint.pt")));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runtimeFailures")
+  void runtimeFailuresExitWithOneAndNameTheFile(String[] args, Path file) throws IOException {
+    Files.writeString(dir.resolve("broken.png"), "not a png");
+    CliRunner.Result r = CliRunner.run(args);
+    assertEquals(1, r.code(), r::toString);
+    assertTrue(r.err().startsWith("ddpm4j " + args[0] + ": "), r::toString);
+    assertTrue(r.err().contains(file.toString()), () -> file + " not in:\n" + r);
+    assertEquals(1, r.err().lines().count(), "one line, no stack trace:\n" + r);
+  }
+
+  @Test
+  void corruptTrainingDataExitsWithOne() throws IOException {
+    Path bad = Files.write(dir.resolve("bad-idx3-ubyte.gz"), IdxFiles.bytes(0x803, 2, 8, 8, new byte[128]));
+    Path empty = Files.createDirectories(dir.resolve("empty-folder"));
+    for (Path p : List.of(bad, empty)) {
+      CliRunner.Result r = CliRunner.run("train", "--data", p.toString(), "--out", dir.resolve("t3").toString(), "--no-progress",
+          "--threads", CliRunner.THREADS);
+      assertEquals(1, r.code(), r::toString);
+      assertTrue(r.err().contains(p.toString()), r::toString);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"train", "sample", "interpolate", "animate", "info"})
+  void helpExitsWithZero(String command) {
+    CliRunner.Result r = CliRunner.run(command, "--help");
+    assertEquals(0, r.code(), r::toString);
+    assertTrue(r.out().startsWith("Usage: ddpm4j " + command), r::toString);
+    assertTrue(r.out().contains("--threads"), r::toString);
+    CliRunner.Result viaHelp = CliRunner.run("help", command);
+    assertEquals(0, viaHelp.code(), viaHelp::toString);
+    assertEquals(r.out(), viaHelp.out());
+  }
+
+  @Test
+  void versionAndTopLevelHelp() {
+    CliRunner.Result v = CliRunner.run("--version");
+    assertEquals(0, v.code(), v::toString);
+    assertTrue(v.out().contains("LibTorch " + Torch.version()), v::toString);
+    CliRunner.Result h = CliRunner.run("--help");
+    assertEquals(0, h.code(), h::toString);
+    for (String c : List.of("train", "sample", "interpolate", "animate", "info")) assertTrue(h.out().contains(c), h::toString);
+  }
+
+  @Test
+  void infoWithoutACheckpointDescribesTheDefaultModel() {
+    CliRunner.Result r = CliRunner.run("info", "--threads", CliRunner.THREADS);
+    assertEquals(0, r.code(), r::toString);
+    assertTrue(r.out().contains("images:      1x28x28 from fashion-mnist"), r::toString);
+  }
+}

@@ -1,0 +1,39 @@
+package io.github.ddpm4j.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import picocli.CommandLine;
+
+/** Runs the {@code ddpm4j} command line in-process and captures what it prints. */
+final class CliRunner {
+  /**
+   * Threads that the commands get: one. The test models are too small to gain from more, and on a
+   * loaded machine a second LibTorch thread that waits for a core at every operator makes
+   * sampling an order of magnitude slower.
+   */
+  static final String THREADS = "1";
+
+  private CliRunner() {}
+
+  /**
+   * @param code the exit code
+   * @param out what was printed to standard output
+   * @param err what was printed to standard error
+   */
+  record Result(int code, String out, String err) {
+    @Override
+    public String toString() {
+      return "exit " + code + "\n--- out:\n" + out + "\n--- err:\n" + err;
+    }
+  }
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cmd = Main.commandLine();
+    cmd.setOut(new PrintWriter(out, true));
+    cmd.setErr(new PrintWriter(err, true));
+    int code = cmd.execute(args);
+    return new Result(code, out.toString(), err.toString());
+  }
+}

@@ -1,0 +1,50 @@
+package io.github.ddpm4j.train;
+
+import io.github.ddpm4j.data.IdxFiles;
+import io.github.ddpm4j.diffusion.UNetConfig;
+import io.github.ddpm4j.torch.Device;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+
+/** A tiny model and data set that train in well under a second per step on a CPU. */
+public final class TrainFixtures {
+  /** 8 base channels, two levels with attention on the second, GroupNorm with 4 groups. */
+  public static final UNetConfig TINY = new UNetConfig(1, 8, List.of(1, 2), List.of(false, true), 1, 0.1, 4, 4);
+
+  private TrainFixtures() {}
+
+  /**
+   * Writes 20 images of 8x8 as {@code train-images-idx3-ubyte.gz} into {@code dir}.
+   *
+   * @return {@code dir}
+   */
+  public static Path data(Path dir) throws IOException {
+    IdxFiles.write(dir.resolve("train-images-idx3-ubyte.gz"), 20, 8, 8);
+    return dir;
+  }
+
+  /** @return a run of {@code steps} steps of batch 8 on {@code data}, with flips, warm-up, clipping and dropout */
+  public static TrainConfig config(Path data, long steps) {
+    return new TrainConfig(data.toString(), 8, 0, true, TINY, "linear", 50, 1e-4, 0.02, 8, steps, 2e-3, 3, 1.0, 0.9, true, 7);
+  }
+
+  /** @return output into {@code dir}, checkpoints every 3 steps, a 4-image grid every 1000 steps and at the end */
+  public static Trainer.Output output(Path dir) {
+    return new Trainer.Output(dir, 3, 1000, 4, 3, false);
+  }
+
+  /** @return a trainer on the CPU whose messages go to {@code log} */
+  public static Trainer trainer(TrainConfig config, Path out, StringWriter log) {
+    return new Trainer(config, output(out), Device.CPU, new PrintWriter(log, true));
+  }
+
+  /** Trains {@code steps} steps into {@code out} and returns the checkpoint file. */
+  public static Path train(Path data, Path out, long steps) throws IOException {
+    Trainer t = trainer(config(data, steps), out, new StringWriter());
+    t.run(false);
+    return t.checkpointFile();
+  }
+}
