@@ -36,7 +36,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "Continue the run whose checkpoint is in --out, with the same options; --steps may be larger to train longer.")
   boolean resume;
 
-  @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: " + "${DEFAULT-VALUE}).", defaultValue = "4000")
+  @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).", defaultValue = "2000")
   long steps;
 
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step (default: ${DEFAULT-VALUE}).")
@@ -95,7 +95,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "250", description = "Checkpoint interval in steps (default: ${DEFAULT-VALUE}).")
   long checkpointEvery;
 
-  @Option(names = "--sample-every", paramLabel = "N", defaultValue = "1000", description = "Sample-grid interval in steps, 0 for none (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--sample-every", paramLabel = "N", defaultValue = "500", description = "Sample-grid interval in steps, 0 for none (default: ${DEFAULT-VALUE}).")
   long sampleEvery;
 
   @Option(names = "--samples", paramLabel = "N", defaultValue = "64", description = "Images in the final sample grid (default: ${DEFAULT-VALUE}).")

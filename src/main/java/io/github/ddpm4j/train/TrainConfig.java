@@ -76,9 +76,9 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
     return new UNetConfig(1, 32, List.of(1, 2, 2), List.of(false, false, true), 1, 0.1, 8, 8);
   }
 
-  /** @return the default run: Fashion-MNIST, the CPU model, 4000 steps of batch 32 */
+  /** @return the default run: Fashion-MNIST, the CPU model, 2000 steps of batch 32 */
   public static TrainConfig defaults() {
-    return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), "linear", 1000, 1e-4, 0.02, 32, 4000, 1e-3, 200, 1.0,
+    return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), "linear", 1000, 1e-4, 0.02, 32, 2000, 1e-3, 200, 1.0,
         0.999, true, 0);
   }
 

@@ -41,7 +41,7 @@ class TrainConfigTest {
     assertEquals(28, d.imageSize());
     assertEquals(TrainConfig.cpuModel(), d.model());
     assertEquals(List.of(1, 2, 2), d.model().chMults());
-    assertEquals(4000, d.trainSteps());
+    assertEquals(2000, d.trainSteps());
     assertEquals(32, d.batchSize());
     assertEquals(0, 28 % d.model().sizeDivisor());
   }
