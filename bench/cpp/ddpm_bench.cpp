@@ -17,7 +17,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -128,7 +130,10 @@ std::string json_num(double v) {
   if (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 9e15)
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
   else
-    std::snprintf(buf, sizeof buf, "%.17g", v);
+    for (int prec = 15; prec <= 17; ++prec) {  // shortest text that reads back as v
+      std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+      if (std::strtod(buf, nullptr) == v) break;
+    }
   return buf;
 }
 
