@@ -43,8 +43,11 @@ WORKLOADS = [
 ]
 
 
+ENV = dict(os.environ)
+
+
 def run_baseline(cmd, args, common):
-    out = subprocess.run(cmd + args + common, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd + args + common, check=True, capture_output=True, text=True, env=ENV).stdout
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
     return json.loads(line)
 
@@ -60,7 +63,7 @@ def run_java(regex, params, threads, device, warmup, reps, per_op):
         cmd += ["-p", "device=" + device]
     for k, v in params.items():
         cmd += ["-p", "%s=%s" % (k, v)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV)
     with open(result) as f:
         data = json.load(f)
     os.unlink(result)
@@ -80,6 +83,10 @@ def main():
     p.add_argument("--only", default="", help="comma-separated substrings: run only matching workloads")
     p.add_argument("--json", default="", help="also write all measurements to this file")
     a = p.parse_args()
+    # OpenBLAS keeps a thread pool of its own, sized to the cores unless told otherwise;
+    # give every contender the same count as LibTorch's intra-op pool.
+    ENV["OPENBLAS_NUM_THREADS"] = str(a.threads)
+    ENV["OMP_NUM_THREADS"] = str(a.threads)
     workloads = [w for w in WORKLOADS if not a.only or any(s in w[0] for s in a.only.split(","))]
     if a.device != "cpu":
         workloads = [w for w in workloads if w[0] != "add16"]
@@ -98,7 +105,7 @@ def main():
                 else:
                     res = run_baseline([CPP] if who == "cpp" else PYTHON, args, common)
                     medians[name][who].append(res["median_ns"])
-                    blas = res.get("blas", blas)
+                    blas = "%s; loaded: %s" % (res.get("blas", ""), ", ".join(res.get("blas_libs") or []))
             print("round %d/%d  %-24s java %s  cpp %s  python %s" % (
                 r + 1, a.rounds, name, *(fmt(medians[name][k][-1]) for k in ("java", "cpp", "python"))),
                 file=sys.stderr, flush=True)

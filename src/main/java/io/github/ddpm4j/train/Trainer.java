@@ -224,7 +224,7 @@ public final class Trainer {
         stepListener.accept(step);
         if (bar != null) {
           bar.stepTo(step);
-          bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", loss));
+          bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", loss));
         }
         if (!Double.isFinite(loss)) throw new IllegalStateException("the loss diverged (" + loss + ") at step " + step);
         boolean last = step == config.trainSteps();
