@@ -19,7 +19,9 @@ import java.util.ArrayList;
  *
  * <p>A tensor that must outlive the scope is handed on with {@link #keep(Tensor)}.
  * Tensors created while no scope is open belong to no scope: their owner closes
- * them, and the garbage collector frees them as a backstop only.
+ * them, and the garbage collector frees them as a backstop only. A scope's own
+ * tensors have no such backstop (it would only cost time on every op): the
+ * scope frees them, so always close it, with try-with-resources.
  *
  * <p>A scope is confined to the thread that opened it; closing it elsewhere, or
  * out of nesting order, throws {@link IllegalStateException}.
@@ -63,7 +65,11 @@ public final class Scope implements AutoCloseable {
     if (s != null) {
       s.remove(t);
       t.scope = null;
-      if (s.parent != null) s.parent.add(t);
+      if (s.parent != null) {
+        s.parent.add(t);
+      } else {
+        t.unscoped();
+      }
     }
     return t;
   }
@@ -82,6 +88,7 @@ public final class Scope implements AutoCloseable {
     if (s != null) {
       s.remove(t);
       t.scope = null;
+      t.unscoped();
     }
     return t;
   }

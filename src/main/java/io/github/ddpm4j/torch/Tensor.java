@@ -21,7 +21,7 @@ import java.util.List;
  * <h2>Lifetime</h2>
  * A {@code Tensor} owns exactly one native handle, freed exactly once: when
  * the {@link Scope} that owns it closes, when {@link #close()} is called, or,
- * as a backstop only, after it becomes unreachable. Every method of a closed
+ * as a backstop only, after it becomes unreachable while no scope owns it. Every method of a closed
  * tensor throws {@link IllegalStateException} and never touches freed memory.
  * New tensors join the innermost open {@link Scope} of the creating thread.
  *
@@ -78,7 +78,8 @@ public final class Tensor implements AutoCloseable {
   }
 
   private final Free free;
-  private final Cleaner.Cleanable cleanable;
+  /** The GC backstop; null while a scope owns the tensor, since the scope frees it. */
+  private Cleaner.Cleanable cleanable;
   /** Java-owned memory this tensor (or the tensor it views) reads, or null. */
   private final MemorySegment backing;
   Scope scope;
@@ -89,8 +90,16 @@ public final class Tensor implements AutoCloseable {
   Tensor(Native thread, MemorySegment handle, MemorySegment backing) {
     this.free = new Free(handle);
     this.backing = backing;
-    this.cleanable = CLEANER.register(this, free);
-    if (thread.scope != null) thread.scope.add(this);
+    if (thread.scope != null) {
+      thread.scope.add(this);
+    } else {
+      cleanable = CLEANER.register(this, free);
+    }
+  }
+
+  /** Arms the GC backstop once no scope owns this tensor any more. */
+  void unscoped() {
+    if (cleanable == null && free.handle != null) cleanable = CLEANER.register(this, free);
   }
 
   /** Wraps the handle a downcall returned, after checking the call's error record. */
@@ -1412,7 +1421,12 @@ public final class Tensor implements AutoCloseable {
       scope = null;
       s.forget(this);
     }
-    cleanable.clean();
+    Cleaner.Cleanable c = cleanable;
+    if (c != null) {
+      c.clean();
+    } else {
+      free.run();
+    }
   }
 
   /** @return shape, dtype and device, or that the tensor is closed */
