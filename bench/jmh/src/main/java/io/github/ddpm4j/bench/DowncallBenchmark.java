@@ -43,6 +43,24 @@ public class DowncallBenchmark {
     b = Torch.randn(16);
   }
 
+  /** A scope open on the benchmark thread for a whole run. */
+  @State(Scope.Thread)
+  public static class OpenScope {
+    private io.github.ddpm4j.torch.Scope scope;
+
+    /** Opens the scope. */
+    @Setup
+    public void open() {
+      scope = io.github.ddpm4j.torch.Scope.open();
+    }
+
+    /** Closes the scope. */
+    @TearDown
+    public void close() {
+      scope.close();
+    }
+  }
+
   /** Frees the operands. */
   @TearDown
   public void tearDown() {
@@ -58,6 +76,19 @@ public class DowncallBenchmark {
   @Benchmark
   public long trivialDowncall() {
     return Torch.liveHandles(Torch.HandleKind.TENSOR);
+  }
+
+  /**
+   * (b) as {@link #add16()}, with the result owned by an open {@code Scope}, the
+   * way step-local temporaries are meant to be held (no GC backstop to register).
+   *
+   * @return whether the result was closed, so the work is not eliminated
+   */
+  @Benchmark
+  public boolean add16Scoped(OpenScope open) {
+    Tensor c = a.add(b);
+    c.close();
+    return c.isClosed();
   }
 
   /**
