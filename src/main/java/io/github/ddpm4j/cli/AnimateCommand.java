@@ -24,9 +24,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "animate", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Show the model's estimate of x_0 every K reverse steps, as an animated GIF or a PNG strip (by the --out extension).")
 final class AnimateCommand implements Callable<Integer> {
-  @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = "runs/fashion-mnist/checkpoint.pt",
-      description = "Checkpoint from 'ddpm4j train' (default: ${DEFAULT-VALUE}).")
-  Path checkpoint;
+  @Mixin
+  CheckpointOption model;
 
   @Option(names = {"-n", "--count"}, paramLabel = "N", defaultValue = "4", description = "Images side by side (default: ${DEFAULT-VALUE}).")
   int count;
@@ -55,7 +54,7 @@ final class AnimateCommand implements Callable<Integer> {
     if (every < 1) throw new IllegalArgumentException("--every must be >= 1, got " + every);
     if (delay < 10) throw new IllegalArgumentException("--delay must be >= 10 ms, got " + delay);
     Device device = common.apply();
-    try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open();
+    try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open();
          Generator g = new Generator(common.seed, device);
          Trajectory tr = new TrajectorySampler(m.diffusion(), every).sample(count, m.imageShape(), g, Progress.NONE)) {
       int frames = (int) tr.x0Hat().size(0);

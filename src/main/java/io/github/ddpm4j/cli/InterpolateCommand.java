@@ -27,9 +27,8 @@ import picocli.CommandLine.Spec;
     description = {"Interpolate between two images (Ho et al. 2020, section 4.3): both are noised to step t with the same noise,",
         "mixed by lambda, and denoised from t. Writes a PNG strip over lambda = 0..1."})
 final class InterpolateCommand implements Callable<Integer> {
-  @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = "runs/fashion-mnist/checkpoint.pt",
-      description = "Checkpoint from 'ddpm4j train' (default: ${DEFAULT-VALUE}).")
-  Path checkpoint;
+  @Mixin
+  CheckpointOption model;
 
   static final class Sources {
     @Option(names = "--indices", paramLabel = "I,J", split = ",", description = "Two indices into the run's training set.")
@@ -62,7 +61,7 @@ final class InterpolateCommand implements Callable<Integer> {
     if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
     if (t != null && t < 0) throw new IllegalArgumentException("--t must be >= 0, got " + t);
     Device device = common.apply();
-    try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
+    try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open()) {
       int step = t == null ? m.config().steps() / 2 : t;
       if (step >= m.config().steps()) {
         throw new IllegalArgumentException("--t must be in [0, " + m.config().steps() + ") for this model, got " + step);

@@ -12,9 +12,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Generate images with a trained model's EMA weights, as a PNG grid and/or single PNGs.")
 final class SampleCommand implements Callable<Integer> {
-  @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = "runs/fashion-mnist/checkpoint.pt",
-      description = "Checkpoint from 'ddpm4j train' (default: ${DEFAULT-VALUE}).")
-  Path checkpoint;
+  @Mixin
+  CheckpointOption model;
 
   @Option(names = {"-n", "--count"}, paramLabel = "N", defaultValue = "64", description = "Images to generate (default: ${DEFAULT-VALUE}).")
   int count;
@@ -48,7 +47,7 @@ final class SampleCommand implements Callable<Integer> {
     Sampling.checkOptions(count, sampler, ddimSteps, eta);
     var device = common.apply();
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
-    Sampling.fromCheckpoint(checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress);
+    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress);
     if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
     if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
     return 0;
