@@ -245,11 +245,7 @@ public final class Functional {
     if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
     Native n = Native.get();
     try {
-      MemorySegment arr = n.words(1, parameters.size());
-      for (int i = 0; i < parameters.size(); i++) {
-        arr.setAtIndex(java.lang.foreign.ValueLayout.ADDRESS, i, parameters.get(i).handle());
-      }
-      double norm = dd_clip_grad_norm(n.ctx, arr, parameters.size(), maxNorm, normType);
+      double norm = dd_clip_grad_norm(n.ctx, n.handles(parameters), parameters.size(), maxNorm, normType);
       Native.check(n.ctx);
       return norm;
     } finally {

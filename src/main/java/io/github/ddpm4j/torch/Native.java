@@ -89,6 +89,18 @@ final class Native {
     return s;
   }
 
+  /**
+   * Writes the tensors' native handles into scratch slot 1, as the
+   * {@code const dd_tensor* const*} arrays of the list-taking functions want.
+   *
+   * @throws IllegalStateException if a tensor is closed
+   */
+  MemorySegment handles(java.util.List<Tensor> tensors) {
+    MemorySegment arr = words(1, tensors.size());
+    for (int i = 0; i < tensors.size(); i++) arr.setAtIndex(ValueLayout.ADDRESS, i, tensors.get(i).handle());
+    return arr;
+  }
+
   /** @return a scratch segment for {@code n} longs (or pointers) in slot {@code slot} */
   MemorySegment words(int slot, int n) {
     if (n > SLOT_LONGS) return Arena.ofAuto().allocate(ValueLayout.JAVA_LONG, n);

@@ -63,7 +63,7 @@ public final class NativeOptimizer implements AutoCloseable {
       boolean amsgrad, boolean decoupled) {
     Native n = Native.get();
     try {
-      MemorySegment h = dd_adam_new(n.ctx, handles(n, params), params.size(), lr, beta1, beta2, eps, weightDecay, amsgrad ? 1 : 0,
+      MemorySegment h = dd_adam_new(n.ctx, n.handles(params), params.size(), lr, beta1, beta2, eps, weightDecay, amsgrad ? 1 : 0,
           decoupled ? 1 : 0);
       Native.check(n.ctx);
       return new NativeOptimizer(h);
@@ -72,11 +72,6 @@ public final class NativeOptimizer implements AutoCloseable {
     }
   }
 
-  private static MemorySegment handles(Native n, List<Tensor> tensors) {
-    MemorySegment arr = n.words(1, tensors.size());
-    for (int i = 0; i < tensors.size(); i++) arr.setAtIndex(ValueLayout.ADDRESS, i, tensors.get(i).handle());
-    return arr;
-  }
 
   private MemorySegment handle() {
     MemorySegment h = free.handle;

@@ -529,11 +529,6 @@ public final class Torch {
 
   // ------------------------------------------------------- several tensors
 
-  private static MemorySegment handles(Native n, List<Tensor> tensors) {
-    MemorySegment arr = n.words(1, tensors.size());
-    for (int i = 0; i < tensors.size(); i++) arr.setAtIndex(ValueLayout.ADDRESS, i, tensors.get(i).handle());
-    return arr;
-  }
 
   /**
    * @param tensors tensors with equal sizes except in {@code dim}
@@ -546,7 +541,7 @@ public final class Torch {
     if (tensors.isEmpty()) throw new IllegalArgumentException("cat needs at least one tensor");
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_cat(n.ctx, handles(n, tensors), tensors.size(), dim));
+      return Tensor.wrap(n, dd_cat(n.ctx, n.handles(tensors), tensors.size(), dim));
     } finally {
       Reference.reachabilityFence(tensors);
     }
@@ -563,7 +558,7 @@ public final class Torch {
     if (tensors.isEmpty()) throw new IllegalArgumentException("stack needs at least one tensor");
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_stack(n.ctx, handles(n, tensors), tensors.size(), dim));
+      return Tensor.wrap(n, dd_stack(n.ctx, n.handles(tensors), tensors.size(), dim));
     } finally {
       Reference.reachabilityFence(tensors);
     }
@@ -578,7 +573,7 @@ public final class Torch {
   public static Tensor einsum(String equation, Tensor... operands) {
     Native n = Native.get();
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment h = dd_einsum(n.ctx, a.allocateFrom(equation), handles(n, List.of(operands)), operands.length);
+      MemorySegment h = dd_einsum(n.ctx, a.allocateFrom(equation), n.handles(List.of(operands)), operands.length);
       Native.check(n.ctx);
       // A one-operand equation such as "ij->ji" returns a view of its operand.
       MemorySegment backing = null;
