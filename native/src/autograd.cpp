@@ -24,9 +24,9 @@ void dd_set_grad(dd_ctx* ctx, dd_tensor* t, const dd_tensor* grad) {
     return;
   }
   const at::Tensor& g = grad->t;
-  dd::check(g.sizes() == x.sizes(), "gradient shape " + c10::str(g.sizes()) + " differs from tensor shape " +
+  DD_CHECK(g.sizes() == x.sizes(), "gradient shape " + c10::str(g.sizes()) + " differs from tensor shape " +
                                         c10::str(x.sizes()));
-  dd::check(g.scalar_type() == x.scalar_type() && g.device() == x.device(),
+  DD_CHECK(g.scalar_type() == x.scalar_type() && g.device() == x.device(),
             "gradient dtype/device must match the tensor's");
   x.mutable_grad() = g;
   DD_CATCH(ctx, )
@@ -48,7 +48,7 @@ void dd_zero_grad(dd_ctx* ctx, dd_tensor* t, int32_t set_to_none) {
 void dd_backward(dd_ctx* ctx, const dd_tensor* t, const dd_tensor* gradient, int32_t retain_graph) {
   DD_TRY(ctx, )
   const at::Tensor& x = dd::ref(t, "t");
-  dd::check(x.requires_grad(), "backward called on a tensor that does not require grad and has no grad_fn");
+  DD_CHECK(x.requires_grad(), "backward called on a tensor that does not require grad and has no grad_fn");
   x.backward(gradient ? gradient->t : at::Tensor(), retain_graph != 0, false);
   DD_CATCH(ctx, )
 }

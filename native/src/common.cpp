@@ -38,9 +38,17 @@ void record_error(dd_ctx* ctx, const char* function) noexcept {
 
 ModeGuard::ModeGuard(const dd_ctx* ctx) {
   switch (ctx->grad_mode) {
-    case DD_GRAD_ENABLED: grad_.emplace(true); break;
-    case DD_GRAD_DISABLED: grad_.emplace(false); break;
-    case DD_GRAD_INFERENCE: inference_.emplace(true); break;
+    // A guard is only entered when the thread's mode differs: reading the
+    // thread-local mode is cheaper than setting and restoring it on every call.
+    case DD_GRAD_ENABLED:
+      if (!at::GradMode::is_enabled()) grad_.emplace(true);
+      break;
+    case DD_GRAD_DISABLED:
+      if (at::GradMode::is_enabled()) grad_.emplace(false);
+      break;
+    case DD_GRAD_INFERENCE:
+      if (!c10::InferenceMode::is_enabled()) inference_.emplace(true);
+      break;
     default: throw ArgumentError("unknown grad_mode " + std::to_string(ctx->grad_mode));
   }
 }
@@ -79,12 +87,12 @@ int32_t dtype_code(at::ScalarType type) {
 
 c10::Device device(int32_t device_type, int32_t device_index) {
   if (device_type == DD_CPU) return c10::Device(c10::kCPU);
-  check(device_type == DD_CUDA, "unknown device type code " + std::to_string(device_type));
-  check(torch::cuda::is_available(),
+  DD_CHECK(device_type == DD_CUDA, "unknown device type code " + std::to_string(device_type));
+  DD_CHECK(torch::cuda::is_available(),
         "CUDA was requested but is not available: this LibTorch build has no CUDA support "
         "or no CUDA device is visible");
   const auto count = static_cast<int64_t>(torch::cuda::device_count());
-  check(device_index >= 0 && device_index < count,
+  DD_CHECK(device_index >= 0 && device_index < count,
         "CUDA device index " + std::to_string(device_index) + " is out of range [0, " +
             std::to_string(count) + ")");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device_index));
@@ -95,12 +103,12 @@ at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_ind
 }
 
 std::vector<at::Tensor> tensors(const dd_tensor* const* ts, int64_t n, const char* name) {
-  check(n >= 0, std::string("length of '") + name + "' is negative");
-  check(n == 0 || ts != nullptr, std::string("array argument '") + name + "' is NULL");
+  DD_CHECK(n >= 0, std::string("length of '") + name + "' is negative");
+  DD_CHECK(n == 0 || ts != nullptr, std::string("array argument '") + name + "' is NULL");
   std::vector<at::Tensor> out;
   out.reserve(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    check(ts[i] != nullptr, std::string("element ") + std::to_string(i) + " of '" + name + "' is NULL");
+    DD_CHECK(ts[i] != nullptr, std::string("element ") + std::to_string(i) + " of '" + name + "' is NULL");
     out.push_back(ts[i]->t);
   }
   return out;

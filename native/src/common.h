@@ -29,9 +29,18 @@ struct ArgumentError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-inline void check(bool ok, const std::string& message) {
-  if (!ok) throw ArgumentError(message);
-}
+
+}  // namespace dd
+
+// Throws dd::ArgumentError with the message (any expression convertible to
+// std::string) when cond is false. A macro so that the message, which often
+// concatenates strings, is only built on failure: hot calls stay allocation-free.
+#define DD_CHECK(cond, ...)                                     \
+  do {                                                          \
+    if (!(cond)) throw ::dd::ArgumentError(std::string(__VA_ARGS__)); \
+  } while (0)
+
+namespace dd {
 
 // Live-handle counters, one per enum dd_handle_kind.
 extern std::atomic<int64_t> live[4];
@@ -54,11 +63,11 @@ c10::Device device(int32_t device_type, int32_t device_index);
 at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index);
 
 inline const at::Tensor& ref(const dd_tensor* t, const char* name) {
-  check(t != nullptr, std::string("tensor argument '") + name + "' is NULL");
+  DD_CHECK(t != nullptr, std::string("tensor argument '") + name + "' is NULL");
   return t->t;
 }
 inline at::Tensor& mut(dd_tensor* t, const char* name) {
-  check(t != nullptr, std::string("tensor argument '") + name + "' is NULL");
+  DD_CHECK(t != nullptr, std::string("tensor argument '") + name + "' is NULL");
   return t->t;
 }
 inline c10::optional<at::Tensor> opt(const dd_tensor* t) {
@@ -68,8 +77,8 @@ inline c10::optional<at::Generator> gen(dd_generator* g) {
   return g ? c10::optional<at::Generator>(g->g) : c10::nullopt;
 }
 inline at::IntArrayRef ints(const int64_t* values, int64_t n, const char* name) {
-  check(n >= 0, std::string("length of '") + name + "' is negative");
-  check(n == 0 || values != nullptr, std::string("array argument '") + name + "' is NULL");
+  DD_CHECK(n >= 0, std::string("length of '") + name + "' is negative");
+  DD_CHECK(n == 0 || values != nullptr, std::string("array argument '") + name + "' is NULL");
   return at::IntArrayRef(values, static_cast<size_t>(n));
 }
 std::vector<at::Tensor> tensors(const dd_tensor* const* ts, int64_t n, const char* name);

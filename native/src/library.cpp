@@ -62,7 +62,7 @@ void dd_manual_seed(dd_ctx* ctx, uint64_t seed) {
 
 void dd_set_num_threads(dd_ctx* ctx, int32_t n) {
   DD_TRY(ctx, )
-  dd::check(n > 0, "thread count must be positive, got " + std::to_string(n));
+  DD_CHECK(n > 0, "thread count must be positive, got " + std::to_string(n));
   at::set_num_threads(n);
   DD_CATCH(ctx, )
 }
@@ -108,7 +108,7 @@ dd_tensor* dd_generator_get_state(dd_ctx* ctx, dd_generator* g) {
 void dd_generator_set_state(dd_ctx* ctx, dd_generator* g, const dd_tensor* state) {
   DD_TRY(ctx, )
   const at::Tensor& s = dd::ref(state, "state");
-  dd::check(s.scalar_type() == at::kByte && s.device().is_cpu(),
+  DD_CHECK(s.scalar_type() == at::kByte && s.device().is_cpu(),
             "generator state must be a uint8 CPU tensor");
   at::Generator gen = generator_or_default(g);
   std::lock_guard<std::mutex> lock(gen.mutex());

@@ -163,7 +163,7 @@ template <typename F>
 at::Tensor reduce_each(const at::Tensor& t, std::vector<int64_t> dims, bool keepdim, F f) {
   for (auto& d : dims) d = c10::maybe_wrap_dim(d, t.dim());
   std::sort(dims.rbegin(), dims.rend());
-  dd::check(std::adjacent_find(dims.begin(), dims.end()) == dims.end(), "a dimension appears twice in dims");
+  DD_CHECK(std::adjacent_find(dims.begin(), dims.end()) == dims.end(), "a dimension appears twice in dims");
   if (dims.empty()) return t.clone();  // a 0-d input: never hand back the input itself
   at::Tensor out = t;
   for (int64_t d : dims) out = f(out, d, keepdim);
@@ -230,7 +230,7 @@ void dd_lerp_(dd_ctx* ctx, dd_tensor* a, const dd_tensor* b, double weight) {
 
 dd_tensor* dd_clamp(dd_ctx* ctx, const dd_tensor* t, double min, double max, int32_t has_min, int32_t has_max) {
   DD_TRY(ctx, nullptr)
-  dd::check(has_min || has_max, "clamp needs at least one of min and max");
+  DD_CHECK(has_min || has_max, "clamp needs at least one of min and max");
   c10::optional<c10::Scalar> lo = has_min ? c10::optional<c10::Scalar>(min) : c10::nullopt;
   c10::optional<c10::Scalar> hi = has_max ? c10::optional<c10::Scalar>(max) : c10::nullopt;
   return dd::wrap(at::clamp(dd::ref(t, "t"), lo, hi));
@@ -314,7 +314,7 @@ dd_tensor* dd_bmm(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b) {
 
 dd_tensor* dd_einsum(dd_ctx* ctx, const char* equation, const dd_tensor* const* tensors, int64_t n) {
   DD_TRY(ctx, nullptr)
-  dd::check(equation != nullptr, "einsum equation is NULL");
+  DD_CHECK(equation != nullptr, "einsum equation is NULL");
   return dd::wrap(at::einsum(equation, dd::tensors(tensors, n, "tensors")));
   DD_CATCH(ctx, nullptr)
 }

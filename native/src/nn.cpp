@@ -45,7 +45,7 @@ dd_tensor* dd_layer_norm(dd_ctx* ctx, const dd_tensor* input, const int64_t* nor
 
 dd_tensor* dd_dropout(dd_ctx* ctx, const dd_tensor* input, double p, int32_t train) {
   DD_TRY(ctx, nullptr)
-  dd::check(p >= 0.0 && p <= 1.0, "dropout probability must be in [0, 1], got " + std::to_string(p));
+  DD_CHECK(p >= 0.0 && p <= 1.0, "dropout probability must be in [0, 1], got " + std::to_string(p));
   return dd::wrap(at::dropout(dd::ref(input, "input"), p, train != 0));
   DD_CATCH(ctx, nullptr)
 }
@@ -61,7 +61,7 @@ dd_tensor* dd_mse_loss(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* tar
   }
   const at::Tensor& a = dd::ref(input, "input");
   const at::Tensor& b = dd::ref(target, "target");
-  dd::check(a.sizes() == b.sizes(), "mse_loss input and target shapes differ: " + c10::str(a.sizes()) +
+  DD_CHECK(a.sizes() == b.sizes(), "mse_loss input and target shapes differ: " + c10::str(a.sizes()) +
                                         " vs " + c10::str(b.sizes()));
   return dd::wrap(at::mse_loss(a, b, r));
   DD_CATCH(ctx, nullptr)
@@ -70,9 +70,9 @@ dd_tensor* dd_mse_loss(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* tar
 dd_tensor* dd_interpolate(dd_ctx* ctx, const dd_tensor* input, int64_t out_h, int64_t out_w, int32_t mode, int32_t align_corners) {
   DD_TRY(ctx, nullptr)
   const at::Tensor& x = dd::ref(input, "input");
-  dd::check(x.dim() == 4, "interpolate expects a 4-d [batch, channels, height, width] input, got " +
+  DD_CHECK(x.dim() == 4, "interpolate expects a 4-d [batch, channels, height, width] input, got " +
                               std::to_string(x.dim()) + " dimensions");
-  dd::check(out_h > 0 && out_w > 0, "interpolate output size must be positive");
+  DD_CHECK(out_h > 0 && out_w > 0, "interpolate output size must be positive");
   switch (mode) {
     case DD_NEAREST: return dd::wrap(at::upsample_nearest2d(x, {out_h, out_w}));
     case DD_BILINEAR: return dd::wrap(at::upsample_bilinear2d(x, {out_h, out_w}, align_corners != 0));

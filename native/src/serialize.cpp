@@ -6,13 +6,13 @@ extern "C" {
 
 dd_bytes* dd_pickle_save_dict(dd_ctx* ctx, const char* const* names, const dd_tensor* const* tensors, int64_t n) {
   DD_TRY(ctx, nullptr)
-  dd::check(n == 0 || names != nullptr, "names array is NULL");
+  DD_CHECK(n == 0 || names != nullptr, "names array is NULL");
   std::vector<at::Tensor> ts = dd::tensors(tensors, n, "tensors");
   c10::Dict<std::string, at::Tensor> dict;
   for (int64_t i = 0; i < n; ++i) {
-    dd::check(names[i] != nullptr, "name " + std::to_string(i) + " is NULL");
+    DD_CHECK(names[i] != nullptr, "name " + std::to_string(i) + " is NULL");
     std::string key(names[i]);
-    dd::check(!dict.contains(key), "duplicate key '" + key + "'");
+    DD_CHECK(!dict.contains(key), "duplicate key '" + key + "'");
     dict.insert(std::move(key), ts[static_cast<size_t>(i)].detach().cpu());
   }
   return dd::wrap_bytes(torch::pickle_save(c10::IValue(dict)));

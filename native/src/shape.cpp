@@ -114,10 +114,10 @@ dd_tensor* dd_stack(dd_ctx* ctx, const dd_tensor* const* tensors, int64_t n, int
 
 int64_t dd_chunk(dd_ctx* ctx, const dd_tensor* t, int64_t chunks, int64_t dim, dd_tensor** out) {
   DD_TRY(ctx, 0)
-  dd::check(out != nullptr, "output array is NULL");
-  dd::check(chunks > 0, "chunks must be positive, got " + std::to_string(chunks));
+  DD_CHECK(out != nullptr, "output array is NULL");
+  DD_CHECK(chunks > 0, "chunks must be positive, got " + std::to_string(chunks));
   std::vector<at::Tensor> parts = dd::ref(t, "t").chunk(chunks, dim);
-  dd::check(static_cast<int64_t>(parts.size()) <= chunks, "chunk produced more parts than requested");
+  DD_CHECK(static_cast<int64_t>(parts.size()) <= chunks, "chunk produced more parts than requested");
   const auto n = static_cast<int64_t>(parts.size());
   for (int64_t i = 0; i < n; ++i) out[i] = dd::wrap(std::move(parts[static_cast<size_t>(i)]));
   return n;

@@ -12,8 +12,8 @@ void dd_tensor_free(dd_tensor* t) {
 void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out) {
   DD_TRY(ctx, )
   const at::Tensor& x = dd::ref(t, "t");
-  dd::check(out != nullptr, "output record is NULL");
-  dd::check(x.defined(), "tensor is undefined");
+  DD_CHECK(out != nullptr, "output record is NULL");
+  DD_CHECK(x.defined(), "tensor is undefined");
   out->dtype = dd::dtype_code(x.scalar_type());
   out->device_type = x.device().is_cpu() ? DD_CPU : (x.device().is_cuda() ? DD_CUDA : -1);
   out->device_index = x.device().has_index() ? x.device().index() : -1;
@@ -81,14 +81,14 @@ dd_tensor* dd_rand(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtyp
 
 dd_tensor* dd_randint(dd_ctx* ctx, int64_t low, int64_t high, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g) {
   DD_TRY(ctx, nullptr)
-  dd::check(low < high, "randint needs low < high, got low=" + std::to_string(low) + " high=" + std::to_string(high));
+  DD_CHECK(low < high, "randint needs low < high, got low=" + std::to_string(low) + " high=" + std::to_string(high));
   return dd::wrap(at::randint(low, high, dd::ints(shape, ndim, "shape"), dd::gen(g), dd::options(dtype, device_type, device_index)));
   DD_CATCH(ctx, nullptr)
 }
 
 dd_tensor* dd_randperm(dd_ctx* ctx, int64_t n, int32_t dtype, int32_t device_type, int32_t device_index, dd_generator* g) {
   DD_TRY(ctx, nullptr)
-  dd::check(n >= 0, "randperm needs n >= 0, got " + std::to_string(n));
+  DD_CHECK(n >= 0, "randperm needs n >= 0, got " + std::to_string(n));
   return dd::wrap(at::randperm(n, dd::gen(g), dd::options(dtype, device_type, device_index)));
   DD_CATCH(ctx, nullptr)
 }
@@ -107,14 +107,14 @@ dd_tensor* dd_linspace(dd_ctx* ctx, double start, double end, int64_t steps, int
 
 void dd_uniform_(dd_ctx* ctx, dd_tensor* t, double from, double to, dd_generator* g) {
   DD_TRY(ctx, )
-  dd::check(from <= to, "uniform_ needs from <= to");
+  DD_CHECK(from <= to, "uniform_ needs from <= to");
   dd::mut(t, "t").uniform_(from, to, dd::gen(g));
   DD_CATCH(ctx, )
 }
 
 void dd_normal_(dd_ctx* ctx, dd_tensor* t, double mean, double std, dd_generator* g) {
   DD_TRY(ctx, )
-  dd::check(std >= 0.0, "normal_ needs std >= 0");
+  DD_CHECK(std >= 0.0, "normal_ needs std >= 0");
   dd::mut(t, "t").normal_(mean, std, dd::gen(g));
   DD_CATCH(ctx, )
 }
@@ -122,11 +122,11 @@ void dd_normal_(dd_ctx* ctx, dd_tensor* t, double mean, double std, dd_generator
 dd_tensor* dd_from_blob(dd_ctx* ctx, void* data, const int64_t* shape, int64_t ndim, const int64_t* strides, int32_t dtype) {
   DD_TRY(ctx, nullptr)
   auto size = dd::ints(shape, ndim, "shape");
-  for (int64_t s : size) dd::check(s >= 0, "negative dimension " + std::to_string(s) + " in shape");
+  for (int64_t s : size) DD_CHECK(s >= 0, "negative dimension " + std::to_string(s) + " in shape");
   auto opts = at::TensorOptions().dtype(dd::scalar_type(dtype)).device(c10::kCPU);
   int64_t numel = 1;
   for (int64_t s : size) numel *= s;
-  dd::check(data != nullptr || numel == 0, "data pointer is NULL");
+  DD_CHECK(data != nullptr || numel == 0, "data pointer is NULL");
   if (strides == nullptr) return dd::wrap(at::from_blob(data, size, opts));
   return dd::wrap(at::from_blob(data, size, dd::ints(strides, ndim, "strides"), opts));
   DD_CATCH(ctx, nullptr)
