@@ -130,6 +130,28 @@ DD_API void dd_manual_seed(dd_ctx* ctx, uint64_t seed);
 DD_API void dd_set_num_threads(dd_ctx* ctx, int32_t n);
 DD_API int32_t dd_get_num_threads(void);
 
+/* ---------------------------------------------------------- CPU block cache */
+/* The shim installs a caching allocator for LibTorch's CPU tensors when it is
+   loaded: freed blocks of at least min_block bytes stay mapped, up to `limit`
+   idle bytes (least recently freed first out), and serve later requests of the
+   same size (up to 1/8 larger), so steady loops stop page-faulting fresh memory.
+   Smaller requests go to LibTorch's default allocator. Sizes are in bytes. */
+typedef struct dd_cpu_cache_stats {
+  int64_t limit;           /* most idle bytes kept; 0 turns caching off */
+  int64_t min_block;       /* smallest request that goes through the cache */
+  int64_t cached_bytes;    /* idle blocks held for reuse */
+  int64_t cached_blocks;
+  int64_t allocated_bytes; /* blocks handed out through the cache and not yet freed */
+  int64_t hits;            /* requests served by an idle block */
+  int64_t misses;          /* requests that allocated from the system */
+  int64_t evictions;       /* idle blocks given back to the system */
+} dd_cpu_cache_stats;
+DD_API void dd_cpu_cache_stats_get(dd_cpu_cache_stats* out);
+/* Sets the idle-byte limit, evicting down to it; bytes < 0 is an argument error. Default: a quarter of physical memory. */
+DD_API void dd_cpu_cache_set_limit(dd_ctx* ctx, int64_t bytes);
+/* Gives every idle block back to the system (like torch.cuda.empty_cache for the CPU). */
+DD_API void dd_cpu_cache_empty(void);
+
 /* --------------------------------------------------------------- generator */
 DD_API dd_generator* dd_generator_new(dd_ctx* ctx, uint64_t seed, int32_t device_type, int32_t device_index);
 DD_API void dd_generator_free(dd_generator* g);

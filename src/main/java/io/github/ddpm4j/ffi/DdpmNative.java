@@ -2375,6 +2375,182 @@ public class DdpmNative extends DdpmNative$shared {
         }
     }
 
+    private static class dd_cpu_cache_stats_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cpu_cache_stats_get").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cpu_cache_stats_get"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_stats_get(dd_cpu_cache_stats *out)
+     * }
+     */
+    public static FunctionDescriptor dd_cpu_cache_stats_get$descriptor() {
+        return dd_cpu_cache_stats_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_stats_get(dd_cpu_cache_stats *out)
+     * }
+     */
+    public static MethodHandle dd_cpu_cache_stats_get$handle() {
+        return dd_cpu_cache_stats_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_stats_get(dd_cpu_cache_stats *out)
+     * }
+     */
+    public static MemorySegment dd_cpu_cache_stats_get$address() {
+        return dd_cpu_cache_stats_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_cpu_cache_stats_get(dd_cpu_cache_stats *out)
+     * }
+     */
+    public static void dd_cpu_cache_stats_get(MemorySegment out) {
+        var mh$ = dd_cpu_cache_stats_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cpu_cache_stats_get", out);
+            }
+            mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_cpu_cache_set_limit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cpu_cache_set_limit").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cpu_cache_set_limit"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_set_limit(dd_ctx *ctx, int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor dd_cpu_cache_set_limit$descriptor() {
+        return dd_cpu_cache_set_limit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_set_limit(dd_ctx *ctx, int64_t bytes)
+     * }
+     */
+    public static MethodHandle dd_cpu_cache_set_limit$handle() {
+        return dd_cpu_cache_set_limit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_set_limit(dd_ctx *ctx, int64_t bytes)
+     * }
+     */
+    public static MemorySegment dd_cpu_cache_set_limit$address() {
+        return dd_cpu_cache_set_limit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_cpu_cache_set_limit(dd_ctx *ctx, int64_t bytes)
+     * }
+     */
+    public static void dd_cpu_cache_set_limit(MemorySegment ctx, long bytes) {
+        var mh$ = dd_cpu_cache_set_limit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cpu_cache_set_limit", ctx, bytes);
+            }
+            mh$.invokeExact(ctx, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_cpu_cache_empty {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cpu_cache_empty").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cpu_cache_empty"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_empty()
+     * }
+     */
+    public static FunctionDescriptor dd_cpu_cache_empty$descriptor() {
+        return dd_cpu_cache_empty.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_empty()
+     * }
+     */
+    public static MethodHandle dd_cpu_cache_empty$handle() {
+        return dd_cpu_cache_empty.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_cpu_cache_empty()
+     * }
+     */
+    public static MemorySegment dd_cpu_cache_empty$address() {
+        return dd_cpu_cache_empty.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_cpu_cache_empty()
+     * }
+     */
+    public static void dd_cpu_cache_empty() {
+        var mh$ = dd_cpu_cache_empty.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cpu_cache_empty");
+            }
+            mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dd_generator_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             DdpmNative.C_POINTER,

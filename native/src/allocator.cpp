@@ -1,0 +1,204 @@
+// A caching CPU allocator for LibTorch tensors.
+//
+// glibc returns large freed blocks to the kernel (munmap, heap trimming), so
+// every training step or sampling step touches its activations' pages afresh:
+// hundreds of thousands of page faults per step for the seed UNet, the larger
+// share of a step's time on a virtual machine. This allocator keeps freed blocks
+// of at least kMinBlock bytes, up to a byte limit, and hands them out again, as
+// PyTorch's CUDA caching allocator does for device memory. Smaller requests go to
+// LibTorch's default CPU allocator unchanged.
+#include "common.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <list>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace {
+
+constexpr size_t kMinBlock = 256 * 1024;  // smaller requests bypass the cache
+constexpr size_t kPage = 4096;            // cached sizes are rounded up to pages
+
+struct Block {
+  void* data;
+  size_t size;
+  std::list<Block*>::iterator idle_pos;  // position in the idle LRU list while cached
+};
+
+class CachingCPUAllocator final : public c10::Allocator {
+ public:
+  explicit CachingCPUAllocator(size_t limit) : limit_(limit) {}
+
+  c10::DataPtr allocate(size_t n) const override {
+    if (n < kMinBlock || n > SIZE_MAX - kPage) return fallback()->allocate(n);
+    const size_t size = (n + kPage - 1) / kPage * kPage;
+    if (Block* b = take(size)) return wrap(b);
+    void* data = nullptr;
+    try {
+      data = c10::alloc_cpu(size);
+    } catch (const c10::Error&) {
+      empty();  // give idle blocks back to the system, then try once more
+      data = c10::alloc_cpu(size);
+    }
+    auto* b = new Block{data, size, {}};
+    std::lock_guard<std::mutex> lock(mu_);
+    ++misses_;
+    allocated_ += size;
+    live_.emplace(data, b);
+    return wrap(b);
+  }
+
+  // Frees blocks from either path: LibTorch's raw_allocate/raw_deallocate need
+  // the DataPtr context to equal the data pointer, so blocks are found by address.
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  // LibTorch 2.x declares this pure virtual; LibTorch 1.x has no such member.
+  void copy_data(void* dest, const void* src, std::size_t count) const {
+    if (count > 0) std::memcpy(dest, src, count);
+  }
+
+  void set_limit(size_t limit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    limit_ = limit;
+    evict_to(limit_);
+  }
+
+  void empty() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    evict_to(0);
+  }
+
+  void stats(dd_cpu_cache_stats* out) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->limit = static_cast<int64_t>(limit_);
+    out->min_block = static_cast<int64_t>(kMinBlock);
+    out->cached_bytes = static_cast<int64_t>(cached_);
+    out->cached_blocks = static_cast<int64_t>(idle_.size());
+    out->allocated_bytes = static_cast<int64_t>(allocated_);
+    out->hits = hits_;
+    out->misses = misses_;
+    out->evictions = evictions_;
+  }
+
+ private:
+  static c10::Allocator* fallback() { return c10::GetDefaultCPUAllocator(); }
+
+  c10::DataPtr wrap(Block* b) const { return {b->data, b->data, &release, c10::Device(c10::kCPU)}; }
+
+  static void release(void* data);
+
+  // An idle block of at least `size` bytes and at most 1/8 more, or nullptr.
+  Block* take(size_t size) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_size_.lower_bound(size);
+    if (it == by_size_.end() || it->first > size + size / 8) return nullptr;
+    Block* b = it->second;
+    by_size_.erase(it);
+    idle_.erase(b->idle_pos);
+    cached_ -= b->size;
+    allocated_ += b->size;
+    ++hits_;
+    live_.emplace(b->data, b);
+    return b;
+  }
+
+  void give_back(void* data) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto found = live_.find(data);
+    if (found == live_.end()) {  // a block of the default allocator
+      lock.unlock();
+      fallback()->raw_deleter()(data);
+      return;
+    }
+    Block* b = found->second;
+    live_.erase(found);
+    allocated_ -= b->size;
+    if (b->size > limit_) {
+      ++evictions_;
+      lock.unlock();
+      destroy(b);
+      return;
+    }
+    evict_to(limit_ - b->size);
+    idle_.push_front(b);
+    b->idle_pos = idle_.begin();
+    by_size_.emplace(b->size, b);
+    cached_ += b->size;
+  }
+
+  // Frees least recently cached blocks until at most `target` idle bytes remain; mu_ held.
+  void evict_to(size_t target) const {
+    while (cached_ > target && !idle_.empty()) {
+      Block* b = idle_.back();
+      idle_.pop_back();
+      auto range = by_size_.equal_range(b->size);
+      for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == b) {
+          by_size_.erase(it);
+          break;
+        }
+      }
+      cached_ -= b->size;
+      ++evictions_;
+      destroy(b);
+    }
+  }
+
+  static void destroy(Block* b) {
+    c10::free_cpu(b->data);
+    delete b;
+  }
+
+  mutable std::mutex mu_;
+  size_t limit_;
+  mutable std::multimap<size_t, Block*> by_size_;
+  mutable std::list<Block*> idle_;  // front: most recently freed
+  mutable std::unordered_map<void*, Block*> live_;  // blocks handed out, by data pointer
+  mutable size_t cached_ = 0;
+  mutable size_t allocated_ = 0;
+  mutable int64_t hits_ = 0, misses_ = 0, evictions_ = 0;
+};
+
+size_t default_limit() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return size_t{1} << 30;
+  return static_cast<size_t>(pages) * static_cast<size_t>(page) / 4;
+}
+
+// Never destroyed: tensors may be freed during process exit, after static destructors.
+CachingCPUAllocator& instance() {
+  static auto* a = new CachingCPUAllocator(default_limit());
+  return *a;
+}
+
+void CachingCPUAllocator::release(void* data) { instance().give_back(data); }
+
+// Installed when the shim is loaded, above LibTorch's default (priority 0).
+[[maybe_unused]] const bool installed = [] {
+  c10::SetCPUAllocator(&instance(), 1);
+  return true;
+}();
+
+}  // namespace
+
+extern "C" {
+
+void dd_cpu_cache_stats_get(dd_cpu_cache_stats* out) {
+  if (out != nullptr) instance().stats(out);
+}
+
+void dd_cpu_cache_set_limit(dd_ctx* ctx, int64_t bytes) {
+  DD_TRY(ctx, )
+  DD_CHECK(bytes >= 0, "CPU cache limit must be >= 0 bytes, got " + std::to_string(bytes));
+  instance().set_limit(static_cast<size_t>(bytes));
+  DD_CATCH(ctx, )
+}
+
+void dd_cpu_cache_empty(void) { instance().empty(); }
+
+}  // extern "C"

@@ -1,0 +1,178 @@
+package io.github.ddpm4j.torch;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The caching CPU allocator: blocks of freed tensors come back for the same
+ * size, the limit and emptyCache give memory back, and small tensors bypass it.
+ * Sizes are odd multiples of pages so that other tests' tensors, freed by the
+ * GC backstop meanwhile, cannot be handed out instead.
+ */
+class CpuCacheTest extends TorchTestBase {
+  private static final long MIB = 1 << 20;
+  private long savedLimit;
+
+  @BeforeEach
+  void saveLimit() {
+    savedLimit = CpuCache.limit();
+    CpuCache.setLimit(1L << 30);
+  }
+
+  @AfterEach
+  void restoreLimit() {
+    CpuCache.setLimit(savedLimit);
+  }
+
+  /** A float32 tensor of exactly {@code bytes} bytes (a multiple of 4). */
+  private static Tensor block(long bytes) {
+    return Torch.empty(new long[] {bytes / 4}, DType.FLOAT32, Device.CPU);
+  }
+
+  private static long address(Tensor t) {
+    return t.data().address();
+  }
+
+  @Test
+  void freedBlockServesTheNextRequestOfTheSameSize() {
+    long bytes = 3 * MIB + 7 * 4096;
+    Tensor a = block(bytes);
+    long first = address(a);
+    a.close();
+    CpuCache.Stats before = CpuCache.stats();
+    assertTrue(before.cachedBytes() >= bytes, "the freed block is kept: " + before);
+    Tensor b = block(bytes);
+    assertEquals(first, address(b), "the same block is handed out again");
+    CpuCache.Stats after = CpuCache.stats();
+    assertEquals(before.hits() + 1, after.hits());
+    assertEquals(before.cachedBytes() - bytes, after.cachedBytes());
+    assertTrue(after.allocatedBytes() >= bytes);
+  }
+
+  @Test
+  void aSlightlySmallerRequestReusesTheBlockButAHalfSizeOneDoesNot() {
+    long bytes = 5 * MIB + 3 * 4096;
+    Tensor a = block(bytes);
+    long first = address(a);
+    a.close();
+    Tensor smaller = block(bytes - bytes / 16); // within 1/8
+    assertEquals(first, address(smaller));
+    smaller.close();
+    Tensor half = block(bytes / 2 + 4096 * 5);
+    assertNotEquals(first, address(half), "a block more than 1/8 larger than the request is not used");
+  }
+
+  @Test
+  void reusedBlockHoldsWhatTheNewTensorWrites() {
+    long n = (2 * MIB + 4096 * 9) / 4;
+    Tensor a = Torch.full(new long[] {n}, 7.0, DType.FLOAT32, Device.CPU);
+    a.close();
+    Tensor z = Torch.zeros(new long[] {n}, DType.FLOAT32, Device.CPU);
+    assertEquals(0.0, z.sum().item(), 0.0, "zeros() on a recycled block is all zeros");
+    Tensor r = Torch.arange(0, n, 1, DType.FLOAT32, Device.CPU);
+    assertArrayEquals(new float[] {0f, 1f, 2f}, r.slice(0, 0, 3, 1).toFloatArray());
+  }
+
+  @Test
+  void limitZeroTurnsCachingOffAndEmptiesTheCache() {
+    Tensor a = block(4 * MIB + 4096 * 11);
+    a.close();
+    assertTrue(CpuCache.stats().cachedBytes() > 0);
+    CpuCache.setLimit(0);
+    assertEquals(0, CpuCache.limit());
+    assertEquals(0, CpuCache.stats().cachedBytes());
+    long evictions = CpuCache.stats().evictions();
+    block(4 * MIB + 4096 * 11).close();
+    CpuCache.Stats s = CpuCache.stats();
+    assertEquals(0, s.cachedBytes(), "nothing is kept with limit 0");
+    assertEquals(evictions + 1, s.evictions());
+  }
+
+  @Test
+  void limitEvictsLeastRecentlyFreedBlocksFirst() {
+    CpuCache.emptyCache();
+    long bytes = MIB + 4096 * 13;
+    CpuCache.setLimit(3 * bytes);
+    Tensor[] ts = new Tensor[4];
+    long[] addresses = new long[4];
+    for (int i = 0; i < 4; i++) {
+      ts[i] = block(bytes);
+      addresses[i] = address(ts[i]);
+    }
+    for (Tensor t : ts) t.close();
+    CpuCache.Stats s = CpuCache.stats();
+    assertTrue(s.cachedBytes() <= 3 * bytes, "idle bytes stay within the limit: " + s);
+    // the first block freed was given back; the three freed after it serve the next three requests
+    java.util.Set<Long> kept = java.util.Set.of(addresses[1], addresses[2], addresses[3]);
+    java.util.Set<Long> got = new java.util.HashSet<>();
+    for (int i = 0; i < 3; i++) got.add(address(block(bytes)));
+    assertEquals(kept, got);
+    assertEquals(s.hits() + 3, CpuCache.stats().hits());
+  }
+
+  @Test
+  void emptyCacheGivesEveryIdleBlockBack() {
+    block(2 * MIB + 4096 * 17).close();
+    assertTrue(CpuCache.stats().cachedBlocks() > 0);
+    long evictions = CpuCache.stats().evictions();
+    CpuCache.emptyCache();
+    CpuCache.Stats s = CpuCache.stats();
+    assertEquals(0, s.cachedBytes());
+    assertEquals(0, s.cachedBlocks());
+    assertTrue(s.evictions() > evictions);
+    assertEquals(1L << 30, s.limit(), "emptyCache keeps the limit");
+  }
+
+  @Test
+  void smallTensorsBypassTheCache() {
+    long minBlock = CpuCache.stats().minBlock();
+    assertEquals(256 * 1024, minBlock);
+    CpuCache.Stats before = CpuCache.stats();
+    Tensor small = block(minBlock - 4096);
+    CpuCache.Stats during = CpuCache.stats();
+    assertEquals(before.allocatedBytes(), during.allocatedBytes());
+    assertEquals(before.misses(), during.misses());
+    small.close();
+  }
+
+  @Test
+  void negativeLimitIsRejectedAndChangesNothing() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CpuCache.setLimit(-1));
+    assertTrue(e.getMessage().contains("-1"), e.getMessage());
+    assertEquals(1L << 30, CpuCache.limit());
+  }
+
+  @Test
+  void parseSizeReadsBytesAndBinarySuffixes() {
+    assertEquals(1073741824L, CpuCache.parseSize("1073741824"));
+    assertEquals(512L * 1024 * 1024, CpuCache.parseSize("512m"));
+    assertEquals(2L * 1024 * 1024 * 1024, CpuCache.parseSize(" 2G "));
+    assertEquals(64L * 1024, CpuCache.parseSize("64k"));
+    assertEquals(0L, CpuCache.parseSize("0"));
+    for (String bad : new String[] {"", "m", "12x", "1.5g", "-1", "-2m", "9999999999999g", "99999999999999999999"}) {
+      assertThrows(IllegalArgumentException.class, () -> CpuCache.parseSize(bad), bad);
+    }
+  }
+
+  @Test
+  void systemPropertySetsTheLimitAndABadValueNamesTheProperty() {
+    try {
+      System.setProperty(CpuCache.LIMIT_PROPERTY, "256m");
+      CpuCache.applyProperty();
+      assertEquals(256L << 20, CpuCache.limit());
+      System.setProperty(CpuCache.LIMIT_PROPERTY, "lots");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, CpuCache::applyProperty);
+      assertTrue(e.getMessage().contains(CpuCache.LIMIT_PROPERTY) && e.getMessage().contains("lots"), e.getMessage());
+      assertEquals(256L << 20, CpuCache.limit(), "a bad value changes nothing");
+    } finally {
+      System.clearProperty(CpuCache.LIMIT_PROPERTY);
+    }
+  }
+}
