@@ -25,21 +25,23 @@ JMH_JAR = os.path.join(HERE, "jmh", "target", "benchmarks.jar")
 CPP = os.path.join(HERE, "cpp", "build", "ddpm_bench")
 PYTHON = [os.environ.get("DDPM4J_BENCH_PYTHON", "/usr/bin/python3"), os.path.join(HERE, "python", "ddpm_bench.py")]
 
-# (name, baseline arguments, JMH benchmark regex, JMH parameters)
+# (name, baseline arguments, JMH benchmark regex, JMH parameters, repetition multiplier);
+# the multiplier gives short workloads more repetitions (and warm-ups), so that a run
+# lasts long enough for its median to outlast this machine's momentary stalls
 WORKLOADS = [
-    ("add16", ["--workload", "add16"], r"DowncallBenchmark\.add16$", {}),
+    ("add16", ["--workload", "add16"], r"DowncallBenchmark\.add16$", {}, 1),
     ("forward cpu-default b1", ["--workload", "forward", "--config", "cpu-default", "--batch", "1"],
-     r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "1"}),
+     r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "1"}, 10),
     ("forward cpu-default b16", ["--workload", "forward", "--config", "cpu-default", "--batch", "16"],
-     r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "16"}),
+     r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "16"}, 1),
     ("forward seed b1", ["--workload", "forward", "--config", "seed", "--batch", "1"],
-     r"UNetBenchmark\.forward$", {"config": "seed", "batch": "1"}),
+     r"UNetBenchmark\.forward$", {"config": "seed", "batch": "1"}, 4),
     ("forward seed b16", ["--workload", "forward", "--config", "seed", "--batch", "16"],
-     r"UNetBenchmark\.forward$", {"config": "seed", "batch": "16"}),
+     r"UNetBenchmark\.forward$", {"config": "seed", "batch": "16"}, 1),
     ("train cpu-default b64", ["--workload", "train", "--config", "cpu-default", "--batch", "64"],
-     r"UNetBenchmark\.trainStep$", {"config": "cpu-default", "batch": "64"}),
+     r"UNetBenchmark\.trainStep$", {"config": "cpu-default", "batch": "64"}, 1),
     ("train seed b64", ["--workload", "train", "--config", "seed", "--batch", "64"],
-     r"UNetBenchmark\.trainStep$", {"config": "seed", "batch": "64"}),
+     r"UNetBenchmark\.trainStep$", {"config": "seed", "batch": "64"}, 1),
 ]
 
 
@@ -52,11 +54,14 @@ def run_baseline(cmd, args, common):
     return json.loads(line)
 
 
-def run_java(regex, params, threads, device, warmup, reps, per_op):
+def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         result = f.name
     cmd = [JAVA, "--enable-native-access=ALL-UNNAMED", "-jar", JMH_JAR, regex, "-f", "1", "-wi", str(warmup),
            "-i", str(reps), "-p", "threads=%d" % threads, "-rf", "json", "-rff", result]
+    if not cache:
+        # JMH's -jvmArgsAppend replaces the @Fork annotation's list, so repeat its flag
+        cmd += ["-jvmArgsAppend", "--enable-native-access=ALL-UNNAMED -Dddpm4j.cpuCacheLimit=0"]
     if per_op:
         cmd += ["-w", "1", "-r", "1"]
     else:
@@ -78,10 +83,14 @@ def main():
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument("--threads", type=int, default=2, help="LibTorch intra-op threads for every contender (default 2)")
     p.add_argument("--warmup", type=int, default=2, help="untimed repetitions per run (default 2)")
-    p.add_argument("--reps", type=int, default=5, help="timed repetitions per run (default 5)")
+    p.add_argument("--reps", type=int, default=5,
+                   help="timed repetitions per run (default 5; forward at batch 1 multiplies it, see WORKLOADS)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--only", default="", help="comma-separated substrings: run only matching workloads")
     p.add_argument("--json", default="", help="also write all measurements to this file")
+    p.add_argument("--cpu-cache", choices=["on", "off", "both"], default="both",
+                   help="Java with ddpm4j's caching CPU allocator (its default), without it "
+                        "(-Dddpm4j.cpuCacheLimit=0), or both as two contenders (default both)")
     a = p.parse_args()
     # OpenBLAS keeps a thread pool of its own, sized to the cores unless told otherwise;
     # give every contender the same count as LibTorch's intra-op pool.
@@ -90,31 +99,41 @@ def main():
     workloads = [w for w in WORKLOADS if not a.only or any(s in w[0] for s in a.only.split(","))]
     if a.device != "cpu":
         workloads = [w for w in workloads if w[0] != "add16"]
-    common = ["--threads", str(a.threads), "--warmup", str(a.warmup), "--reps", str(a.reps), "--device", a.device]
-    medians = {w[0]: {"java": [], "cpp": [], "python": []} for w in workloads}
+    javas = {"on": ["java"], "off": ["java-nocache"], "both": ["java", "java-nocache"]}[a.cpu_cache]
+    medians = {w[0]: {"java": [], "java-nocache": [], "cpp": [], "python": []} for w in workloads}
     blas = ""
     started = time.time()
     for r in range(a.rounds):
-        for name, args, regex, params in workloads:
-            order = ["java", "cpp", "python"]
-            order = order[r % 3:] + order[:r % 3]
+        for name, args, regex, params, mult in workloads:
+            warmup, reps = a.warmup * mult, a.reps * mult
+            common = ["--threads", str(a.threads), "--warmup", str(warmup), "--reps", str(reps), "--device", a.device]
+            # add16's tensors are far below the cache's smallest block: one Java run covers it
+            order = javas[:1] if name == "add16" else list(javas)
+            order += ["cpp", "python"]
+            order = order[r % len(order):] + order[:r % len(order)]
             for who in order:
-                if who == "java":
-                    times = run_java(regex, params, a.threads, a.device, a.warmup, a.reps, name == "add16")
-                    medians[name]["java"].append(statistics.median(times))
+                if who.startswith("java"):
+                    times = run_java(regex, params, a.threads, a.device, warmup, reps, name == "add16",
+                                     cache=who == "java")
+                    medians[name][who].append(statistics.median(times))
                 else:
                     res = run_baseline([CPP] if who == "cpp" else PYTHON, args, common)
                     medians[name][who].append(res["median_ns"])
                     blas = "%s; loaded: %s" % (res.get("blas", ""), ", ".join(res.get("blas_libs") or []))
-            print("round %d/%d  %-24s java %s  cpp %s  python %s" % (
-                r + 1, a.rounds, name, *(fmt(medians[name][k][-1]) for k in ("java", "cpp", "python"))),
+            print("round %d/%d  %-24s %s" % (r + 1, a.rounds, name, "  ".join(
+                "%s %s" % (k, fmt(medians[name][k][-1])) for k in KINDS if medians[name][k])),
                 file=sys.stderr, flush=True)
     rows = []
-    for name, _, _, _ in workloads:
+    for name, _, _, _, _ in workloads:
         m = medians[name]
-        jc = statistics.median(j / c for j, c in zip(m["java"], m["cpp"]))
-        jp = statistics.median(j / p for j, p in zip(m["java"], m["python"]))
-        rows.append((name, statistics.median(m["java"]), statistics.median(m["cpp"]), statistics.median(m["python"]), jc, jp))
+        # add16 has one Java run (its tensors never reach the cache), and with --cpu-cache on or off only
+        # one Java contender runs: the run there is stands in for the missing one, which is not printed
+        java = {k: (m[k] or m["java"] or m["java-nocache"]) for k in ("java", "java-nocache")}
+        ratio = lambda num, den: statistics.median(x / y for x, y in zip(num, den))
+        rows.append((name, statistics.median(java["java"]), statistics.median(java["java-nocache"]),
+                     statistics.median(m["cpp"]), statistics.median(m["python"]),
+                     ratio(java["java"], m["cpp"]), ratio(java["java"], m["python"]),
+                     ratio(java["java-nocache"], m["cpp"]), ratio(java["java-nocache"], m["python"])))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"threads": a.threads, "rounds": a.rounds, "reps": a.reps, "device": a.device, "blas": blas,
@@ -123,12 +142,25 @@ def main():
     print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, device %s, %.0f s" % (
         a.rounds, a.reps, a.threads, a.device, time.time() - started))
     print("BLAS: " + blas)
-    print("%-24s %12s %12s %12s %10s %10s" % ("workload", "java", "c++", "python", "java/c++", "java/py"))
-    for name, j, c, py, jc, jp in rows:
-        print("%-24s %12s %12s %12s %10.3f %10.3f" % (name, fmt(j), fmt(c), fmt(py), jc, jp))
+    print("java: ddpm4j as shipped (caching CPU allocator on); java-nc: the same with -Dddpm4j.cpuCacheLimit=0, "
+          "the allocator C++ and Python use")
+    head = ("workload", "java", "java-nc", "c++", "python", "java/c++", "java/py", "nc/c++", "nc/py")
+    print("%-24s %11s %11s %11s %11s %9s %9s %9s %9s" % head)
+    for name, j, jn, c, py, jc, jp, nc, np in rows:
+        if a.cpu_cache == "off":
+            j, jc, jp = None, None, None
+        if a.cpu_cache == "on":
+            jn, nc, np = None, None, None
+        print("%-24s %11s %11s %11s %11s %9s %9s %9s %9s" % (
+            name, fmt(j), fmt(jn), fmt(c), fmt(py), *(("%.3f" % x) if x is not None else "-" for x in (jc, jp, nc, np))))
+
+
+KINDS = ("java", "java-nocache", "cpp", "python")
 
 
 def fmt(ns):
+    if ns is None:
+        return "-"
     if ns < 1e3:
         return "%.1f ns" % ns
     if ns < 1e6:

@@ -1,6 +1,7 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainConfig;
@@ -37,6 +38,9 @@ final class InfoCommand implements Callable<Integer> {
     out.println("LibTorch:    " + Torch.version());
     out.println("device:      " + device + (Torch.cudaIsAvailable() ? " (CUDA devices: " + Torch.cudaDeviceCount() + ")" : " (no CUDA)"));
     out.println("threads:     " + Torch.getNumThreads());
+    long cacheLimit = CpuCache.limit();
+    out.println("CPU cache:   " + (cacheLimit == 0 ? "off" : "up to " + (cacheLimit >> 20) + " MiB of freed blocks kept ("
+        + CpuCache.LIMIT_PROPERTY + ")"));
     if (checkpoint != null) {
       try (LoadedModel m = LoadedModel.open(checkpoint, device, true)) {
         describe(m.config(), m.model());

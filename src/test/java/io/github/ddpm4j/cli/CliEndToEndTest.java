@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.train.Checkpoint;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -212,6 +213,8 @@ class CliEndToEndTest {
     CliRunner.Result r = CliRunner.run("info", "--checkpoint", checkpoint.toString(), "--threads", CliRunner.THREADS);
     assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("threads:     " + CliRunner.THREADS), r::toString);
+    assertTrue(r.out().contains("CPU cache:   " + (CpuCache.limit() == 0 ? "off" : "up to " + (CpuCache.limit() >> 20) + " MiB")),
+        r::toString);
     assertTrue(r.out().contains("images:      1x12x12 from " + dir.resolve("idx")), r::toString);
     assertTrue(r.out().contains("linear schedule, T = 50"), r::toString);
     assertTrue(r.out().matches("(?s).*parameters:  [0-9,]+.*"), r::toString);
