@@ -16,6 +16,7 @@
 #include <cstring>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -34,33 +35,38 @@ class CachingCPUAllocator final : public c10::Allocator {
  public:
   explicit CachingCPUAllocator(size_t limit) : limit_(limit) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  // LibTorch 1.x declares `allocate(size_t) const`, LibTorch 2.3+ `allocate(size_t)`:
+  // one of these two overrides the base's, whichever it is.
+  c10::DataPtr allocate(size_t n) { return allocate_block(n); }
+  c10::DataPtr allocate(size_t n) const { return allocate_block(n); }
+
+  // LibTorch 2.x declares this pure virtual; LibTorch 1.x has no such member.
+  void copy_data(void* dest, const void* src, std::size_t count) const {
+    if (count > 0) std::memcpy(dest, src, count);
+  }
+
+  c10::DataPtr allocate_block(size_t n) const {
     if (n < kMinBlock || n > SIZE_MAX - kPage) return fallback()->allocate(n);
     const size_t size = (n + kPage - 1) / kPage * kPage;
     if (Block* b = take(size)) return wrap(b);
-    void* data = nullptr;
+    auto block = std::make_unique<Block>(Block{nullptr, size, {}});
     try {
-      data = c10::alloc_cpu(size);
+      block->data = c10::alloc_cpu(size);
     } catch (const c10::Error&) {
       empty();  // give idle blocks back to the system, then try once more
-      data = c10::alloc_cpu(size);
+      block->data = c10::alloc_cpu(size);
     }
-    auto* b = new Block{data, size, {}};
+    Block* b = block.release();
     std::lock_guard<std::mutex> lock(mu_);
     ++misses_;
     allocated_ += size;
-    live_.emplace(data, b);
+    live_.emplace(b->data, b);
     return wrap(b);
   }
 
   // Frees blocks from either path: LibTorch's raw_allocate/raw_deallocate need
   // the DataPtr context to equal the data pointer, so blocks are found by address.
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
-
-  // LibTorch 2.x declares this pure virtual; LibTorch 1.x has no such member.
-  void copy_data(void* dest, const void* src, std::size_t count) const {
-    if (count > 0) std::memcpy(dest, src, count);
-  }
 
   void set_limit(size_t limit) {
     std::lock_guard<std::mutex> lock(mu_);
