@@ -104,16 +104,18 @@ class CachingCPUAllocator final : public c10::Allocator {
     auto it = by_size_.lower_bound(size);
     if (it == by_size_.end() || it->first > size + size / 8) return nullptr;
     Block* b = it->second;
+    live_.emplace(b->data, b);  // first: if it throws, the block stays idle
     by_size_.erase(it);
     idle_.erase(b->idle_pos);
     cached_ -= b->size;
     allocated_ += b->size;
     ++hits_;
-    live_.emplace(b->data, b);
     return b;
   }
 
-  void give_back(void* data) const {
+  // Runs in tensor destructors, so it must not throw: if the bookkeeping cannot
+  // grow (out of memory), the block goes back to the system instead.
+  void give_back(void* data) const noexcept {
     std::unique_lock<std::mutex> lock(mu_);
     auto found = live_.find(data);
     if (found == live_.end()) {  // a block of the default allocator
@@ -131,9 +133,21 @@ class CachingCPUAllocator final : public c10::Allocator {
       return;
     }
     evict_to(limit_ - b->size);
-    idle_.push_front(b);
+    try {
+      auto in_map = by_size_.emplace(b->size, b);
+      try {
+        idle_.push_front(b);
+      } catch (...) {
+        by_size_.erase(in_map);
+        throw;
+      }
+    } catch (...) {
+      ++evictions_;
+      lock.unlock();
+      destroy(b);
+      return;
+    }
     b->idle_pos = idle_.begin();
-    by_size_.emplace(b->size, b);
     cached_ += b->size;
   }
 
