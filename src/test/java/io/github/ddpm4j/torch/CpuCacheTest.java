@@ -40,12 +40,18 @@ class CpuCacheTest extends TorchTestBase {
     return t.data().address();
   }
 
+  /** Allocates a block of {@code bytes}, frees it, and returns its address. */
+  private static long allocateAndFree(long bytes) {
+    Tensor t = block(bytes);
+    long at = address(t);
+    t.close();
+    return at;
+  }
+
   @Test
   void freedBlockServesTheNextRequestOfTheSameSize() {
     long bytes = 3 * MIB + 7 * 4096;
-    Tensor a = block(bytes);
-    long first = address(a);
-    a.close();
+    long first = allocateAndFree(bytes);
     CpuCache.Stats before = CpuCache.stats();
     assertTrue(before.cachedBytes() >= bytes, "the freed block is kept: " + before);
     Tensor b = block(bytes);
@@ -59,9 +65,7 @@ class CpuCacheTest extends TorchTestBase {
   @Test
   void aSlightlySmallerRequestReusesTheBlockButAHalfSizeOneDoesNot() {
     long bytes = 5 * MIB + 3 * 4096;
-    Tensor a = block(bytes);
-    long first = address(a);
-    a.close();
+    long first = allocateAndFree(bytes);
     Tensor smaller = block(bytes - bytes / 16); // within 1/8
     assertEquals(first, address(smaller));
     smaller.close();
