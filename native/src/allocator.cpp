@@ -22,7 +22,7 @@
 
 namespace {
 
-constexpr size_t kMinBlock = 256 * 1024;  // smaller requests bypass the cache
+constexpr size_t kMinBlock = 32 * 1024;  // smaller requests bypass the cache
 constexpr size_t kPage = 4096;            // cached sizes are rounded up to pages
 
 struct Block {

@@ -14,7 +14,7 @@ import java.util.Locale;
  * the same activations every step (training, sampling) touches fresh pages, and
  * takes a page fault per 4 KiB, on every step. When the shim loads it installs an
  * allocator that keeps freed blocks of at least {@link Stats#minBlock()} bytes
- * (256 KiB) mapped, up to {@link #limit()} idle bytes, least recently freed given
+ * (32 KiB) mapped, up to {@link #limit()} idle bytes, least recently freed given
  * back first, and serves later requests of the same size (or up to 1/8 smaller)
  * from them: the CPU counterpart of PyTorch's CUDA caching allocator
  * ({@code torch.cuda.memory}). Smaller requests go to LibTorch's default

@@ -137,7 +137,7 @@ class CpuCacheTest extends TorchTestBase {
   @Test
   void smallTensorsBypassTheCache() {
     long minBlock = CpuCache.stats().minBlock();
-    assertEquals(256 * 1024, minBlock);
+    assertEquals(32 * 1024, minBlock);
     CpuCache.Stats before = CpuCache.stats();
     Tensor small = block(minBlock - 4096);
     CpuCache.Stats during = CpuCache.stats();
