@@ -125,15 +125,11 @@ def main():
                 file=sys.stderr, flush=True)
     rows = []
     for name, _, _, _, _ in workloads:
+        # a contender that did not run (add16 has no cache-off run; --cpu-cache on|off runs one Java) prints "-"
         m = medians[name]
-        # add16 has one Java run (its tensors never reach the cache), and with --cpu-cache on or off only
-        # one Java contender runs: the run there is stands in for the missing one, which is not printed
-        java = {k: (m[k] or m["java"] or m["java-nocache"]) for k in ("java", "java-nocache")}
-        ratio = lambda num, den: statistics.median(x / y for x, y in zip(num, den))
-        rows.append((name, statistics.median(java["java"]), statistics.median(java["java-nocache"]),
-                     statistics.median(m["cpp"]), statistics.median(m["python"]),
-                     ratio(java["java"], m["cpp"]), ratio(java["java"], m["python"]),
-                     ratio(java["java-nocache"], m["cpp"]), ratio(java["java-nocache"], m["python"])))
+        rows.append((name, *(median_or_none(m[k]) for k in KINDS),
+                     ratio(m["java"], m["cpp"]), ratio(m["java"], m["python"]),
+                     ratio(m["java-nocache"], m["cpp"]), ratio(m["java-nocache"], m["python"])))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"threads": a.threads, "rounds": a.rounds, "reps": a.reps, "device": a.device, "blas": blas,
@@ -146,13 +142,18 @@ def main():
           "the allocator C++ and Python use")
     head = ("workload", "java", "java-nc", "c++", "python", "java/c++", "java/py", "nc/c++", "nc/py")
     print("%-24s %11s %11s %11s %11s %9s %9s %9s %9s" % head)
-    for name, j, jn, c, py, jc, jp, nc, np in rows:
-        if a.cpu_cache == "off":
-            j, jc, jp = None, None, None
-        if a.cpu_cache == "on":
-            jn, nc, np = None, None, None
+    for name, j, jn, c, py, *ratios in rows:
         print("%-24s %11s %11s %11s %11s %9s %9s %9s %9s" % (
-            name, fmt(j), fmt(jn), fmt(c), fmt(py), *(("%.3f" % x) if x is not None else "-" for x in (jc, jp, nc, np))))
+            name, fmt(j), fmt(jn), fmt(c), fmt(py), *(("%.3f" % x) if x is not None else "-" for x in ratios)))
+
+
+def median_or_none(values):
+    return statistics.median(values) if values else None
+
+
+def ratio(num, den):
+    """Median of the per-round ratios num/den, or None if either contender did not run."""
+    return statistics.median(x / y for x, y in zip(num, den)) if num and den else None
 
 
 KINDS = ("java", "java-nocache", "cpp", "python")

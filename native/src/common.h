@@ -22,6 +22,14 @@ struct dd_bytes {
 };
 // dd_optimizer is defined in optim.cpp, the only file that touches it.
 
+// Throws dd::ArgumentError with the message (any expression convertible to
+// std::string) when cond is false. A macro so that the message, which often
+// concatenates strings, is only built on failure: hot calls stay allocation-free.
+#define DD_CHECK(cond, ...)                                             \
+  do {                                                                  \
+    if (!(cond)) throw ::dd::ArgumentError(std::string(__VA_ARGS__)); \
+  } while (0)
+
 namespace dd {
 
 // An argument the shim rejects before LibTorch sees it.
@@ -29,18 +37,6 @@ struct ArgumentError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-
-}  // namespace dd
-
-// Throws dd::ArgumentError with the message (any expression convertible to
-// std::string) when cond is false. A macro so that the message, which often
-// concatenates strings, is only built on failure: hot calls stay allocation-free.
-#define DD_CHECK(cond, ...)                                     \
-  do {                                                          \
-    if (!(cond)) throw ::dd::ArgumentError(std::string(__VA_ARGS__)); \
-  } while (0)
-
-namespace dd {
 
 // Live-handle counters, one per enum dd_handle_kind.
 extern std::atomic<int64_t> live[4];
