@@ -57,15 +57,16 @@ def run_baseline(cmd, args, common):
 def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         result = f.name
-    cmd = [JAVA, "--enable-native-access=ALL-UNNAMED", "-jar", JMH_JAR, regex, "-f", "1", "-wi", str(warmup),
+    cmd = [JAVA, "--enable-native-access=ALL-UNNAMED", "-jar", JMH_JAR, regex, "-wi", str(warmup),
            "-i", str(reps), "-p", "threads=%d" % threads, "-rf", "json", "-rff", result]
     if not cache:
         # JMH's -jvmArgsAppend replaces the @Fork annotation's list, so repeat its flag
         cmd += ["-jvmArgsAppend", "--enable-native-access=ALL-UNNAMED -Dddpm4j.cpuCacheLimit=0"]
     if per_op:
-        cmd += ["-w", "1", "-r", "1"]
+        # three forks: the JIT's choices differ between JVMs, and one fork can land on a slow one
+        cmd += ["-w", "1", "-r", "1", "-f", "3"]
     else:
-        cmd += ["-p", "device=" + device]
+        cmd += ["-f", "1", "-p", "device=" + device]
     for k, v in params.items():
         cmd += ["-p", "%s=%s" % (k, v)]
     subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV)

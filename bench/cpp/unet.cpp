@@ -96,11 +96,11 @@ Tensor AttentionBlock::forward(const Tensor& x, const Tensor& /*t*/) {
   Tensor skip = x.view({b, c, -1}).permute({0, 2, 1});                 // [b, seq, c]
   Tensor normed = norm(x).view({b, c, -1}).permute({0, 2, 1});          // normalise first
   Tensor qkv = projection(normed).view({b, -1, n_heads, 3 * d_k});
-  auto parts = torch::chunk(qkv, 3, -1);
-  Tensor attn = torch::einsum("bihd,bjhd->bijh", {parts[0], parts[1]}) * scale;
-  attn = attn.softmax(2);
-  Tensor res = torch::einsum("bijh,bjhd->bihd", {attn, parts[2]});
-  res = res.reshape({b, -1, n_heads * d_k});
+  auto parts = torch::chunk(qkv.transpose(1, 2), 3, -1);               // each [b, heads, seq, d_k]
+  Tensor attn = torch::matmul(parts[0], parts[1].transpose(-1, -2)) * scale;  // [b, heads, query, key]
+  attn = attn.softmax(-1);
+  Tensor res = torch::matmul(attn, parts[2]);                            // [b, heads, seq, d_k]
+  res = res.transpose(1, 2).reshape({b, -1, n_heads * d_k});
   res = output(res);
   res += skip;
   return res.permute({0, 2, 1}).view({b, c, height, width});

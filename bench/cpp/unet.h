@@ -29,7 +29,8 @@ UNetConfig config_by_name(const std::string& name);
 constexpr int64_t kImageSize = 32;
 
 struct SwishImpl : torch::nn::Module {
-  torch::Tensor forward(const torch::Tensor& x) { return x * torch::sigmoid(x); }
+  // x * sigmoid(x) as in the original, computed by the fused op as ddpm4j does
+  torch::Tensor forward(const torch::Tensor& x) { return torch::silu(x); }
 };
 TORCH_MODULE(Swish);
 
