@@ -48,8 +48,15 @@ WORKLOADS = [
 ENV = dict(os.environ)
 
 
-def run_baseline(cmd, args, common):
-    out = subprocess.run(cmd + args + common, check=True, capture_output=True, text=True, env=ENV).stdout
+# glibc settings that stop the main thread's heap from giving freed memory back to the kernel
+# after every large free (trim) and from serving blocks up to 32 MiB (glibc's maximum) with
+# fresh mmaps: the C++ contender "cpp-tuned" runs with them, "cpp" as a C++ program ships
+GLIBC_TUNED = "glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432"
+
+
+def run_baseline(cmd, args, common, extra_env=None):
+    env = dict(ENV, **(extra_env or {}))
+    out = subprocess.run(cmd + args + common, check=True, capture_output=True, text=True, env=env).stdout
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
     return json.loads(line)
 
@@ -66,7 +73,8 @@ def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True):
         # three forks: the JIT's choices differ between JVMs, and one fork can land on a slow one
         cmd += ["-w", "1", "-r", "1", "-f", "3"]
     else:
-        cmd += ["-f", "1", "-p", "device=" + device]
+        # forward passes run in sample mode, 1 s iterations (see UNetBenchmark); training steps single-shot
+        cmd += ["-f", "1", "-w", "1", "-r", "1", "-p", "device=" + device]
     for k, v in params.items():
         cmd += ["-p", "%s=%s" % (k, v)]
     subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV)
@@ -74,7 +82,11 @@ def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True):
         data = json.load(f)
     os.unlink(result)
     metric = data[0]["primaryMetric"]
-    raw = [x for fork in metric["rawData"] for x in fork]
+    if "rawDataHistogram" in metric:
+        # sample mode (forward passes): per fork, per iteration, [time, count] pairs of every call
+        raw = [t for fork in metric["rawDataHistogram"] for it in fork for t, n in it for _ in range(int(n))]
+    else:
+        raw = [x for fork in metric["rawData"] for x in fork]
     scale = {"ns/op": 1.0, "us/op": 1e3, "ms/op": 1e6, "s/op": 1e9}[metric["scoreUnit"]]
     return [x * scale for x in raw]
 
@@ -92,16 +104,25 @@ def main():
     p.add_argument("--cpu-cache", choices=["on", "off", "both"], default="both",
                    help="Java with ddpm4j's caching CPU allocator (its default), without it "
                         "(-Dddpm4j.cpuCacheLimit=0), or both as two contenders (default both)")
+    p.add_argument("--cpp-malloc", choices=["plain", "tuned", "both"], default="both",
+                   help="C++ with glibc's default malloc settings (plain), with GLIBC_TUNABLES that keep "
+                        "freed memory mapped (tuned: " + GLIBC_TUNED + "), or both as two contenders (default both)")
+    p.add_argument("--blas-threads", type=int, default=0,
+                   help="OPENBLAS_NUM_THREADS for every contender (default: the same as --threads)")
     a = p.parse_args()
+    if a.blas_threads < 0 or a.threads < 1:
+        p.error("--threads must be at least 1 and --blas-threads at least 0")
     # OpenBLAS keeps a thread pool of its own, sized to the cores unless told otherwise;
-    # give every contender the same count as LibTorch's intra-op pool.
-    ENV["OPENBLAS_NUM_THREADS"] = str(a.threads)
+    # give every contender the same count, by default that of LibTorch's intra-op pool.
+    blas_threads = a.blas_threads or a.threads
+    ENV["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     ENV["OMP_NUM_THREADS"] = str(a.threads)
     workloads = [w for w in WORKLOADS if not a.only or any(s in w[0] for s in a.only.split(","))]
     if a.device != "cpu":
         workloads = [w for w in workloads if w[0] != "add16"]
     javas = {"on": ["java"], "off": ["java-nocache"], "both": ["java", "java-nocache"]}[a.cpu_cache]
-    medians = {w[0]: {"java": [], "java-nocache": [], "cpp": [], "python": []} for w in workloads}
+    cpps = {"plain": ["cpp"], "tuned": ["cpp-tuned"], "both": ["cpp", "cpp-tuned"]}[a.cpp_malloc]
+    medians = {w[0]: {k: [] for k in KINDS} for w in workloads}
     blas = ""
     started = time.time()
     for r in range(a.rounds):
@@ -110,15 +131,19 @@ def main():
             common = ["--threads", str(a.threads), "--warmup", str(warmup), "--reps", str(reps), "--device", a.device]
             # add16's tensors are far below the cache's smallest block: one Java run covers it
             order = javas[:1] if name == "add16" else list(javas)
-            order += ["cpp", "python"]
+            order += cpps + ["python"]
             order = order[r % len(order):] + order[:r % len(order)]
             for who in order:
                 if who.startswith("java"):
-                    times = run_java(regex, params, a.threads, a.device, warmup, reps, name == "add16",
+                    # Java's forward passes are timed back to back for 1 s per iteration (JMH sample
+                    # mode), which already gives more calls than the multiplied repetitions
+                    java_warmup, java_reps = (a.warmup, a.reps) if "forward" in name else (warmup, reps)
+                    times = run_java(regex, params, a.threads, a.device, java_warmup, java_reps, name == "add16",
                                      cache=who == "java")
                     medians[name][who].append(statistics.median(times))
                 else:
-                    res = run_baseline([CPP] if who == "cpp" else PYTHON, args, common)
+                    tuned = {"GLIBC_TUNABLES": GLIBC_TUNED} if who == "cpp-tuned" else None
+                    res = run_baseline(PYTHON if who == "python" else [CPP], args, common, tuned)
                     medians[name][who].append(res["median_ns"])
                     blas = "%s; loaded: %s" % (res.get("blas", ""), ", ".join(res.get("blas_libs") or []))
             print("round %d/%d  %-24s %s" % (r + 1, a.rounds, name, "  ".join(
@@ -129,23 +154,24 @@ def main():
         # a contender that did not run (add16 has no cache-off run; --cpu-cache on|off runs one Java) prints "-"
         m = medians[name]
         rows.append((name, *(median_or_none(m[k]) for k in KINDS),
-                     ratio(m["java"], m["cpp"]), ratio(m["java"], m["python"]),
-                     ratio(m["java-nocache"], m["cpp"]), ratio(m["java-nocache"], m["python"])))
+                     *(ratio(m[j], m[b]) for j, b in RATIOS)))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"threads": a.threads, "rounds": a.rounds, "reps": a.reps, "device": a.device, "blas": blas,
+            json.dump({"threads": a.threads, "blas_threads": blas_threads, "rounds": a.rounds, "reps": a.reps, "device": a.device, "blas": blas,
                        "medians_ns": medians}, f, indent=1)
     print()
-    print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, device %s, %.0f s" % (
-        a.rounds, a.reps, a.threads, a.device, time.time() - started))
+    print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, %d OpenBLAS threads, "
+          "device %s, %.0f s" % (a.rounds, a.reps, a.threads, blas_threads, a.device, time.time() - started))
     print("BLAS: " + blas)
     print("java: ddpm4j as shipped (caching CPU allocator on); java-nc: the same with -Dddpm4j.cpuCacheLimit=0, "
-          "the allocator C++ and Python use")
-    head = ("workload", "java", "java-nc", "c++", "python", "java/c++", "java/py", "nc/c++", "nc/py")
-    print("%-24s %11s %11s %11s %11s %9s %9s %9s %9s" % head)
-    for name, j, jn, c, py, *ratios in rows:
-        print("%-24s %11s %11s %11s %11s %9s %9s %9s %9s" % (
-            name, fmt(j), fmt(jn), fmt(c), fmt(py), *(("%.3f" % x) if x is not None else "-" for x in ratios)))
+          "the allocator C++ and Python use; c++t: C++ with GLIBC_TUNABLES=" + GLIBC_TUNED)
+    head = ("workload", "java", "java-nc", "c++", "c++t", "python",
+            *("%s/%s" % (LABELS[j], LABELS[b]) for j, b in RATIOS))
+    line = "%-24s" + " %10s" * len(KINDS) + " %9s" * len(RATIOS)
+    print(line % head)
+    for name, *cells in rows:
+        times, ratios = cells[:len(KINDS)], cells[len(KINDS):]
+        print(line % (name, *(fmt(t) for t in times), *(("%.3f" % x) if x is not None else "-" for x in ratios)))
 
 
 def median_or_none(values):
@@ -157,7 +183,11 @@ def ratio(num, den):
     return statistics.median(x / y for x, y in zip(num, den)) if num and den else None
 
 
-KINDS = ("java", "java-nocache", "cpp", "python")
+KINDS = ("java", "java-nocache", "cpp", "cpp-tuned", "python")
+LABELS = {"java": "java", "java-nocache": "nc", "cpp": "c++", "cpp-tuned": "c++t", "python": "py"}
+# the ratios of the table, numerator and denominator
+RATIOS = (("java", "cpp"), ("java", "cpp-tuned"), ("java", "python"),
+          ("java-nocache", "cpp"), ("java-nocache", "python"))
 
 
 def fmt(ns):

@@ -47,7 +47,8 @@ final class AttentionBlock extends UNetBlock {
       List<Tensor> qkv = projection.forward(normed).chunk(3, -1);
       Tensor scores = qkv.get(0).matmul(qkv.get(1).transpose(1, 2)).mul(1.0 / Math.sqrt(dK));
       Tensor attended = scores.softmax(-1).matmul(qkv.get(2));
-      Tensor res = output.forward(attended).add(seq);
+      // in place, as in the seed: the Linear's backward needs its input and weight, not its output
+      Tensor res = output.forward(attended).add_(seq);
       return Scope.keep(res.permute(0, 2, 1).reshape(b, c, h, w));
     }
   }

@@ -49,11 +49,13 @@ final class ResidualBlock extends UNetBlock {
   @Override
   Tensor forward(Tensor x, Tensor temb) {
     try (Scope scope = Scope.open()) {
+      // The adds are in place, as in the seed: a convolution's backward needs its input and
+      // weight, not its output, so overwriting the output leaves autograd intact.
       Tensor h = conv1.forward(act1.forward(norm1.forward(x)));
       Tensor t = timeEmb.forward(timeAct.forward(temb));
-      h = h.add(t.view(t.size(0), t.size(1), 1, 1));
+      h.add_(t.view(t.size(0), t.size(1), 1, 1));
       h = conv2.forward(dropout.forward(act2.forward(norm2.forward(h))));
-      return Scope.keep(h.add(shortcut.forward(x)));
+      return Scope.keep(h.add_(shortcut.forward(x)));
     }
   }
 }
