@@ -97,7 +97,8 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="LibTorch intra-op threads for every contender (default 2)")
     p.add_argument("--warmup", type=int, default=2, help="untimed repetitions per run (default 2)")
     p.add_argument("--reps", type=int, default=5,
-                   help="timed repetitions per run (default 5; forward at batch 1 multiplies it, see WORKLOADS)")
+                   help="timed repetitions per run (default 5; the baselines' forwards at batch 1 multiply it, "
+                        "see WORKLOADS; for Java's forwards it counts one-second JMH iterations)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--only", default="", help="comma-separated substrings: run only matching workloads")
     p.add_argument("--json", default="", help="also write all measurements to this file")
@@ -136,7 +137,8 @@ def main():
             for who in order:
                 if who.startswith("java"):
                     # Java's forward passes are timed back to back for 1 s per iteration (JMH sample
-                    # mode), which already gives more calls than the multiplied repetitions
+                    # mode): 5 s give as many calls as the multiplied repetitions or more, except
+                    # seed at batch 1 (about 15 calls against 20)
                     java_warmup, java_reps = (a.warmup, a.reps) if "forward" in name else (warmup, reps)
                     times = run_java(regex, params, a.threads, a.device, java_warmup, java_reps, name == "add16",
                                      cache=who == "java")
