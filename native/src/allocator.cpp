@@ -98,7 +98,8 @@ class CachingCPUAllocator final : public c10::Allocator {
 
   static void release(void* data);
 
-  // An idle block of at least `size` bytes and at most 1/8 more, or nullptr.
+  // An idle block of at least `size` bytes and at most 1/8 more, the smallest such size and,
+  // among blocks of that size, the most recently freed; or nullptr.
   Block* take(size_t size) const {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = by_size_.lower_bound(size);
@@ -134,7 +135,9 @@ class CachingCPUAllocator final : public c10::Allocator {
     }
     evict_to(limit_ - b->size);
     try {
-      auto in_map = by_size_.emplace(b->size, b);
+      // Before the blocks of equal size, so that take() hands out the most recently freed
+      // one first: its pages are the likeliest to still be in the CPU's caches.
+      auto in_map = by_size_.emplace_hint(by_size_.lower_bound(b->size), b->size, b);
       try {
         idle_.push_front(b);
       } catch (...) {

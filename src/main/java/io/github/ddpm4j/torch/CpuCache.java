@@ -16,7 +16,9 @@ import java.util.Locale;
  * allocator that keeps freed blocks of at least {@link Stats#minBlock()} bytes
  * (32 KiB) mapped, up to {@link #limit()} idle bytes, least recently freed given
  * back first, and serves later requests of the same size (or up to 1/8 smaller)
- * from them: the CPU counterpart of PyTorch's CUDA caching allocator
+ * from them, the smallest fitting size first and, among blocks of that size, the
+ * most recently freed (its pages are the likeliest to be in the CPU's caches):
+ * the CPU counterpart of PyTorch's CUDA caching allocator
  * ({@code torch.cuda.memory}). Smaller requests go to LibTorch's default
  * allocator unchanged. CUDA memory is not affected.
  *

@@ -63,6 +63,21 @@ class CpuCacheTest extends TorchTestBase {
   }
 
   @Test
+  void amongBlocksOfOneSizeTheMostRecentlyFreedComesBackFirst() {
+    long bytes = 3 * MIB + 11 * 4096;
+    Tensor older = block(bytes);
+    Tensor newer = block(bytes);
+    long olderAt = address(older);
+    long newerAt = address(newer);
+    older.close();
+    newer.close();
+    Tensor first = block(bytes);
+    Tensor second = block(bytes);
+    assertEquals(newerAt, address(first), "the block freed last is handed out first");
+    assertEquals(olderAt, address(second), "then the one freed before it");
+  }
+
+  @Test
   void aSlightlySmallerRequestReusesTheBlockButAHalfSizeOneDoesNot() {
     long bytes = 5 * MIB + 3 * 4096;
     long first = allocateAndFree(bytes);
