@@ -78,10 +78,15 @@ def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True):
     for k, v in params.items():
         cmd += ["-p", "%s=%s" % (k, v)]
     subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV)
-    with open(result) as f:
-        data = json.load(f)
+    times = jmh_times(result)
     os.unlink(result)
-    metric = data[0]["primaryMetric"]
+    return times
+
+
+def jmh_times(path):
+    """The measured times, in ns, of the first benchmark in a JMH JSON result file (also used by gpu-check)."""
+    with open(path) as f:
+        metric = json.load(f)[0]["primaryMetric"]
     if "rawDataHistogram" in metric:
         # sample mode (forward passes): per fork, per iteration, [time, count] pairs of every call
         raw = [t for fork in metric["rawDataHistogram"] for it in fork for t, n in it for _ in range(int(n))]
