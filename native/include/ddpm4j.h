@@ -127,7 +127,11 @@ DD_API int32_t dd_cuda_is_available(void);
 DD_API int64_t dd_cuda_device_count(void);
 DD_API void dd_cuda_synchronize(dd_ctx* ctx, int64_t device_index);
 DD_API void dd_manual_seed(dd_ctx* ctx, uint64_t seed);
+/* Sets LibTorch's intra-op thread count for the whole process. LibTorch keeps
+   the OpenMP setting per OS thread, so every later call into the shim applies
+   it to its own thread first if that thread still has another count. */
 DD_API void dd_set_num_threads(dd_ctx* ctx, int32_t n);
+/* The intra-op thread count of the calling thread, after applying the process-wide setting. */
 DD_API int32_t dd_get_num_threads(void);
 
 /* ---------------------------------------------------------- CPU block cache */
@@ -151,6 +155,9 @@ DD_API void dd_cpu_cache_stats_get(dd_cpu_cache_stats* out);
 DD_API void dd_cpu_cache_set_limit(dd_ctx* ctx, int64_t bytes);
 /* Gives every idle block back to the system (like torch.cuda.empty_cache for the CPU). */
 DD_API void dd_cpu_cache_empty(void);
+/* Gives back the idle blocks that have not been reused for at least idle_ns nanoseconds
+   (idle_ns <= 0: every idle block); returns the bytes given back. */
+DD_API int64_t dd_cpu_cache_release_idle(int64_t idle_ns);
 
 /* --------------------------------------------------------------- generator */
 DD_API dd_generator* dd_generator_new(dd_ctx* ctx, uint64_t seed, int32_t device_type, int32_t device_index);
@@ -166,6 +173,10 @@ DD_API void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* 
 DD_API int64_t dd_tensor_shape(dd_ctx* ctx, const dd_tensor* t, int64_t* sizes, int64_t* strides, int64_t capacity);
 /* A new handle to the same tensor (shares storage and autograd identity). */
 DD_API dd_tensor* dd_tensor_alias(dd_ctx* ctx, const dd_tensor* t);
+/* 1 when a and b share one storage (at::Tensor::is_alias_of), else 0; 0 when either is NULL or undefined. */
+DD_API int32_t dd_tensor_is_alias_of(const dd_tensor* a, const dd_tensor* b);
+/* Bytes of the storage behind t (a view reports its whole base storage); 0 for NULL or no storage. */
+DD_API int64_t dd_tensor_storage_nbytes(const dd_tensor* t);
 
 /* ---------------------------------------------------------------- creation */
 DD_API dd_tensor* dd_empty(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index);

@@ -13,6 +13,7 @@
 #include <c10/core/impl/alloc_cpu.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <list>
 #include <map>
@@ -25,10 +26,13 @@ namespace {
 constexpr size_t kMinBlock = 32 * 1024;  // smaller requests bypass the cache
 constexpr size_t kPage = 4096;            // cached sizes are rounded up to pages
 
+using Clock = std::chrono::steady_clock;
+
 struct Block {
   void* data;
   size_t size;
   std::list<Block*>::iterator idle_pos;  // position in the idle LRU list while cached
+  Clock::time_point freed_at;            // when it last became idle
 };
 
 class CachingCPUAllocator final : public c10::Allocator {
@@ -49,7 +53,7 @@ class CachingCPUAllocator final : public c10::Allocator {
     if (n < kMinBlock || n > SIZE_MAX - kPage) return fallback()->allocate(n);
     const size_t size = (n + kPage - 1) / kPage * kPage;
     if (Block* b = take(size)) return wrap(b);
-    auto block = std::make_unique<Block>(Block{nullptr, size, {}});
+    auto block = std::make_unique<Block>(Block{nullptr, size, {}, {}});
     try {
       block->data = c10::alloc_cpu(size);
     } catch (const c10::Error&) {
@@ -77,6 +81,19 @@ class CachingCPUAllocator final : public c10::Allocator {
   void empty() const {
     std::lock_guard<std::mutex> lock(mu_);
     evict_to(0);
+  }
+
+  // Gives back the idle blocks freed at least `idle` ago; returns their bytes.
+  size_t release_idle(Clock::duration idle) const {
+    const Clock::time_point cutoff = Clock::now() - idle;
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t released = 0;
+    // idle_ is ordered by the time blocks were freed, most recent first.
+    while (!idle_.empty() && idle_.back()->freed_at <= cutoff) {
+      released += idle_.back()->size;
+      evict_back();
+    }
+    return released;
   }
 
   void stats(dd_cpu_cache_stats* out) const {
@@ -151,25 +168,29 @@ class CachingCPUAllocator final : public c10::Allocator {
       return;
     }
     b->idle_pos = idle_.begin();
+    b->freed_at = Clock::now();
     cached_ += b->size;
   }
 
   // Frees least recently cached blocks until at most `target` idle bytes remain; mu_ held.
   void evict_to(size_t target) const {
-    while (cached_ > target && !idle_.empty()) {
-      Block* b = idle_.back();
-      idle_.pop_back();
-      auto range = by_size_.equal_range(b->size);
-      for (auto it = range.first; it != range.second; ++it) {
-        if (it->second == b) {
-          by_size_.erase(it);
-          break;
-        }
+    while (cached_ > target && !idle_.empty()) evict_back();
+  }
+
+  // Frees the least recently cached idle block; mu_ held, idle_ not empty.
+  void evict_back() const {
+    Block* b = idle_.back();
+    idle_.pop_back();
+    auto range = by_size_.equal_range(b->size);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second == b) {
+        by_size_.erase(it);
+        break;
       }
-      cached_ -= b->size;
-      ++evictions_;
-      destroy(b);
     }
+    cached_ -= b->size;
+    ++evictions_;
+    destroy(b);
   }
 
   static void destroy(Block* b) {
@@ -223,5 +244,10 @@ void dd_cpu_cache_set_limit(dd_ctx* ctx, int64_t bytes) {
 }
 
 void dd_cpu_cache_empty(void) { instance().empty(); }
+
+int64_t dd_cpu_cache_release_idle(int64_t idle_ns) {
+  const auto idle = std::chrono::nanoseconds(idle_ns > 0 ? idle_ns : 0);
+  return static_cast<int64_t>(instance().release_idle(std::chrono::duration_cast<Clock::duration>(idle)));
+}
 
 }  // extern "C"

@@ -6,6 +6,21 @@
 namespace dd {
 
 std::atomic<int64_t> live[4];
+std::atomic<int32_t> num_threads{0};
+
+namespace {
+// The count this OS thread last applied. initial-exec: one int of static TLS,
+// read on every call, without a __tls_get_addr call.
+__attribute__((tls_model("initial-exec"))) thread_local int32_t applied_threads = 0;
+}  // namespace
+
+void apply_num_threads() {
+  const int32_t wanted = num_threads.load(std::memory_order_relaxed);
+  if (wanted > 0 && applied_threads != wanted) {
+    at::set_num_threads(wanted);
+    applied_threads = wanted;
+  }
+}
 
 namespace {
 void store(dd_ctx* ctx, int32_t status, const char* function, const char* message) noexcept {
@@ -37,6 +52,7 @@ void record_error(dd_ctx* ctx, const char* function) noexcept {
 }
 
 ModeGuard::ModeGuard(const dd_ctx* ctx) {
+  apply_num_threads();
   switch (ctx->grad_mode) {
     // A guard is only entered when the thread's mode differs: reading the
     // thread-local mode is cheaper than setting and restoring it on every call.

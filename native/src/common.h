@@ -44,7 +44,15 @@ extern std::atomic<int64_t> live[4];
 // Stores the in-flight exception in ctx; must be called from a catch block.
 void record_error(dd_ctx* ctx, const char* function) noexcept;
 
-// Applies ctx->grad_mode for the duration of one call.
+// The intra-op thread count last set with dd_set_num_threads (0: never set).
+extern std::atomic<int32_t> num_threads;
+
+// Applies num_threads to the calling OS thread if it still runs with another
+// count: LibTorch keeps the OpenMP setting per thread.
+void apply_num_threads();
+
+// Applies ctx->grad_mode for the duration of one call, and the process-wide
+// thread count to the calling thread.
 class ModeGuard {
  public:
   explicit ModeGuard(const dd_ctx* ctx);

@@ -63,11 +63,19 @@ void dd_manual_seed(dd_ctx* ctx, uint64_t seed) {
 void dd_set_num_threads(dd_ctx* ctx, int32_t n) {
   DD_TRY(ctx, )
   DD_CHECK(n > 0, "thread count must be positive, got " + std::to_string(n));
-  at::set_num_threads(n);
+  dd::num_threads.store(n, std::memory_order_relaxed);
+  dd::apply_num_threads();
   DD_CATCH(ctx, )
 }
 
-int32_t dd_get_num_threads(void) { return at::get_num_threads(); }
+int32_t dd_get_num_threads(void) {
+  try {
+    dd::apply_num_threads();
+    return at::get_num_threads();
+  } catch (...) {
+    return -1;
+  }
+}
 
 // ------------------------------------------------------------------ generator
 

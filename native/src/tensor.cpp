@@ -49,6 +49,17 @@ dd_tensor* dd_tensor_alias(dd_ctx* ctx, const dd_tensor* t) {
   DD_CATCH(ctx, nullptr)
 }
 
+int32_t dd_tensor_is_alias_of(const dd_tensor* a, const dd_tensor* b) {
+  if (a == nullptr || b == nullptr || !a->t.defined() || !b->t.defined()) return 0;
+  // Compares storage identity only; never throws.
+  return a->t.is_alias_of(b->t) ? 1 : 0;
+}
+
+int64_t dd_tensor_storage_nbytes(const dd_tensor* t) {
+  if (t == nullptr || !t->t.defined() || !t->t.has_storage()) return 0;
+  return static_cast<int64_t>(t->t.storage().nbytes());
+}
+
 // ------------------------------------------------------------------ creation
 
 dd_tensor* dd_empty(dd_ctx* ctx, const int64_t* shape, int64_t ndim, int32_t dtype, int32_t device_type, int32_t device_index) {

@@ -11,7 +11,8 @@ final class CommonOptions {
   String device;
 
   @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "LibTorch intra-op threads; 0 uses one per available core (default: ${DEFAULT-VALUE}).")
+      description = "LibTorch intra-op threads, at most " + Torch.MAX_THREADS_PER_CORE
+          + " per available core; 0 uses one per available core (default: ${DEFAULT-VALUE}).")
   int threads;
 
   @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -24,7 +25,11 @@ final class CommonOptions {
    * @throws IllegalArgumentException if the device string or thread count is invalid
    */
   Device apply() {
-    if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+    int max = Torch.maxNumThreads();
+    if (threads < 0 || threads > max) {
+      throw new IllegalArgumentException("--threads must be in 0.." + max + " (0: one per available core; at most "
+          + Torch.MAX_THREADS_PER_CORE + " per core), got " + threads);
+    }
     Device d;
     try {
       d = Device.parse(device);

@@ -2551,6 +2551,66 @@ public class DdpmNative extends DdpmNative$shared {
         }
     }
 
+    private static class dd_cpu_cache_release_idle {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_LONG,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cpu_cache_release_idle").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cpu_cache_release_idle"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t dd_cpu_cache_release_idle(int64_t idle_ns)
+     * }
+     */
+    public static FunctionDescriptor dd_cpu_cache_release_idle$descriptor() {
+        return dd_cpu_cache_release_idle.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t dd_cpu_cache_release_idle(int64_t idle_ns)
+     * }
+     */
+    public static MethodHandle dd_cpu_cache_release_idle$handle() {
+        return dd_cpu_cache_release_idle.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t dd_cpu_cache_release_idle(int64_t idle_ns)
+     * }
+     */
+    public static MemorySegment dd_cpu_cache_release_idle$address() {
+        return dd_cpu_cache_release_idle.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t dd_cpu_cache_release_idle(int64_t idle_ns)
+     * }
+     */
+    public static long dd_cpu_cache_release_idle(long idle_ns) {
+        var mh$ = dd_cpu_cache_release_idle.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cpu_cache_release_idle", idle_ns);
+            }
+            return (long)mh$.invokeExact(idle_ns);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dd_generator_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             DdpmNative.C_POINTER,
@@ -3033,6 +3093,127 @@ public class DdpmNative extends DdpmNative$shared {
                 traceDowncall("dd_tensor_alias", ctx, t);
             }
             return (MemorySegment)mh$.invokeExact(ctx, t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_tensor_is_alias_of {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_INT,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_tensor_is_alias_of").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_tensor_is_alias_of"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t dd_tensor_is_alias_of(const dd_tensor *a, const dd_tensor *b)
+     * }
+     */
+    public static FunctionDescriptor dd_tensor_is_alias_of$descriptor() {
+        return dd_tensor_is_alias_of.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t dd_tensor_is_alias_of(const dd_tensor *a, const dd_tensor *b)
+     * }
+     */
+    public static MethodHandle dd_tensor_is_alias_of$handle() {
+        return dd_tensor_is_alias_of.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t dd_tensor_is_alias_of(const dd_tensor *a, const dd_tensor *b)
+     * }
+     */
+    public static MemorySegment dd_tensor_is_alias_of$address() {
+        return dd_tensor_is_alias_of.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t dd_tensor_is_alias_of(const dd_tensor *a, const dd_tensor *b)
+     * }
+     */
+    public static int dd_tensor_is_alias_of(MemorySegment a, MemorySegment b) {
+        var mh$ = dd_tensor_is_alias_of.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_tensor_is_alias_of", a, b);
+            }
+            return (int)mh$.invokeExact(a, b);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_tensor_storage_nbytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_LONG,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_tensor_storage_nbytes").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_tensor_storage_nbytes"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t dd_tensor_storage_nbytes(const dd_tensor *t)
+     * }
+     */
+    public static FunctionDescriptor dd_tensor_storage_nbytes$descriptor() {
+        return dd_tensor_storage_nbytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t dd_tensor_storage_nbytes(const dd_tensor *t)
+     * }
+     */
+    public static MethodHandle dd_tensor_storage_nbytes$handle() {
+        return dd_tensor_storage_nbytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t dd_tensor_storage_nbytes(const dd_tensor *t)
+     * }
+     */
+    public static MemorySegment dd_tensor_storage_nbytes$address() {
+        return dd_tensor_storage_nbytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t dd_tensor_storage_nbytes(const dd_tensor *t)
+     * }
+     */
+    public static long dd_tensor_storage_nbytes(MemorySegment t) {
+        var mh$ = dd_tensor_storage_nbytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_tensor_storage_nbytes", t);
+            }
+            return (long)mh$.invokeExact(t);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -5,7 +5,9 @@ import static io.github.ddpm4j.ffi.DdpmNative.*;
 import io.github.ddpm4j.ffi.dd_cpu_cache_stats;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The caching allocator behind LibTorch's CPU tensors in this process.
@@ -22,20 +24,41 @@ import java.util.Locale;
  * ({@code torch.cuda.memory}). Smaller requests go to LibTorch's default
  * allocator unchanged. CUDA memory is not affected.
  *
- * <p>The default limit is a quarter of physical memory. The system property
- * {@code ddpm4j.cpuCacheLimit} sets another when the library loads: a byte count
- * with an optional binary suffix {@code k}, {@code m} or {@code g}
- * ({@code 512m}); {@code 0} turns caching off.
+ * <h2>What it keeps, and for how long</h2>
+ * <ul>
+ *   <li>At most {@link #limit()} idle bytes. The default is a quarter of the memory
+ *       this process may use: the container's (cgroup v1 or v2) memory limit when
+ *       one is set, else physical memory ({@link NativeMemory#processMemory()}). The
+ *       system property {@value #LIMIT_PROPERTY} sets another when the library
+ *       loads: a byte count with an optional binary suffix {@code k}, {@code m} or
+ *       {@code g} ({@code 512m}); {@code 0} turns caching off.</li>
+ *   <li>An idle block that has not been reused for {@link #maxIdle()} (default 5
+ *       seconds) goes back to the system, so a process that stops training or
+ *       sampling (or drops its tensors to the garbage collector) returns its memory
+ *       within seconds. A daemon thread, {@code ddpm4j-cpu-cache-trim}, checks twice
+ *       per period. The system property {@value #MAX_IDLE_PROPERTY} sets another
+ *       period when the library loads ({@code 500ms}, {@code 10s}, {@code 2m}; a bare
+ *       number is milliseconds); {@code 0} keeps idle blocks until the limit or
+ *       {@link #emptyCache()} evicts them.</li>
+ * </ul>
  *
  * <p>Thread-safe: every method may be called from any thread at any time.
  */
 public final class CpuCache {
+  /** The system property for the limit, read when the library loads. */
+  public static final String LIMIT_PROPERTY = "ddpm4j.cpuCacheLimit";
+  /** The system property for the idle period, read when the library loads. */
+  public static final String MAX_IDLE_PROPERTY = "ddpm4j.cpuCacheMaxIdle";
+  /** How long an idle block is kept without reuse, unless {@value #MAX_IDLE_PROPERTY} says otherwise. */
+  public static final Duration DEFAULT_MAX_IDLE = Duration.ofSeconds(5);
+
+  private static volatile long maxIdleNanos = DEFAULT_MAX_IDLE.toNanos();
+  private static Thread trimmer;
+
+  // After the fields above: loading the library configures them.
   static {
     NativeLibrary.load();
   }
-
-  /** The system property read when the library loads. */
-  public static final String LIMIT_PROPERTY = "ddpm4j.cpuCacheLimit";
 
   private CpuCache() {}
 
@@ -94,6 +117,77 @@ public final class CpuCache {
   }
 
   /**
+   * Gives back the idle blocks that have not been reused for at least {@code idle}.
+   *
+   * @param idle how long a block must have been idle; zero or negative gives back every idle block
+   * @return the bytes given back
+   */
+  public static long releaseIdle(Duration idle) {
+    return dd_cpu_cache_release_idle(idle.isNegative() ? 0 : saturatedNanos(idle));
+  }
+
+  /** @return how long an idle block is kept without reuse; {@link Duration#ZERO} when kept until evicted */
+  public static Duration maxIdle() {
+    return Duration.ofNanos(maxIdleNanos);
+  }
+
+  /**
+   * Sets how long an idle block is kept without reuse before it goes back to the system.
+   *
+   * @param idle the period; {@link Duration#ZERO} keeps idle blocks until the limit or
+   *     {@link #emptyCache()} evicts them
+   * @throws IllegalArgumentException if {@code idle} is negative
+   */
+  public static void setMaxIdle(Duration idle) {
+    if (idle.isNegative()) throw new IllegalArgumentException("idle period must be >= 0, got " + idle);
+    maxIdleNanos = saturatedNanos(idle);
+    Thread t = trimmer;
+    if (t != null) LockSupport.unpark(t);
+  }
+
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * Parses a duration such as {@code 500ms}, {@code 5s} or {@code 2m}; a bare number is milliseconds.
+   *
+   * @param text the duration
+   * @return the duration
+   * @throws IllegalArgumentException if {@code text} is not such a duration, or is negative
+   */
+  public static Duration parseDuration(String text) {
+    String s = text.strip().toLowerCase(Locale.ROOT);
+    String digits = s;
+    java.time.temporal.ChronoUnit unit = java.time.temporal.ChronoUnit.MILLIS;
+    if (s.endsWith("ms")) {
+      digits = s.substring(0, s.length() - 2);
+    } else if (s.endsWith("s")) {
+      digits = s.substring(0, s.length() - 1);
+      unit = java.time.temporal.ChronoUnit.SECONDS;
+    } else if (s.endsWith("m")) {
+      digits = s.substring(0, s.length() - 1);
+      unit = java.time.temporal.ChronoUnit.MINUTES;
+    }
+    long value;
+    try {
+      value = Long.parseLong(digits.strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not a duration (e.g. 500ms, 5s, 2m): '" + text + "'");
+    }
+    if (value < 0) throw new IllegalArgumentException("duration must be >= 0, got '" + text + "'");
+    try {
+      return Duration.of(value, unit);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("duration overflows: '" + text + "'");
+    }
+  }
+
+  /**
    * Parses a size such as {@code 1073741824}, {@code 512m} or {@code 2G} (binary
    * suffixes {@code k}, {@code m}, {@code g}, either case).
    *
@@ -124,16 +218,59 @@ public final class CpuCache {
     return value << shift;
   }
 
-  /** Applies {@link #LIMIT_PROPERTY} if it is set; called once, when the library loads. */
-  static void applyProperty() {
+  /**
+   * Applies the properties, then starts the thread that gives back idle blocks; called
+   * once, when the library loads.
+   *
+   * @throws IllegalArgumentException if a property is malformed
+   */
+  static void configure() {
+    Thread t = new Thread(CpuCache::trimLoop, "ddpm4j-cpu-cache-trim");
+    t.setDaemon(true);
+    trimmer = t;
+    t.start();
+    applyProperties();
+  }
+
+  /**
+   * Sets the limit from {@link #LIMIT_PROPERTY}, or a quarter of the memory this process
+   * may use, and the idle period from {@link #MAX_IDLE_PROPERTY}, or its default. A
+   * malformed property changes nothing.
+   *
+   * @throws IllegalArgumentException if a property is malformed
+   */
+  static void applyProperties() {
     String value = System.getProperty(LIMIT_PROPERTY);
-    if (value == null || value.isBlank()) return;
     long bytes;
-    try {
-      bytes = parseSize(value);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("system property " + LIMIT_PROPERTY + ": " + e.getMessage(), e);
+    if (value == null || value.isBlank()) {
+      bytes = NativeMemory.processMemory() / 4;
+    } else {
+      try {
+        bytes = parseSize(value);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("system property " + LIMIT_PROPERTY + ": " + e.getMessage(), e);
+      }
+    }
+    String idle = System.getProperty(MAX_IDLE_PROPERTY);
+    Duration maxIdle = DEFAULT_MAX_IDLE;
+    if (idle != null && !idle.isBlank()) {
+      try {
+        maxIdle = parseDuration(idle);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("system property " + MAX_IDLE_PROPERTY + ": " + e.getMessage(), e);
+      }
     }
     setLimit(bytes);
+    setMaxIdle(maxIdle);
+  }
+
+  /** Gives back blocks idle for longer than the period, checking twice per period (at most every 50 ms). */
+  private static void trimLoop() {
+    while (true) {
+      long idle = maxIdleNanos;
+      LockSupport.parkNanos(idle <= 0 ? 1_000_000_000L : Math.max(50_000_000L, idle / 2));
+      idle = maxIdleNanos;
+      if (idle > 0) dd_cpu_cache_release_idle(idle);
+    }
   }
 }

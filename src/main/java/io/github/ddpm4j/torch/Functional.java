@@ -53,7 +53,7 @@ public final class Functional {
   public static Tensor linear(Tensor input, Tensor weight, Tensor bias) {
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_linear(n.ctx, input.handle(), weight.handle(), opt(bias)));
+      return Tensor.result(n, dd_linear(n.ctx, input.handle(), weight.handle(), opt(bias)), input, weight, bias);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(weight);
@@ -81,8 +81,8 @@ public final class Functional {
     pair(dilation, "dilation");
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_conv2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0], padding[1],
-          dilation[0], dilation[1], groups));
+      return Tensor.result(n, dd_conv2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0], padding[1],
+          dilation[0], dilation[1], groups), input, weight, bias);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(weight);
@@ -113,8 +113,8 @@ public final class Functional {
     pair(dilation, "dilation");
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_conv_transpose2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0],
-          padding[1], outputPadding[0], outputPadding[1], dilation[0], dilation[1], groups));
+      return Tensor.result(n, dd_conv_transpose2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0],
+          padding[1], outputPadding[0], outputPadding[1], dilation[0], dilation[1], groups), input, weight, bias);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(weight);
@@ -140,7 +140,7 @@ public final class Functional {
   public static Tensor groupNorm(Tensor input, long groups, Tensor weight, Tensor bias, double eps) {
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_group_norm(n.ctx, input.handle(), groups, opt(weight), opt(bias), eps));
+      return Tensor.result(n, dd_group_norm(n.ctx, input.handle(), groups, opt(weight), opt(bias), eps), input, weight, bias);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(weight);
@@ -162,8 +162,8 @@ public final class Functional {
   public static Tensor layerNorm(Tensor input, long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_layer_norm(n.ctx, input.handle(), n.longs(0, normalizedShape), normalizedShape.length, opt(weight),
-          opt(bias), eps));
+      return Tensor.result(n, dd_layer_norm(n.ctx, input.handle(), n.longs(0, normalizedShape), normalizedShape.length, opt(weight),
+          opt(bias), eps), input, weight, bias);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(weight);
@@ -186,7 +186,7 @@ public final class Functional {
     if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout probability must be in [0, 1], got " + p);
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_dropout(n.ctx, input.handle(), p, training ? 1 : 0));
+      return Tensor.result(n, dd_dropout(n.ctx, input.handle(), p, training ? 1 : 0), input);
     } finally {
       Reference.reachabilityFence(input);
     }
@@ -204,7 +204,7 @@ public final class Functional {
   public static Tensor mseLoss(Tensor input, Tensor target, Reduction reduction) {
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_mse_loss(n.ctx, input.handle(), target.handle(), reduction.ordinal()));
+      return Tensor.result(n, dd_mse_loss(n.ctx, input.handle(), target.handle(), reduction.ordinal()), input, target);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(target);
@@ -225,7 +225,7 @@ public final class Functional {
   public static Tensor interpolate(Tensor input, long outH, long outW, InterpolateMode mode, boolean alignCorners) {
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_interpolate(n.ctx, input.handle(), outH, outW, mode.ordinal(), alignCorners ? 1 : 0));
+      return Tensor.result(n, dd_interpolate(n.ctx, input.handle(), outH, outW, mode.ordinal(), alignCorners ? 1 : 0), input);
     } finally {
       Reference.reachabilityFence(input);
     }

@@ -15,8 +15,10 @@ import java.nio.file.StandardCopyOption;
  * Maven build puts on the class path under
  * {@code io/github/ddpm4j/native/linux-x86_64/}, extracted to a temporary file
  * when the class path is a jar. The shim finds LibTorch through its run path,
- * set at build time. Once loaded, the system property
- * {@value CpuCache#LIMIT_PROPERTY} sets the {@link CpuCache} limit.
+ * set at build time. Once loaded, the system properties
+ * {@value CpuCache#LIMIT_PROPERTY} and {@value CpuCache#MAX_IDLE_PROPERTY} configure
+ * the {@link CpuCache}, and {@value NativeMemory#UNSCOPED_LIMIT_PROPERTY} the bound of
+ * {@link NativeMemory}.
  */
 public final class NativeLibrary {
   private static final String RESOURCE = "/io/github/ddpm4j/native/linux-x86_64/libddpm4j.so";
@@ -29,7 +31,7 @@ public final class NativeLibrary {
    *
    * @throws UnsatisfiedLinkError if no library is found, or it (or LibTorch) cannot be loaded;
    *     the message says where it looked
-   * @throws IllegalArgumentException if the system property {@value CpuCache#LIMIT_PROPERTY} is not a size
+   * @throws IllegalArgumentException if one of those system properties is malformed
    */
   public static void load() {
     if (loaded) return;
@@ -37,7 +39,8 @@ public final class NativeLibrary {
       if (loaded) return;
       System.load(locate().toAbsolutePath().toString());
       loaded = true;
-      CpuCache.applyProperty();
+      CpuCache.configure();
+      NativeMemory.applyProperty();
     }
   }
 

@@ -14,7 +14,10 @@ import java.util.List;
  * {@code nn} layer wraps it; this class only owns the native object.
  *
  * <p>The optimizer holds references to the parameter tensors' storage (not to
- * the Java handles), so it stays valid if those handles are closed.
+ * the Java handles), so it stays valid if those handles are closed. A parameter
+ * made over Java-owned memory ({@link Torch#fromSegment}, or a state dict loaded
+ * zero-copy) is written in place by {@link #step()}: once that memory is freed,
+ * every method but {@link #close()} throws {@link IllegalStateException}.
  */
 public final class NativeOptimizer implements AutoCloseable {
   static {
@@ -38,9 +41,12 @@ public final class NativeOptimizer implements AutoCloseable {
 
   private final Free free;
   private final Cleaner.Cleanable cleanable;
+  /** The Java-owned memory of parameters made over segments; usually empty. */
+  private final MemorySegment[] backings;
 
-  private NativeOptimizer(MemorySegment handle) {
+  private NativeOptimizer(MemorySegment handle, MemorySegment[] backings) {
     this.free = new Free(handle);
+    this.backings = backings;
     this.cleanable = Tensor.CLEANER.register(this, free);
   }
 
@@ -66,7 +72,8 @@ public final class NativeOptimizer implements AutoCloseable {
       MemorySegment h = dd_adam_new(n.ctx, n.handles(params), params.size(), lr, beta1, beta2, eps, weightDecay, amsgrad ? 1 : 0,
           decoupled ? 1 : 0);
       Native.check(n.ctx);
-      return new NativeOptimizer(h);
+      return new NativeOptimizer(h, params.stream().map(Tensor::backing).filter(java.util.Objects::nonNull).distinct()
+          .toArray(MemorySegment[]::new));
     } finally {
       Reference.reachabilityFence(params);
     }
@@ -76,6 +83,9 @@ public final class NativeOptimizer implements AutoCloseable {
   private MemorySegment handle() {
     MemorySegment h = free.handle;
     if (h == null) throw new IllegalStateException("optimizer is closed");
+    for (MemorySegment b : backings) {
+      if (!b.scope().isAlive()) throw new IllegalStateException("the memory segment a parameter of this optimizer was created over has been freed");
+    }
     return h;
   }
 

@@ -19,7 +19,8 @@ import java.util.ArrayList;
  *
  * <p>A tensor that must outlive the scope is handed on with {@link #keep(Tensor)}.
  * Tensors created while no scope is open belong to no scope: their owner closes
- * them, and the garbage collector frees them as a backstop only. A scope's own
+ * them, and the garbage collector frees them as a backstop only ({@link NativeMemory}
+ * bounds the native memory that such tensors may keep alive meanwhile). A scope's own
  * tensors have no such backstop (it would only cost time on every op): the
  * scope frees them, so always close it, with try-with-resources.
  *

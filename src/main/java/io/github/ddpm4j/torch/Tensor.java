@@ -21,8 +21,12 @@ import java.util.List;
  * <h2>Lifetime</h2>
  * A {@code Tensor} owns exactly one native handle, freed exactly once: when
  * the {@link Scope} that owns it closes, when {@link #close()} is called, or,
- * as a backstop only, after it becomes unreachable while no scope owns it. Every method of a closed
- * tensor throws {@link IllegalStateException} and never touches freed memory.
+ * as a backstop only, after it becomes unreachable while no scope owns it ({@link NativeMemory}
+ * bounds the native memory such tensors keep alive). Every method of a closed
+ * tensor throws {@link IllegalStateException} and never touches freed memory. A
+ * tensor made over Java-owned memory ({@link Torch#fromSegment}), and every result
+ * that shares that memory (views, and ops that return their input unchanged), throws
+ * {@link IllegalStateException} once the memory is freed.
  * New tensors join the innermost open {@link Scope} of the creating thread.
  *
  * <h2>Errors</h2>
@@ -61,6 +65,8 @@ public final class Tensor implements AutoCloseable {
   private static final class Free implements Runnable {
     volatile MemorySegment handle;
     Arena view;
+    /** Storage bytes counted in {@link NativeMemory} while no scope owns the tensor; 0 when not counted. */
+    long accounted;
 
     Free(MemorySegment handle) {
       this.handle = handle;
@@ -73,7 +79,12 @@ public final class Tensor implements AutoCloseable {
       Arena v = view;
       view = null;
       if (v != null) v.close();
-      if (h != null) dd_tensor_free(h);
+      if (h != null) {
+        dd_tensor_free(h);
+        long bytes = accounted;
+        accounted = 0;
+        if (bytes != 0) NativeMemory.release(bytes);
+      }
     }
   }
 
@@ -93,30 +104,96 @@ public final class Tensor implements AutoCloseable {
     if (thread.scope != null) {
       thread.scope.add(this);
     } else {
-      cleanable = CLEANER.register(this, free);
+      armBackstop();
     }
   }
 
   /** Arms the GC backstop once no scope owns this tensor any more. */
   void unscoped() {
-    if (cleanable == null && free.handle != null) cleanable = CLEANER.register(this, free);
+    if (cleanable == null && free.handle != null) armBackstop();
   }
 
-  /** Wraps the handle a downcall returned, after checking the call's error record. */
+  /**
+   * Registers the Cleaner and counts the native bytes this tensor keeps alive in
+   * {@link NativeMemory}, which collects garbage tensors when they pass its limit.
+   * A tensor over Java-owned memory holds no LibTorch memory of its own and is not counted.
+   */
+  private void armBackstop() {
+    if (backing == null) {
+      long bytes = dd_tensor_storage_nbytes(free.handle);
+      free.accounted = bytes;
+      cleanable = CLEANER.register(this, free);
+      NativeMemory.reserve(bytes);
+    } else {
+      cleanable = CLEANER.register(this, free);
+    }
+  }
+
+  /** Wraps the handle a creating downcall (one without tensor inputs) returned, after checking the call's error record. */
   static Tensor wrap(Native thread, MemorySegment handle) {
     Native.check(thread.ctx);
     return new Tensor(thread, handle, null);
   }
 
-  /** Like {@link #wrap}, for a result that may share this tensor's memory. */
-  private Tensor view(Native thread, MemorySegment handle) {
+  /**
+   * Wraps the handle an op on {@code a} returned, after checking the call's error
+   * record. Any op may return its input or a view of it (dropout in evaluation mode,
+   * {@code contiguous} on a contiguous tensor, {@code to} an unchanged dtype), so a
+   * result that shares the storage of an input made over Java-owned memory
+   * ({@link Torch#fromSegment}) inherits that input's liveness check: using it after
+   * the memory is freed throws {@link IllegalStateException} instead of reading freed
+   * memory. Every op with tensor inputs goes through one of these methods.
+   */
+  static Tensor result(Native thread, MemorySegment handle, Tensor a) {
     Native.check(thread.ctx);
-    return new Tensor(thread, handle, backing);
+    return new Tensor(thread, handle, backingOf(handle, a));
   }
 
-  /** @return the Java-owned memory this tensor reads, or null */
+  /** {@link #result(Native, MemorySegment, Tensor)} for an op on two tensors, either may be null. */
+  static Tensor result(Native thread, MemorySegment handle, Tensor a, Tensor b) {
+    Native.check(thread.ctx);
+    MemorySegment m = backingOf(handle, a);
+    return new Tensor(thread, handle, m != null ? m : backingOf(handle, b));
+  }
+
+  /** {@link #result(Native, MemorySegment, Tensor)} for an op on three tensors, any may be null. */
+  static Tensor result(Native thread, MemorySegment handle, Tensor a, Tensor b, Tensor c) {
+    Native.check(thread.ctx);
+    MemorySegment m = backingOf(handle, a);
+    if (m == null) m = backingOf(handle, b);
+    return new Tensor(thread, handle, m != null ? m : backingOf(handle, c));
+  }
+
+  /** {@link #result(Native, MemorySegment, Tensor)} for an op on a list of tensors. */
+  static Tensor result(Native thread, MemorySegment handle, List<Tensor> inputs) {
+    Native.check(thread.ctx);
+    MemorySegment m = null;
+    for (int i = 0; i < inputs.size() && m == null; i++) m = backingOf(handle, inputs.get(i));
+    return new Tensor(thread, handle, m);
+  }
+
+  /**
+   * @return {@code input}'s Java-owned memory if the new handle shares its storage, else null;
+   *     asks LibTorch only when {@code input} is over Java-owned memory
+   */
+  static MemorySegment backingOf(MemorySegment handle, Tensor input) {
+    if (input == null || input.backing == null) return null;
+    MemorySegment h = input.free.handle;
+    return h != null && dd_tensor_is_alias_of(handle, h) != 0 ? input.backing : null;
+  }
+
+  /** @return the Java-owned memory this tensor reads (made over, or sharing, a segment), or null */
   MemorySegment backing() {
     return backing;
+  }
+
+  /** @return the address of the first element, 0 for an empty tensor (for tests of aliasing) */
+  long dataAddress() {
+    try {
+      return dd_tensor_info.data_ptr(info(Native.get())).address();
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
@@ -465,9 +542,8 @@ public final class Tensor implements AutoCloseable {
   public Tensor to(DType dtype, Device device) {
     Native n = Native.get();
     try {
-      MemorySegment r = dd_to(n.ctx, handle(), dtype.code(), device.type().ordinal(), device.index(), 0, 0);
-      // LibTorch returns the tensor itself when nothing changes, so a CPU result may share this memory.
-      return device.isCuda() ? wrap(n, r) : view(n, r);
+      // LibTorch returns the tensor itself when nothing changes: result() sees that it shares this memory.
+      return result(n, dd_to(n.ctx, handle(), dtype.code(), device.type().ordinal(), device.index(), 0, 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -482,7 +558,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor clone() {
     Native n = Native.get();
     try {
-      return wrap(n, dd_clone(n.ctx, handle()));
+      return result(n, dd_clone(n.ctx, handle()), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -492,7 +568,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor contiguous() {
     Native n = Native.get();
     try {
-      return view(n, dd_contiguous(n.ctx, handle()));
+      return result(n, dd_contiguous(n.ctx, handle()), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -502,7 +578,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor detach() {
     Native n = Native.get();
     try {
-      return view(n, dd_detach(n.ctx, handle()));
+      return result(n, dd_detach(n.ctx, handle()), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -520,7 +596,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor alias() {
     Native n = Native.get();
     try {
-      return view(n, dd_tensor_alias(n.ctx, handle()));
+      return result(n, dd_tensor_alias(n.ctx, handle()), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -580,7 +656,7 @@ public final class Tensor implements AutoCloseable {
         case 4 -> dd_repeat(n.ctx, h, a, values.length);
         default -> dd_flip(n.ctx, h, a, values.length);
       };
-      return view(n, r);
+      return result(n, r, this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -646,7 +722,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor transpose(long dim0, long dim1) {
     Native n = Native.get();
     try {
-      return view(n, dd_transpose(n.ctx, handle(), dim0, dim1));
+      return result(n, dd_transpose(n.ctx, handle(), dim0, dim1), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -656,7 +732,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor squeeze() {
     Native n = Native.get();
     try {
-      return view(n, dd_squeeze(n.ctx, handle(), 0, 1));
+      return result(n, dd_squeeze(n.ctx, handle(), 0, 1), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -669,7 +745,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor squeeze(long dim) {
     Native n = Native.get();
     try {
-      return view(n, dd_squeeze(n.ctx, handle(), dim, 0));
+      return result(n, dd_squeeze(n.ctx, handle(), dim, 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -682,7 +758,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor unsqueeze(long dim) {
     Native n = Native.get();
     try {
-      return view(n, dd_unsqueeze(n.ctx, handle(), dim));
+      return result(n, dd_unsqueeze(n.ctx, handle(), dim), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -701,7 +777,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor flatten(long startDim, long endDim) {
     Native n = Native.get();
     try {
-      return view(n, dd_flatten(n.ctx, handle(), startDim, endDim));
+      return result(n, dd_flatten(n.ctx, handle(), startDim, endDim), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -721,7 +797,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor slice(long dim, long start, long end, long step) {
     Native n = Native.get();
     try {
-      return view(n, dd_slice(n.ctx, handle(), dim, start, end, step));
+      return result(n, dd_slice(n.ctx, handle(), dim, start, end, step), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -756,7 +832,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor select(long dim, long index) {
     Native n = Native.get();
     try {
-      return view(n, dd_select(n.ctx, handle(), dim, index));
+      return result(n, dd_select(n.ctx, handle(), dim, index), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -771,7 +847,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor indexSelect(long dim, Tensor index) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_index_select(n.ctx, handle(), dim, index.handle()));
+      return result(n, dd_index_select(n.ctx, handle(), dim, index.handle()), this, index);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(index);
@@ -787,7 +863,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor gather(long dim, Tensor index) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_gather(n.ctx, handle(), dim, index.handle()));
+      return result(n, dd_gather(n.ctx, handle(), dim, index.handle()), this, index);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(index);
@@ -802,7 +878,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor maskedFill(Tensor mask, double value) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_masked_fill(n.ctx, handle(), mask.handle(), value));
+      return result(n, dd_masked_fill(n.ctx, handle(), mask.handle(), value), this, mask);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(mask);
@@ -824,7 +900,8 @@ public final class Tensor implements AutoCloseable {
       Native.check(n.ctx);
       List<Tensor> parts = new ArrayList<>((int) count);
       for (int i = 0; i < count; i++) {
-        parts.add(new Tensor(n, out.getAtIndex(ValueLayout.ADDRESS, i), backing));
+        MemorySegment h = out.getAtIndex(ValueLayout.ADDRESS, i);
+        parts.add(new Tensor(n, h, backingOf(h, this)));
       }
       return parts;
     } finally {
@@ -837,7 +914,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor unary(int op) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_unary(n.ctx, op, handle()));
+      return result(n, dd_unary(n.ctx, op, handle()), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -857,7 +934,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor binary(int op, Tensor other) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_binary(n.ctx, op, handle(), other.handle()));
+      return result(n, dd_binary(n.ctx, op, handle(), other.handle()), this, other);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(other);
@@ -879,7 +956,7 @@ public final class Tensor implements AutoCloseable {
   Tensor scalarOp(int op, double value, boolean integral) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_binary_scalar(n.ctx, op, handle(), value, integral ? 1 : 0));
+      return result(n, dd_binary_scalar(n.ctx, op, handle(), value, integral ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -902,7 +979,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor add(Tensor other, double alpha) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_add_scaled(n.ctx, handle(), other.handle(), alpha));
+      return result(n, dd_add_scaled(n.ctx, handle(), other.handle(), alpha), this, other);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(other);
@@ -1146,7 +1223,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor clamp(double min, double max, boolean hasMin, boolean hasMax) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_clamp(n.ctx, handle(), min, max, hasMin ? 1 : 0, hasMax ? 1 : 0));
+      return result(n, dd_clamp(n.ctx, handle(), min, max, hasMin ? 1 : 0, hasMax ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1157,7 +1234,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor reduce(int op, long[] dims, boolean keepdim) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_reduce(n.ctx, op, handle(), n.longs(0, dims), dims.length, keepdim ? 1 : 0));
+      return result(n, dd_reduce(n.ctx, op, handle(), n.longs(0, dims), dims.length, keepdim ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1216,7 +1293,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor variance(long[] dims, long correction, boolean keepdim, boolean std) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_var(n.ctx, handle(), n.longs(0, dims), dims.length, correction, keepdim ? 1 : 0, std ? 1 : 0));
+      return result(n, dd_var(n.ctx, handle(), n.longs(0, dims), dims.length, correction, keepdim ? 1 : 0, std ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1234,7 +1311,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor norm(double p, long[] dims, boolean keepdim) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_norm(n.ctx, handle(), p, n.longs(0, dims), dims.length, keepdim ? 1 : 0));
+      return result(n, dd_norm(n.ctx, handle(), p, n.longs(0, dims), dims.length, keepdim ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1252,7 +1329,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor arg(long dim, boolean hasDim, boolean keepdim, boolean min) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_argmax(n.ctx, handle(), dim, hasDim ? 1 : 0, keepdim ? 1 : 0, min ? 1 : 0));
+      return result(n, dd_argmax(n.ctx, handle(), dim, hasDim ? 1 : 0, keepdim ? 1 : 0, min ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1266,7 +1343,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor cumulative(long dim, boolean product) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_cumulative(n.ctx, handle(), dim, product ? 1 : 0));
+      return result(n, dd_cumulative(n.ctx, handle(), dim, product ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1282,7 +1359,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor matmul(Tensor other) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_matmul(n.ctx, handle(), other.handle()));
+      return result(n, dd_matmul(n.ctx, handle(), other.handle()), this, other);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(other);
@@ -1297,7 +1374,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor bmm(Tensor other) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_bmm(n.ctx, handle(), other.handle()));
+      return result(n, dd_bmm(n.ctx, handle(), other.handle()), this, other);
     } finally {
       Reference.reachabilityFence(this);
       Reference.reachabilityFence(other);
@@ -1312,7 +1389,7 @@ public final class Tensor implements AutoCloseable {
   private Tensor softmax(long dim, boolean log) {
     Native n = Native.get();
     try {
-      return wrap(n, dd_softmax(n.ctx, handle(), dim, log ? 1 : 0));
+      return result(n, dd_softmax(n.ctx, handle(), dim, log ? 1 : 0), this);
     } finally {
       Reference.reachabilityFence(this);
     }
@@ -1345,17 +1422,26 @@ public final class Tensor implements AutoCloseable {
     try {
       MemorySegment g = dd_grad(n.ctx, handle());
       Native.check(n.ctx);
-      return g.equals(MemorySegment.NULL) ? null : new Tensor(n, g, null);
+      return g.equals(MemorySegment.NULL) ? null : result(n, g, this);
     } finally {
       Reference.reachabilityFence(this);
     }
   }
 
   /**
+   * Sets the gradient ({@code Tensor.grad = grad}); the parameter then holds {@code grad} itself.
+   *
    * @param grad the new gradient, same shape, dtype and device; {@code null} clears it
    * @throws TorchException if the gradient does not match
+   * @throws IllegalArgumentException if {@code grad} shares memory with a tensor made over Java-owned
+   *     memory ({@link Torch#fromSegment}): LibTorch would accumulate into that memory after it is
+   *     freed; pass {@code grad.clone()} instead
    */
   public void setGrad(Tensor grad) {
+    if (grad != null && grad.backing != null) {
+      throw new IllegalArgumentException("setGrad: the gradient shares memory with a tensor made over a MemorySegment, which "
+          + "LibTorch would keep writing after the segment is freed; pass grad.clone()");
+    }
     Native n = Native.get();
     try {
       dd_set_grad(n.ctx, handle(), grad == null ? MemorySegment.NULL : grad.handle());

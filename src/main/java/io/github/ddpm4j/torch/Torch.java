@@ -105,19 +105,41 @@ public final class Torch {
   }
 
   /**
-   * Sets LibTorch's intra-op thread count for the process ({@code torch.set_num_threads}).
+   * The most intra-op threads {@link #setNumThreads} accepts per core that the JVM may
+   * use ({@link Runtime#availableProcessors()}, which honours container CPU limits):
+   * more threads than that only contend for the same cores.
+   */
+  public static final int MAX_THREADS_PER_CORE = 4;
+
+  /** @return the largest thread count {@link #setNumThreads} accepts on this machine */
+  public static int maxNumThreads() {
+    return MAX_THREADS_PER_CORE * Runtime.getRuntime().availableProcessors();
+  }
+
+  /**
+   * Sets LibTorch's intra-op thread count for the whole process
+   * ({@code torch.set_num_threads}). LibTorch keeps its OpenMP setting per OS thread;
+   * ddpm4j applies the new count in each thread that calls into LibTorch afterwards,
+   * before its next op, so threads that already ran ops follow it too.
    *
-   * @param threads &gt;= 1
-   * @throws IllegalArgumentException if {@code threads < 1}
+   * @param threads from 1 to {@link #maxNumThreads()}
+   * @throws IllegalArgumentException if {@code threads} is out of that range
    */
   public static void setNumThreads(int threads) {
-    if (threads < 1) throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+    int max = maxNumThreads();
+    if (threads < 1 || threads > max) {
+      throw new IllegalArgumentException("thread count must be in 1.." + max + " (" + MAX_THREADS_PER_CORE + " per available core), got "
+          + threads);
+    }
     MemorySegment ctx = Native.ctx();
     dd_set_num_threads(ctx, threads);
     Native.check(ctx);
   }
 
-  /** @return LibTorch's intra-op thread count ({@code torch.get_num_threads}) */
+  /**
+   * @return LibTorch's intra-op thread count as the calling thread's next op will use it
+   *     ({@code torch.get_num_threads}), after {@link #setNumThreads} has been applied to that thread
+   */
   public static int getNumThreads() {
     return dd_get_num_threads();
   }
@@ -541,7 +563,7 @@ public final class Torch {
     if (tensors.isEmpty()) throw new IllegalArgumentException("cat needs at least one tensor");
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_cat(n.ctx, n.handles(tensors), tensors.size(), dim));
+      return Tensor.result(n, dd_cat(n.ctx, n.handles(tensors), tensors.size(), dim), tensors);
     } finally {
       Reference.reachabilityFence(tensors);
     }
@@ -558,7 +580,7 @@ public final class Torch {
     if (tensors.isEmpty()) throw new IllegalArgumentException("stack needs at least one tensor");
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_stack(n.ctx, n.handles(tensors), tensors.size(), dim));
+      return Tensor.result(n, dd_stack(n.ctx, n.handles(tensors), tensors.size(), dim), tensors);
     } finally {
       Reference.reachabilityFence(tensors);
     }
@@ -573,14 +595,9 @@ public final class Torch {
   public static Tensor einsum(String equation, Tensor... operands) {
     Native n = Native.get();
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment h = dd_einsum(n.ctx, a.allocateFrom(equation), n.handles(List.of(operands)), operands.length);
-      Native.check(n.ctx);
       // A one-operand equation such as "ij->ji" returns a view of its operand.
-      MemorySegment backing = null;
-      for (Tensor t : operands) {
-        if (backing == null) backing = t.backing();
-      }
-      return new Tensor(n, h, backing);
+      List<Tensor> inputs = List.of(operands);
+      return Tensor.result(n, dd_einsum(n.ctx, a.allocateFrom(equation), n.handles(inputs), operands.length), inputs);
     } finally {
       Reference.reachabilityFence(operands);
     }
@@ -595,7 +612,7 @@ public final class Torch {
   public static Tensor where(Tensor condition, Tensor a, Tensor b) {
     Native n = Native.get();
     try {
-      return Tensor.wrap(n, dd_where(n.ctx, condition.handle(), a.handle(), b.handle()));
+      return Tensor.result(n, dd_where(n.ctx, condition.handle(), a.handle(), b.handle()), condition, a, b);
     } finally {
       Reference.reachabilityFence(condition);
       Reference.reachabilityFence(a);

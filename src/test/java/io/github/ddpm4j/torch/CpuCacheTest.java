@@ -19,16 +19,20 @@ import org.junit.jupiter.api.Test;
 class CpuCacheTest extends TorchTestBase {
   private static final long MIB = 1 << 20;
   private long savedLimit;
+  private java.time.Duration savedMaxIdle;
 
   @BeforeEach
   void saveLimit() {
     savedLimit = CpuCache.limit();
+    savedMaxIdle = CpuCache.maxIdle();
     CpuCache.setLimit(1L << 30);
+    CpuCache.setMaxIdle(java.time.Duration.ZERO); // no block leaves by age unless a test asks for it
   }
 
   @AfterEach
   void restoreLimit() {
     CpuCache.setLimit(savedLimit);
+    CpuCache.setMaxIdle(savedMaxIdle);
   }
 
   /** A float32 tensor of exactly {@code bytes} bytes (a multiple of 4). */
@@ -184,14 +188,64 @@ class CpuCacheTest extends TorchTestBase {
   void systemPropertySetsTheLimitAndABadValueNamesTheProperty() {
     try {
       System.setProperty(CpuCache.LIMIT_PROPERTY, "256m");
-      CpuCache.applyProperty();
+      CpuCache.applyProperties();
       assertEquals(256L << 20, CpuCache.limit());
       System.setProperty(CpuCache.LIMIT_PROPERTY, "lots");
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, CpuCache::applyProperty);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, CpuCache::applyProperties);
       assertTrue(e.getMessage().contains(CpuCache.LIMIT_PROPERTY) && e.getMessage().contains("lots"), e.getMessage());
       assertEquals(256L << 20, CpuCache.limit(), "a bad value changes nothing");
     } finally {
       System.clearProperty(CpuCache.LIMIT_PROPERTY);
     }
+  }
+
+  /** Blocks not reused for the idle period go back to the system, without any call from the user. */
+  @Test
+  void idleBlocksGoBackAfterTheIdlePeriod() throws InterruptedException {
+    long bytes = 5 * MIB + 3 * 4096;
+    allocateAndFree(bytes);
+    CpuCache.Stats kept = CpuCache.stats();
+    assertTrue(kept.cachedBytes() >= bytes, kept.toString());
+    CpuCache.setMaxIdle(java.time.Duration.ofMillis(200));
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    CpuCache.Stats now = CpuCache.stats();
+    while (now.cachedBytes() >= bytes && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      now = CpuCache.stats();
+    }
+    assertTrue(now.cachedBytes() < bytes, "the idle block was given back: " + now);
+    assertTrue(now.evictions() > kept.evictions(), now.toString());
+  }
+
+  /** releaseIdle gives back the blocks idle for the period and keeps those freed since. */
+  @Test
+  void releaseIdleKeepsRecentlyFreedBlocks() throws InterruptedException {
+    long old = 7 * MIB + 5 * 4096, recent = 9 * MIB + 11 * 4096;
+    allocateAndFree(old);
+    Thread.sleep(300);
+    allocateAndFree(recent);
+    long released = CpuCache.releaseIdle(java.time.Duration.ofMillis(200));
+    assertTrue(released >= old, "released " + released);
+    CpuCache.Stats before = CpuCache.stats();
+    Tensor r = block(recent);
+    CpuCache.Stats afterRecent = CpuCache.stats();
+    assertEquals(before.hits() + 1, afterRecent.hits(), "the recent block was kept and served again");
+    Tensor o = block(old);
+    assertEquals(afterRecent.misses() + 1, CpuCache.stats().misses(), "the old block was given back");
+    r.close();
+    o.close();
+    assertTrue(CpuCache.releaseIdle(java.time.Duration.ZERO) >= old + recent, "zero releases every idle block");
+  }
+
+  @Test
+  void idlePeriodsParseAndRejectNonsense() {
+    assertEquals(java.time.Duration.ofMillis(500), CpuCache.parseDuration("500ms"));
+    assertEquals(java.time.Duration.ofSeconds(5), CpuCache.parseDuration(" 5s "));
+    assertEquals(java.time.Duration.ofMinutes(2), CpuCache.parseDuration("2M"));
+    assertEquals(java.time.Duration.ofMillis(250), CpuCache.parseDuration("250"));
+    for (String bad : new String[] {"", "s", "1.5s", "-1s", "5h", "soon"}) {
+      assertThrows(IllegalArgumentException.class, () -> CpuCache.parseDuration(bad), bad);
+    }
+    assertThrows(IllegalArgumentException.class, () -> CpuCache.setMaxIdle(java.time.Duration.ofMillis(-1)));
   }
 }
