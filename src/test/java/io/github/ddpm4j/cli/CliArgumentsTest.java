@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.nn.serialize.ZipRecords;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;
@@ -38,6 +39,7 @@ class CliArgumentsTest {
   private static Path weights;
   private static Path png;
   private static Path mismatch;
+  private static ZipRecords.Flipped corrupted;
 
   @BeforeAll
   static void makeFiles() throws IOException {
@@ -55,6 +57,8 @@ class CliArgumentsTest {
       entries.keySet().removeIf(k -> k.startsWith("ema.final."));
       StateDict.savePyTorch(entries, mismatch);
     }
+    String record = ZipRecords.holding(Files.readAllBytes(ck), TrainFixtures.largestEmaWeight(ck));
+    corrupted = ZipRecords.flip(ck, dir.resolve("corrupted.pt"), record, 4);
     png = dir.resolve("a.png");
     javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png",
         png.toFile());
@@ -174,6 +178,9 @@ class CliArgumentsTest {
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + noData), noData),
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + notAnImage), notAnImage),
         Arguments.of(args("sample", "--checkpoint", mismatch.toString(), "--no-progress"), mismatch),
+        Arguments.of(args("sample", "--checkpoint", corrupted.file().toString(), "--ddim-steps", "5", "-n", "1",
+            "--grid", dir.resolve("never.png").toString(), "--no-progress"), corrupted.file()),
+        Arguments.of(args("info", "--checkpoint", corrupted.file().toString()), corrupted.file()),
         Arguments.of(args("animate", "--checkpoint", missing.toString()), missing),
         Arguments.of(args("animate", "--checkpoint", weights.toString()), weights),
         Arguments.of(args("info", "--checkpoint", missing.toString()), missing),
@@ -193,6 +200,17 @@ class CliArgumentsTest {
     assertTrue(r.err().startsWith("ddpm4j " + args[0] + ": "), r::toString);
     assertTrue(r.err().contains(file.toString()), () -> file + " not in:\n" + r);
     assertEquals(1, r.err().lines().count(), "one line, no stack trace:\n" + r);
+  }
+
+  @Test
+  void aCheckpointWithAFlippedBitInItsWeightsExitsWithOneNamingTheRecord() {
+    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", corrupted.file().toString(), "--no-progress", "-n", "1",
+        "--ddim-steps", "5", "--grid", dir.resolve("never.png").toString(), "--threads", CliRunner.THREADS);
+    assertEquals(1, r.code(), r::toString);
+    assertTrue(r.err().contains(corrupted.file().toString()), r::toString);
+    assertTrue(r.err().contains("'" + corrupted.entry() + "'"), r::toString);
+    assertTrue(r.err().contains("CRC-32 check failed"), r::toString);
+    assertTrue(Files.notExists(dir.resolve("never.png")), "no samples are written");
   }
 
   @Test
