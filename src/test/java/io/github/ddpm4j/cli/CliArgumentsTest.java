@@ -225,6 +225,18 @@ class CliArgumentsTest {
     }
   }
 
+  @Test
+  void aSingleImageAsDataExitsWithOneSayingWhatDataTakes() {
+    CliRunner.Result r = CliRunner.run("train", "--data", png.toString(), "--out", dir.resolve("t4").toString(), "--no-progress",
+        "--threads", CliRunner.THREADS);
+    assertEquals(1, r.code(), r::toString);
+    assertTrue(r.err().startsWith("ddpm4j train: " + png + ": "), r::toString);
+    assertTrue(r.err().contains("a single PNG image"), r::toString);
+    assertTrue(r.err().contains("fashion-mnist") && r.err().contains("folder of PNG/JPEG images"), r::toString);
+    assertEquals(1, r.err().lines().count(), "one line, no stack trace:\n" + r);
+    assertTrue(r.out().isEmpty(), r::toString);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"train", "sample", "interpolate", "animate", "info"})
   void helpExitsWithZero(String command) {
