@@ -4,10 +4,15 @@ import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Functional;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HexFormat;
 
 /**
  * Opens a training set by name: {@code fashion-mnist} (Debian's
@@ -27,7 +32,9 @@ public final class Datasets {
    * @param channels channels the model wants: 1, or 3 (image folders only; IDX files are grayscale)
    * @param limit at most this many images (0: all)
    * @return the images, {@code uint8 [count, channels, imageSize, imageSize]}
-   * @throws DatasetException if the path does not exist, a file is missing, corrupt or of the wrong kind, or a folder is empty
+   * @throws DatasetException if the path does not exist, a file is missing, corrupt or of the wrong kind, or a folder is empty;
+   *     a single file is told by its first bytes: one that is not an IDX image file (nor named {@code .gz}), e.g. a single
+   *     PNG or JPEG image, is refused with a message saying what it is and what a data set can be
    * @throws IllegalArgumentException if {@code imageSize} or {@code channels} is invalid, or an IDX set is asked for in RGB
    */
   public static ImageDataset open(String spec, int imageSize, int channels, long limit) throws DatasetException {
@@ -36,6 +43,7 @@ public final class Datasets {
       throw new DatasetException(path, "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
     }
     if (!Files.exists(path)) throw new DatasetException(path, "no such file or directory");
+    if (Files.isRegularFile(path)) requireIdx(path);
     boolean idx = Files.isRegularFile(path) || (Files.isDirectory(path) && hasIdx(path));
     if (!idx) return ImageFolderReader.read(path, imageSize, channels, limit);
     if (channels != 1) throw new IllegalArgumentException("IDX images are grayscale: channels must be 1, got " + channels);
@@ -44,6 +52,44 @@ public final class Datasets {
     try (ds) {
       return resized(ds, imageSize);
     }
+  }
+
+  /** What {@link #open} accepts, for messages. */
+  static final String ACCEPTED = "--data accepts fashion-mnist, an MNIST-style IDX directory or *-images-idx3-ubyte[.gz] file,"
+      + " or a folder of PNG/JPEG images";
+
+  /**
+   * Lets a single file through to {@link IdxReader} only if its first bytes are those of an IDX
+   * image file ({@link IdxReader#IMAGES_MAGIC}) or, for a name ending in {@code .gz}, of anything
+   * the IDX reader will then check as gzip.
+   *
+   * @throws DatasetException saying what the file is instead, and what a data set can be
+   */
+  private static void requireIdx(Path file) throws DatasetException {
+    byte[] head;
+    try (InputStream in = Files.newInputStream(file)) {
+      head = in.readNBytes(4);
+    } catch (IOException e) {
+      throw new DatasetException(file, "cannot read: " + e.getMessage(), e);
+    }
+    boolean gzName = file.getFileName().toString().endsWith(".gz");
+    if (gzName || (head.length == 4 && ByteBuffer.wrap(head).getInt() == IdxReader.IMAGES_MAGIC)) return;
+    throw new DatasetException(file, describe(head) + ", not a data set; " + ACCEPTED);
+  }
+
+  /** @return what a file that starts with {@code head} (its first bytes, at most 4) is */
+  private static String describe(byte[] head) {
+    int n = head.length;
+    int magic = ByteBuffer.wrap(Arrays.copyOf(head, 4)).getInt();
+    if (n == 0) return "an empty file";
+    if (n == 4 && magic == 0x89504E47) return "a single PNG image"; // PNG's signature starts \x89PNG
+    if (n >= 3 && magic >>> 8 == 0xFFD8FF) return "a single JPEG image"; // start of image, then a marker
+    if (n >= 2 && magic >>> 16 == 0x1F8B) return "gzip data in a file whose name does not end in .gz";
+    int idxType = magic >>> 8; // IDX: two zero bytes, a type code 0x08 to 0x0E, the number of dimensions
+    if (n == 4 && idxType >= 0x08 && idxType <= 0x0E) {
+      return String.format("an IDX file of other data (magic 0x%08x; IDX images are 0x%08x)", magic, IdxReader.IMAGES_MAGIC);
+    }
+    return "not an IDX image file (it starts with 0x" + HexFormat.of().formatHex(head) + ")";
   }
 
   private static boolean hasIdx(Path dir) {

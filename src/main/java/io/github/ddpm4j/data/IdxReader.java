@@ -16,7 +16,10 @@ import java.util.zip.ZipException;
  * Reads image files in the IDX format of MNIST and Fashion-MNIST (LeCun et
  * al.): a big-endian magic number {@code 0x00000803} (unsigned bytes, three
  * dimensions), the sizes {@code count, rows, columns} as big-endian int32, then
- * the pixels row-major. Gzipped files ({@code .gz}) are decompressed on the fly.
+ * the pixels row-major. Gzipped files ({@code .gz}) are decompressed on the fly and
+ * always to their end, so that the CRC-32 and length in the gzip trailer are checked;
+ * bytes after the last gzip member that do not start another member are ignored, as
+ * {@code gzip -d} ignores them ({@code gzip -t} warns "trailing garbage ignored").
  */
 public final class IdxReader {
   /** Magic number of an unsigned-byte IDX file with three dimensions. */
@@ -38,7 +41,9 @@ public final class IdxReader {
    * @param limit read at most this many images (&lt;= 0: all)
    * @return a dataset of {@code [count, 1, rows, columns]} uint8 pixels
    * @throws DatasetException if the file is missing, truncated, not gzip when named {@code .gz},
-   *     has a wrong magic number or implausible sizes
+   *     has a wrong magic number or implausible sizes, or (gzip) fails the CRC-32/length check of
+   *     its trailer; a gzipped file is decompressed to its end for that check, also when
+   *     {@code limit} asks for fewer images
    */
   public static ImageDataset readImages(Path file, long limit) throws DatasetException {
     if (!Files.isRegularFile(file)) throw new DatasetException(file, "no such file");
@@ -78,12 +83,14 @@ public final class IdxReader {
         MemorySegment.copy(MemorySegment.ofArray(buf), 0, memory, done, want);
         done += want;
       }
+      if (isGzip(file)) drain(in, buf);
       ImageDataset ds = new ImageDataset(arena, memory, n, 1, rows, cols, file.toString());
       ok = true;
       return ds;
     } catch (EOFException e) {
       throw new DatasetException(file, "truncated: the file ends before all announced images", e);
     } catch (ZipException e) {
+      if (TRAILER_MISMATCH.equals(e.getMessage())) throw trailerMismatch(file, e);
       throw new DatasetException(file, "corrupt gzip data: " + e.getMessage(), e);
     } catch (DatasetException e) {
       throw e;
@@ -92,6 +99,27 @@ public final class IdxReader {
     } finally {
       if (!ok) arena.close();
     }
+  }
+
+  /** What {@link GZIPInputStream} says when a member's CRC-32 or ISIZE does not match its data. */
+  private static final String TRAILER_MISMATCH = "Corrupt GZIP trailer";
+
+  /**
+   * Reads the rest of a gzip stream, however many images were wanted, so that
+   * {@link GZIPInputStream} reaches the end of the member and compares its trailer (the CRC-32
+   * and the length modulo 2^32 of the uncompressed data, RFC 1952 section 2.3.1) with the data.
+   * Bytes after the last member that do not start another member are ignored, as
+   * {@code gzip -d} ignores them.
+   */
+  private static void drain(InputStream in, byte[] buf) throws IOException {
+    while (in.read(buf) >= 0) {
+      // the bytes after the wanted images only feed the CRC
+    }
+  }
+
+  private static DatasetException trailerMismatch(Path file, ZipException e) {
+    return new DatasetException(file, "gzip CRC/length check failed: the CRC-32 or length in the gzip trailer does not match"
+        + " the decompressed data (corrupt file)", e);
   }
 
   private static boolean isGzip(Path file) {

@@ -10,10 +10,13 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Reads a folder of PNG and JPEG images, searched recursively in sorted path
@@ -22,6 +25,15 @@ import javax.imageio.ImageIO;
  * square, and converted to grayscale or RGB.
  */
 public final class ImageFolderReader {
+  /**
+   * The most pixels (width times height) of an image this reader decodes: 50 megapixels, e.g.
+   * 8660x5773 or 7071x7071. Decoding makes a {@link BufferedImage} of up to 4 bytes per pixel on
+   * the Java heap (200 MB at this bound), so a larger image is refused, from the size in its header
+   * and before any pixel is decoded, instead of running the JVM out of memory. Training images are
+   * scaled down to the model's size anyway.
+   */
+  public static final long MAX_PIXELS = 50_000_000L;
+
   private ImageFolderReader() {}
 
   /**
@@ -31,6 +43,7 @@ public final class ImageFolderReader {
    * @param limit read at most this many images (&lt;= 0: all)
    * @return a dataset of {@code uint8 [count, channels, size, size]}
    * @throws DatasetException if the folder is missing or holds no PNG/JPEG file, or a file cannot be decoded
+   *     or has more than {@link #MAX_PIXELS} pixels
    * @throws IllegalArgumentException if {@code size} or {@code channels} is invalid
    */
   public static ImageDataset read(Path dir, int size, int channels, long limit) throws DatasetException {
@@ -47,7 +60,8 @@ public final class ImageFolderReader {
    * @param channels 1 for grayscale, 3 for RGB
    * @param source a description for messages
    * @return a dataset of {@code uint8 [files.size(), channels, size, size]}
-   * @throws DatasetException if a file is missing or cannot be decoded
+   * @throws DatasetException if a file is missing, cannot be decoded ("corrupt image") or has more than
+   *     {@link #MAX_PIXELS} pixels (the message gives its size)
    * @throws IllegalArgumentException if the list is empty, or {@code size} or {@code channels} is invalid
    */
   public static ImageDataset readFiles(List<Path> files, int size, int channels, String source) throws DatasetException {
@@ -89,12 +103,28 @@ public final class ImageFolderReader {
     return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg");
   }
 
+  /**
+   * Decodes one image after reading its size from its header, as {@link ImageIO#read} does but
+   * with the size checked before any pixel is decoded.
+   */
   private static BufferedImage decode(Path file) throws DatasetException {
-    try {
-      BufferedImage img = ImageIO.read(file.toFile());
-      if (img == null) throw new DatasetException(file, "not a decodable PNG or JPEG image");
-      if (img.getWidth() <= 0 || img.getHeight() <= 0) throw new DatasetException(file, "image has no pixels");
-      return img;
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      if (in == null) throw new DatasetException(file, "cannot open for reading");
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) throw new DatasetException(file, "corrupt image: no PNG or JPEG decoder recognises its content");
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        long width = reader.getWidth(0), height = reader.getHeight(0);
+        if (width <= 0 || height <= 0) throw new DatasetException(file, "image has no pixels");
+        if (width * height > MAX_PIXELS) {
+          throw new DatasetException(file, "image too large: " + width + "x" + height + " pixels, more than the "
+              + MAX_PIXELS / 1_000_000 + " megapixels this reader decodes");
+        }
+        return reader.read(0);
+      } finally {
+        reader.dispose();
+      }
     } catch (IOException | RuntimeException e) {
       if (e instanceof DatasetException d) throw d;
       throw new DatasetException(file, "corrupt image: " + e.getMessage(), e);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.nn.serialize.ZipRecords;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;
@@ -38,6 +39,7 @@ class CliArgumentsTest {
   private static Path weights;
   private static Path png;
   private static Path mismatch;
+  private static ZipRecords.Flipped corrupted;
 
   @BeforeAll
   static void makeFiles() throws IOException {
@@ -55,6 +57,8 @@ class CliArgumentsTest {
       entries.keySet().removeIf(k -> k.startsWith("ema.final."));
       StateDict.savePyTorch(entries, mismatch);
     }
+    String record = ZipRecords.holding(Files.readAllBytes(ck), TrainFixtures.largestEmaWeight(ck));
+    corrupted = ZipRecords.flip(ck, dir.resolve("corrupted.pt"), record, 4);
     png = dir.resolve("a.png");
     javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png",
         png.toFile());
@@ -174,6 +178,9 @@ class CliArgumentsTest {
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + noData), noData),
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + notAnImage), notAnImage),
         Arguments.of(args("sample", "--checkpoint", mismatch.toString(), "--no-progress"), mismatch),
+        Arguments.of(args("sample", "--checkpoint", corrupted.file().toString(), "--ddim-steps", "5", "-n", "1",
+            "--grid", dir.resolve("never.png").toString(), "--no-progress"), corrupted.file()),
+        Arguments.of(args("info", "--checkpoint", corrupted.file().toString()), corrupted.file()),
         Arguments.of(args("animate", "--checkpoint", missing.toString()), missing),
         Arguments.of(args("animate", "--checkpoint", weights.toString()), weights),
         Arguments.of(args("info", "--checkpoint", missing.toString()), missing),
@@ -196,6 +203,17 @@ class CliArgumentsTest {
   }
 
   @Test
+  void aCheckpointWithAFlippedBitInItsWeightsExitsWithOneNamingTheRecord() {
+    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", corrupted.file().toString(), "--no-progress", "-n", "1",
+        "--ddim-steps", "5", "--grid", dir.resolve("never.png").toString(), "--threads", CliRunner.THREADS);
+    assertEquals(1, r.code(), r::toString);
+    assertTrue(r.err().contains(corrupted.file().toString()), r::toString);
+    assertTrue(r.err().contains("'" + corrupted.entry() + "'"), r::toString);
+    assertTrue(r.err().contains("CRC-32 check failed"), r::toString);
+    assertTrue(Files.notExists(dir.resolve("never.png")), "no samples are written");
+  }
+
+  @Test
   void corruptTrainingDataExitsWithOne() throws IOException {
     Path bad = Files.write(dir.resolve("bad-idx3-ubyte.gz"), IdxFiles.bytes(0x803, 2, 8, 8, new byte[128]));
     Path empty = Files.createDirectories(dir.resolve("empty-folder"));
@@ -205,6 +223,18 @@ class CliArgumentsTest {
       assertEquals(1, r.code(), r::toString);
       assertTrue(r.err().contains(p.toString()), r::toString);
     }
+  }
+
+  @Test
+  void aSingleImageAsDataExitsWithOneSayingWhatDataTakes() {
+    CliRunner.Result r = CliRunner.run("train", "--data", png.toString(), "--out", dir.resolve("t4").toString(), "--no-progress",
+        "--threads", CliRunner.THREADS);
+    assertEquals(1, r.code(), r::toString);
+    assertTrue(r.err().startsWith("ddpm4j train: " + png + ": "), r::toString);
+    assertTrue(r.err().contains("a single PNG image"), r::toString);
+    assertTrue(r.err().contains("fashion-mnist") && r.err().contains("folder of PNG/JPEG images"), r::toString);
+    assertEquals(1, r.err().lines().count(), "one line, no stack trace:\n" + r);
+    assertTrue(r.out().isEmpty(), r::toString);
   }
 
   @ParameterizedTest

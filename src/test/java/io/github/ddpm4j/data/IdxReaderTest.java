@@ -9,12 +9,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Tensor;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class IdxReaderTest extends ScopedTest {
@@ -111,6 +116,82 @@ class IdxReaderTest extends ScopedTest {
   void rejectsDataThatIsNotGzipInAGzFile() throws IOException {
     assertMentions(rejects("bad-idx3-ubyte.gz", HAND_WRITTEN), "corrupt gzip data");
     assertMentions(rejects("junk-idx3-ubyte.gz", "this is not gzip at all".getBytes()), "corrupt gzip data");
+  }
+
+  /** 50 images of 20x20, gzipped, with the trailer checked against java.util.zip.CRC32 of the raw bytes. */
+  private static byte[] gzippedSet(byte[] raw) {
+    byte[] gz = IdxFiles.gzip(raw);
+    CRC32 crc = new CRC32();
+    crc.update(raw);
+    ByteBuffer trailer = ByteBuffer.wrap(gz, gz.length - 8, 8).order(ByteOrder.LITTLE_ENDIAN);
+    assertEquals((int) crc.getValue(), trailer.getInt(), "the last 8 bytes are CRC-32 then ISIZE (RFC 1952)");
+    assertEquals(raw.length, trailer.getInt());
+    return gz;
+  }
+
+  /** @return {@code gzip -t}'s exit status on the file, or -1 where gzip is not installed */
+  private static int gzipTest(Path f) throws IOException {
+    try {
+      Process p = new ProcessBuilder("gzip", "-t", f.toString()).redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"crc, 0", "crc, 3", "isize, 0", "isize, 3"})
+  void rejectsAGzipFileWhoseTrailerDoesNotMatch(String field, int limit) throws IOException {
+    byte[] raw = IdxFiles.bytes(IdxReader.IMAGES_MAGIC, 50, 20, 20, IdxFiles.pattern(50, 20, 20));
+    byte[] gz = gzippedSet(raw);
+    gz[gz.length - (field.equals("crc") ? 8 : 4)] ^= 0x01;
+    Path f = Files.write(dir.resolve(field + "-" + limit + "-idx3-ubyte.gz"), gz);
+    int gzip = gzipTest(f);
+    if (gzip >= 0) assertEquals(1, gzip, "gzip -t rejects the file");
+    DatasetException e = assertThrows(DatasetException.class, () -> IdxReader.readImages(f, limit));
+    assertEquals(f, e.file());
+    assertTrue(e.getMessage().startsWith(f + ": "), e.getMessage());
+    assertMentions(e, "gzip CRC/length check failed");
+  }
+
+  @Test
+  void readsAGzipFileToItsEndEvenWithALimit() throws IOException {
+    byte[] raw = IdxFiles.bytes(IdxReader.IMAGES_MAGIC, 50, 20, 20, IdxFiles.pattern(50, 20, 20));
+    Path f = Files.write(dir.resolve("ok-idx3-ubyte.gz"), gzippedSet(raw));
+    try (ImageDataset ds = IdxReader.readImages(f, 3)) {
+      assertArrayEquals(Arrays.copyOfRange(raw, 16, 16 + 3 * 400), values(ds.pixels()));
+    }
+  }
+
+  /**
+   * Bytes after the gzip member that do not start another member: GZIPInputStream stops at the
+   * member's verified trailer and ignores them, as {@code gzip -d} does ({@code gzip -t} says
+   * "decompression OK, trailing garbage ignored" and exits with 2, a warning). The images load.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"garbage!", "zeros"})
+  void ignoresTrailingBytesAfterAVerifiedGzipMember(String tail) throws IOException {
+    byte[] raw = IdxFiles.bytes(IdxReader.IMAGES_MAGIC, 50, 20, 20, IdxFiles.pattern(50, 20, 20));
+    byte[] gz = gzippedSet(raw);
+    byte[] extra = tail.equals("zeros") ? new byte[8] : tail.getBytes(StandardCharsets.US_ASCII);
+    byte[] withTail = Arrays.copyOf(gz, gz.length + extra.length);
+    System.arraycopy(extra, 0, withTail, gz.length, extra.length);
+    Path f = Files.write(dir.resolve("tail-idx3-ubyte.gz"), withTail);
+    int gzip = gzipTest(f);
+    if (gzip >= 0) assertTrue(gzip == 0 || gzip == 2, "gzip -t decompresses it (exit 0, or 2 for a warning): " + gzip);
+    for (int limit : new int[] {0, 3}) {
+      try (ImageDataset ds = IdxReader.readImages(f, limit)) {
+        assertArrayEquals(Arrays.copyOfRange(raw, 16, 16 + (limit == 0 ? 50 : limit) * 400), values(ds.pixels()));
+      }
+    }
+    // ...but a corrupt trailer is still caught when bytes follow it.
+    withTail[gz.length - 8] ^= 0x01;
+    Path bad = Files.write(dir.resolve("badtail-idx3-ubyte.gz"), withTail);
+    assertMentions(assertThrows(DatasetException.class, () -> IdxReader.readImages(bad, 3)), "gzip CRC/length check failed");
   }
 
   @Test

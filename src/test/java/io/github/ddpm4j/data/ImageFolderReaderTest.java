@@ -2,6 +2,7 @@ package io.github.ddpm4j.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -157,6 +159,43 @@ class ImageFolderReaderTest extends ScopedTest {
     Files.writeString(bad, "garbage that is no image at all");
     DatasetException garbage = assertThrows(DatasetException.class, () -> ImageFolderReader.read(dir, 4, 1, 0));
     assertEquals(bad, garbage.file());
+  }
+
+  @Test
+  void theHandMadePngEncoderWritesWhatImageIoDecodes() throws IOException {
+    BufferedImage img = ImageIO.read(new java.io.ByteArrayInputStream(PngFiles.gray(5, 3, 77)));
+    assertEquals(5, img.getWidth());
+    assertEquals(3, img.getHeight());
+    for (int y = 0; y < 3; y++) for (int x = 0; x < 5; x++) assertEquals(77, img.getRaster().getSample(x, y, 0));
+  }
+
+  @Test
+  void refusesAnImageTooLargeToDecodeNamingItsSize() throws IOException {
+    png(dir.resolve("a.png"), gray(4, 4, 10));
+    Path huge = Files.write(dir.resolve("huge.png"), PngFiles.gray(30000, 30000, 0));
+    DatasetException e = assertThrows(DatasetException.class, () -> ImageFolderReader.read(dir, 4, 1, 0));
+    assertEquals(huge, e.file());
+    assertTrue(e.getMessage().startsWith(huge + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("30000x30000 pixels, more than the " + ImageFolderReader.MAX_PIXELS / 1_000_000
+        + " megapixels this reader decodes"), e.getMessage());
+    assertFalse(e.getMessage().contains("corrupt"), e.getMessage());
+    DatasetException viaFiles = assertThrows(DatasetException.class,
+        () -> ImageFolderReader.readFiles(java.util.List.of(huge), 4, 3, "x"));
+    assertEquals(e.getMessage(), viaFiles.getMessage());
+  }
+
+  @Test
+  void randomBytesNamedPngAreCorrupt() throws IOException {
+    byte[] noise = new byte[4096];
+    new java.util.Random(7).nextBytes(noise);
+    Path bad = Files.write(dir.resolve("noise.png"), noise);
+    DatasetException e = assertThrows(DatasetException.class, () -> ImageFolderReader.read(dir, 4, 1, 0));
+    assertEquals(bad, e.file());
+    assertTrue(e.getMessage().startsWith(bad + ": corrupt image"), e.getMessage());
+    byte[] cut = Arrays.copyOf(PngFiles.gray(64, 64, 9), 60); // the header and part of the pixel data
+    Files.write(bad, cut);
+    DatasetException truncated = assertThrows(DatasetException.class, () -> ImageFolderReader.read(dir, 4, 1, 0));
+    assertTrue(truncated.getMessage().startsWith(bad + ": corrupt image"), truncated.getMessage());
   }
 
   @Test

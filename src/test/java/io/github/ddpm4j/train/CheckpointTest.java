@@ -11,7 +11,9 @@ import io.github.ddpm4j.data.ImageDataset;
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.nn.Adam;
+import io.github.ddpm4j.nn.serialize.CorruptFileException;
 import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.nn.serialize.ZipRecords;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
@@ -106,6 +108,17 @@ class CheckpointTest extends ScopedTest {
     Path safetensors = dir.resolve("weights.safetensors");
     StateDict.saveSafetensors(Map.of("conv.weight", Torch.ones(2, 2)), safetensors);
     rejects(safetensors);
+  }
+
+  @Test
+  void aFlippedBitInTheWeightsIsRejectedNamingTheRecord() throws IOException {
+    String record = ZipRecords.holding(Files.readAllBytes(valid), TrainFixtures.largestEmaWeight(valid));
+    ZipRecords.Flipped f = ZipRecords.flip(valid, dir.resolve("flipped.pt"), record, 6);
+    IOException e = rejects(f.file());
+    assertTrue(e.getMessage().startsWith(f.file() + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("'" + f.entry() + "'"), e.getMessage());
+    assertTrue(e.getMessage().contains("CRC-32 check failed"), e.getMessage());
+    assertTrue(e.getCause() instanceof CorruptFileException, () -> "cause: " + e.getCause());
   }
 
   private Path rewritten(String name, String key, Tensor value) throws IOException {

@@ -2,11 +2,16 @@ package io.github.ddpm4j.train;
 
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.diffusion.UNetConfig;
+import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Scope;
+import io.github.ddpm4j.torch.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 
 /** A tiny model and data set that train in well under a second per step on a CPU. */
@@ -46,5 +51,16 @@ public final class TrainFixtures {
     Trainer t = trainer(config(data, steps), out, new StringWriter());
     t.run(false);
     return t.checkpointFile();
+  }
+
+  /**
+   * @param checkpoint a checkpoint written by {@link Checkpoint#save}
+   * @return the bytes of its largest EMA weight, which the file stores in a record of its own
+   */
+  public static byte[] largestEmaWeight(Path checkpoint) throws IOException {
+    try (StateDict ck = StateDict.loadPyTorch(checkpoint); Scope s = Scope.open()) {
+      Tensor w = Checkpoint.weights(ck, "ema.").values().stream().max(Comparator.comparingLong(Tensor::nbytes)).orElseThrow();
+      return w.contiguous().data().toArray(ValueLayout.JAVA_BYTE);
+    }
   }
 }

@@ -27,7 +27,9 @@ import java.util.Map;
  *   <li>{@code <archive>/data.pkl}: the pickled object; tensor storages appear
  *       in it as persistent ids {@code ('storage', torch.FloatStorage, key, location, numel)};</li>
  *   <li>{@code <archive>/data/<key>}: each storage's raw bytes, uncompressed and
- *       64-byte aligned in the file;</li>
+ *       64-byte aligned in the file; the CRC-32 of each record that a tensor uses is
+ *       checked once at load, over the file's bytes in memory (mapped or read)
+ *       without copying them;</li>
  *   <li>{@code <archive>/version}: the format version; {@code <archive>/byteorder}
  *       (PyTorch 2.1 on): {@code little} or {@code big}.</li>
  * </ul>
@@ -109,7 +111,7 @@ final class PyTorchFormat {
       throw corrupt(source, "storage '" + ref.key() + "' should hold " + ref.numel() + " " + ref.dtype() + " elements ("
           + bytes + " bytes) but its record has " + e.size() + " bytes");
     }
-    MemorySegment data = zip.data(e);
+    MemorySegment data = zip.dataChecked(e);
     if (ref.dtype() == DType.BOOL) checkBools(data, source, ref.key());
     return aligned(data, ref.dtype(), file);
   }

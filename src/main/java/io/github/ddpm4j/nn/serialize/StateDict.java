@@ -19,7 +19,10 @@ import java.util.Set;
  * taken, e.g. {@code module.loadStateDict(dict, true)}, then close it.
  *
  * <p>Loading is zero-copy: the file is memory-mapped and each tensor is a view
- * of its bytes in the mapping, so only the pages that are read are loaded. The
+ * of its bytes in the mapping. A PyTorch checkpoint's storage records are read
+ * once at load to check their CRC-32s (without a copy), so corrupt weights are
+ * refused there rather than used; a safetensors file has no checksum, and only
+ * the pages that are read are loaded. The
  * mapping is private (copy-on-write): a tensor may be changed in place, which
  * changes only this process's copy and never the file. A file that cannot be
  * opened for writing (needed by Java for a private mapping) is read into
@@ -46,7 +49,8 @@ import java.util.Set;
  *       {@link ForbiddenGlobalException}). Tensors load to the CPU whatever
  *       device they were saved from ({@code map_location="cpu"}).</li>
  *   <li>safetensors: the format of {@code safetensors.torch.save_file}, with its
- *       string metadata.</li>
+ *       string metadata. The format has no checksum: changed bytes in its tensor
+ *       data cannot be detected and load as they are.</li>
  * </ul>
  * Supported element types: every {@link io.github.ddpm4j.torch.DType}
  * (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool).
@@ -115,8 +119,9 @@ public final class StateDict extends AbstractMap<String, Tensor> implements Auto
    * @throws ForbiddenGlobalException if the pickle names a global other than the allowed ones
    * @throws CorruptFileException if the file is truncated or malformed, its pickle is invalid,
    *     a tensor reaches outside its storage or holds more elements than it, a storage record
-   *     is missing, compressed or of the wrong size, the data is big-endian, or the dict holds
-   *     something other than tensors
+   *     is missing, compressed or of the wrong size, a record read (the pickle, {@code version},
+   *     {@code byteorder}, each storage a tensor uses) fails its CRC-32 check, the data is
+   *     big-endian, or the dict holds something other than tensors
    * @throws IOException if the file cannot be read
    */
   public static StateDict loadPyTorch(Path path) throws IOException {
@@ -129,7 +134,10 @@ public final class StateDict extends AbstractMap<String, Tensor> implements Auto
    * 100,000,000 bytes, as in the reference implementation), well-formed UTF-8
    * JSON without duplicate keys, known dtypes, non-negative shapes whose byte
    * size equals {@code end - begin}, and data offsets that tile the data
-   * buffer exactly, with no hole, overlap or trailing byte.
+   * buffer exactly, with no hole, overlap or trailing byte. The format has no
+   * checksum, so changed bytes inside the tensor data cannot be detected: such a
+   * file loads, with the changed values (a PyTorch checkpoint's records carry CRC-32s
+   * and are checked).
    *
    * @param path the file
    * @return its tensors, in the header's order, with the header's {@code __metadata__}

@@ -21,10 +21,13 @@ import java.util.zip.CRC32;
  *
  * <p>Every offset and size is checked against the archive's real size before
  * use; nothing is allocated in proportion to a number read from the file.
- * Entry data is not read here: {@link #data} returns a slice of the archive.
+ * Entry data is not read here: {@link #data} returns a slice of the archive, and
+ * {@link #dataChecked} the same slice after checking its CRC-32.
  */
 final class ZipArchive {
   static final int STORED = 0;
+  /** The most bytes given to {@link CRC32} at once: one GiB, within a {@code ByteBuffer}'s int index. */
+  static final long CRC_CHUNK = 1L << 30;
 
   private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
   private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -81,21 +84,46 @@ final class ZipArchive {
   }
 
   /**
+   * Checks a stored entry's CRC-32 without copying its bytes: {@link CRC32#update(java.nio.ByteBuffer)}
+   * reads the archive's memory (a mapping or a copy) directly, in chunks of at most
+   * {@link #CRC_CHUNK} bytes, since a {@code ByteBuffer} is int-indexed.
+   *
+   * @param e a stored entry of this archive
+   * @return its stored bytes, a slice of the archive (no copy), whose CRC-32 matches the directory's
+   * @throws CorruptFileException if the entry is compressed, or its CRC-32 differs from the one
+   *     stored in the central directory (the message names the file and the entry)
+   */
+  MemorySegment dataChecked(Entry e) throws CorruptFileException {
+    MemorySegment d = data(e);
+    long crc = crc32(d, CRC_CHUNK);
+    if (crc != e.crc()) {
+      throw corrupt(String.format("CRC-32 check failed for entry '%s' (stored 0x%08x, computed 0x%08x); the file is corrupt",
+          e.name(), e.crc(), crc));
+    }
+    return d;
+  }
+
+  /**
+   * @param bytes any memory
+   * @param chunk the most bytes given to {@link CRC32} at once, 1 to {@link Integer#MAX_VALUE}
+   * @return the CRC-32 of {@code bytes}, read in place
+   */
+  static long crc32(MemorySegment bytes, long chunk) {
+    CRC32 crc = new CRC32();
+    for (long at = 0; at < bytes.byteSize(); at += chunk) {
+      crc.update(bytes.asSlice(at, Math.min(chunk, bytes.byteSize() - at)).asByteBuffer());
+    }
+    return crc.getValue();
+  }
+
+  /**
    * @param e a stored entry
    * @return its bytes, copied, after checking its CRC-32
    * @throws CorruptFileException if the entry is compressed, too large for an array, or fails its CRC
    */
   byte[] readChecked(Entry e) throws CorruptFileException {
-    MemorySegment d = data(e);
-    if (d.byteSize() > Integer.MAX_VALUE - 8) throw corrupt("entry '" + e.name() + "' is too large to read into memory");
-    byte[] bytes = d.toArray(ValueLayout.JAVA_BYTE);
-    CRC32 crc = new CRC32();
-    crc.update(bytes);
-    if (crc.getValue() != e.crc()) {
-      throw corrupt("entry '" + e.name() + "' fails its CRC-32 check (stored " + Long.toHexString(e.crc()) + ", computed "
-          + Long.toHexString(crc.getValue()) + ")");
-    }
-    return bytes;
+    if (e.size() > Integer.MAX_VALUE - 8) throw corrupt("entry '" + e.name() + "' is too large to read into memory");
+    return dataChecked(e).toArray(ValueLayout.JAVA_BYTE);
   }
 
   private CorruptFileException corrupt(String what) {

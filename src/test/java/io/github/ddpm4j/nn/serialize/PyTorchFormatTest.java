@@ -467,6 +467,52 @@ class PyTorchFormatTest extends SerializeTestBase {
     return e.getMessage().toLowerCase(Locale.ROOT);
   }
 
+  private static void assertCrcFailure(ZipRecords.Flipped f, IOException e) {
+    assertTrue(e.getMessage().startsWith(f.file() + ": "), e.getMessage());
+    assertTrue(e.getMessage().contains("'" + f.entry() + "'"), e.getMessage());
+    assertTrue(e.getMessage().contains("CRC-32 check failed"), e.getMessage());
+  }
+
+  @Test
+  void aFlippedBitInTensorDataFailsItsRecordsCrc() throws IOException {
+    Path own = dir.resolve("own.pt");
+    StateDict.savePyTorch(javaTensors(), own);
+    for (Path base : List.of(fixture(), own)) {
+      for (int bit : new int[] {0, 7}) {
+        ZipRecords.Flipped f = ZipRecords.flipInLargestStorage(base, dir.resolve("flipped-" + bit + "-" + base.getFileName()), bit);
+        CorruptFileException e = assertThrows(CorruptFileException.class, () -> StateDict.loadPyTorch(f.file()).close());
+        assertCrcFailure(f, e);
+        assertCrcFailure(f, assertThrows(CorruptFileException.class, () -> StateDict.load(f.file()).close()));
+      }
+    }
+  }
+
+  @Test
+  void theCrcOfARecordIsTheSameInChunks() {
+    byte[] bytes = resource("model.pt");
+    java.util.zip.CRC32 whole = new java.util.zip.CRC32();
+    whole.update(bytes);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment offHeap = arena.allocate(bytes.length).copyFrom(MemorySegment.ofArray(bytes));
+      for (long chunk : new long[] {1, 7, 64, bytes.length - 1, bytes.length, ZipArchive.CRC_CHUNK}) {
+        assertEquals(whole.getValue(), ZipArchive.crc32(offHeap, chunk), "chunks of " + chunk);
+      }
+      assertEquals(0, ZipArchive.crc32(offHeap.asSlice(0, 0), ZipArchive.CRC_CHUNK));
+    }
+  }
+
+  @Test
+  void aFlippedBitIsCaughtAlsoWhenTheFileIsReadIntoMemory() throws Exception {
+    ZipRecords.Flipped f = ZipRecords.flipInLargestStorage(fixture(), dir.resolve("flipped.pt"), 3);
+    try {
+      org.junit.jupiter.api.Assumptions.assumeTrue(makeUnwritable(f.file()), "cannot make a file unwritable here");
+      assertCrcFailure(f, assertThrows(CorruptFileException.class, () -> StateDict.loadPyTorch(f.file()).close()));
+    } finally {
+      chattr("-i", f.file());
+      f.file().toFile().setWritable(true, false);
+    }
+  }
+
   @Test
   void compressedStorageIsRejectedClearly() throws IOException {
     byte[] zip = TorchZip.archive(oneTensorPickle(), Map.of("0", floats(1f, 2f))).deflate(java.util.Set.of("archive/data/0")).bytes();

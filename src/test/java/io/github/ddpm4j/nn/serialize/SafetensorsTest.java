@@ -104,6 +104,17 @@ class SafetensorsTest extends SerializeTestBase {
     }
   }
 
+  /** The format has no checksum (unlike PyTorch's zip records), as StateDict.loadSafetensors documents. */
+  @Test
+  void aFlippedBitInTheDataLoadsUndetected() throws IOException {
+    String header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    byte[] bytes = file(header, le(8).putFloat(1).putFloat(2).array());
+    bytes[bytes.length - 1] ^= 0x01; // the top byte of 2.0f (0x40000000)
+    try (StateDict sd = StateDict.loadSafetensors(write(bytes))) {
+      assertArrayEquals(new float[] {1, Float.intBitsToFloat(0x41000000)}, sd.get("a").toFloatArray());
+    }
+  }
+
   @Test
   void tensorsAreViewsOfTheMappedFile() throws IOException {
     Path p = dir.resolve("m.safetensors");
