@@ -17,6 +17,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /** Sampling from a checkpoint into PNG files, shared by {@code train} and {@code sample}. */
 final class Sampling {
+  /** Most images one command draws: they are sampled as one batch. */
+  static final int MAX_COUNT = 4096;
+
   private Sampling() {}
 
   /**
@@ -25,7 +28,9 @@ final class Sampling {
    * @throws IllegalArgumentException naming the option that is out of range
    */
   static void checkOptions(int n, String sampler, int ddimSteps, double eta) {
-    if (n < 1) throw new IllegalArgumentException("--count must be >= 1, got " + n);
+    if (n < 1 || n > MAX_COUNT) {
+      throw new IllegalArgumentException("--count must be in 1.." + MAX_COUNT + " (they are sampled as one batch), got " + n);
+    }
     if (!sampler.equals("ddim") && !sampler.equals("ancestral")) {
       throw new IllegalArgumentException("--sampler must be ddim or ancestral, got '" + sampler + "'");
     }

@@ -87,12 +87,16 @@ public final class Checkpoint {
 
   /**
    * Opens a checkpoint written by {@link #save}, checking that it is one: a PyTorch
-   * zip archive holding a readable training configuration and the step counter.
+   * zip archive holding the step counter and a training configuration that passes
+   * every check of {@link TrainConfig} (the checks the command line's options pass), so that
+   * nothing is built from absurd sizes in a tampered or corrupt file.
    *
    * @param file the checkpoint
    * @return its tensors (memory-mapped; close when done)
    * @throws java.nio.file.NoSuchFileException if the file does not exist (the message names it)
-   * @throws IOException if the file is corrupt, or not a ddpm4j checkpoint; the message names the file
+   * @throws IOException if the file is corrupt, or not a ddpm4j checkpoint, or its configuration is
+   *     invalid ({@code "FILE: invalid configuration: imageSize = 100000 must be in 4..1024"}); the
+   *     message names the file
    */
   public static StateDict open(Path file) throws IOException {
     if (!Files.exists(file)) throw new NoSuchFileException(file.toString(), null, "no such checkpoint file");
@@ -111,6 +115,10 @@ public final class Checkpoint {
       }
       try {
         config(sd);
+      } catch (IllegalArgumentException e) {
+        throw new IOException(file + ": " + e.getMessage(), e);
+      }
+      try {
         if (meta(sd, "meta.step") < 0) throw new IllegalArgumentException("negative step count");
       } catch (RuntimeException e) {
         throw new IOException(file + ": corrupt ddpm4j checkpoint: " + e.getMessage(), e);
@@ -125,13 +133,14 @@ public final class Checkpoint {
   /**
    * @param checkpoint an opened checkpoint
    * @return its training configuration
-   * @throws IllegalArgumentException if the stored configuration is missing or malformed
+   * @throws IllegalArgumentException if the stored configuration is missing, malformed or invalid
+   *     (see {@link TrainConfig#fromJson})
    */
   public static TrainConfig config(Map<String, Tensor> checkpoint) {
     Tensor json = checkpoint.get("meta.config");
     if (json == null) throw new IllegalArgumentException("checkpoint has no 'meta.config' entry");
     if (json.dtype() != DType.UINT8 || json.dim() != 1) {
-      throw new IllegalArgumentException("'meta.config' must be a 1-d uint8 tensor, got " + json.dtype() + java.util.Arrays.toString(json.shape()));
+      throw new IllegalArgumentException("malformed configuration: 'meta.config' must be a 1-d uint8 tensor, got " + json.dtype() + java.util.Arrays.toString(json.shape()));
     }
     return TrainConfig.fromJson(new String(json.toByteArray(), StandardCharsets.UTF_8));
   }
