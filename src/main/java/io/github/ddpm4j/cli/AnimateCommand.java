@@ -57,6 +57,7 @@ final class AnimateCommand implements Callable<Integer> {
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open();
          Generator g = new Generator(common.seed, device);
          Trajectory tr = new TrajectorySampler(m.diffusion(), every).sample(count, m.imageShape(), g, Progress.NONE)) {
+      m.requireFinite(tr.x0Hat());
       int frames = (int) tr.x0Hat().size(0);
       if (gif) {
         List<BufferedImage> images = new ArrayList<>();

@@ -77,7 +77,9 @@ final class InterpolateCommand implements Callable<Integer> {
           strip.add(interpolator.interpolate(x1, x2, lambda, step, g, Progress.NONE));
         }
       }
-      ImageWriter.writePng(ImageWriter.grid(Torch.cat(strip, 0), frames, 2), out);
+      Tensor images = Torch.cat(strip, 0);
+      m.requireFinite(images);
+      ImageWriter.writePng(ImageWriter.grid(images, frames, 2), out);
     }
     spec.commandLine().getOut().println("ddpm4j: wrote " + out);
     spec.commandLine().getOut().flush();

@@ -49,7 +49,8 @@ final class Sampling {
    * @param grid PNG grid to write, or null
    * @param singles folder for one PNG per image, or null
    * @param progressBar show a progress bar
-   * @throws IOException if reading the checkpoint or writing images fails
+   * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
+   *     not finite (naming the checkpoint)
    * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
    *     steps exceed the model's diffusion steps
    */
@@ -62,6 +63,7 @@ final class Sampling {
             + " diffusion steps");
       }
       Tensor x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+      m.requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
       if (singles != null) {
         for (int i = 0; i < n; i++) {

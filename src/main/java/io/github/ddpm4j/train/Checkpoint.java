@@ -159,6 +159,59 @@ public final class Checkpoint {
   }
 
   /**
+   * The numeric health of a group of weights, as {@link #weightStats} measures it.
+   *
+   * @param values floating-point values examined
+   * @param nonFinite how many of them are NaN or infinite
+   * @param firstNonFinite the first entry, in file order, that holds a non-finite value (its full key), or null
+   * @param maxAbs the largest |w| among the finite values, or NaN when none is finite
+   */
+  public record WeightStats(long values, long nonFinite, String firstNonFinite, double maxAbs) {
+    /** Above this |w| a weight counts as extreme: trained DDPM weights stay within a few units. */
+    public static final double EXTREME = 1e4;
+
+    /** @return whether every value is finite */
+    public boolean allFinite() {
+      return nonFinite == 0;
+    }
+
+    /** @return whether some finite value exceeds {@link #EXTREME} in magnitude */
+    public boolean extreme() {
+      return maxAbs > EXTREME;
+    }
+  }
+
+  /**
+   * Counts the non-finite values of the floating-point entries under {@code prefix} and finds the
+   * largest finite magnitude, with a few LibTorch reductions per entry (no copy to Java).
+   *
+   * @param checkpoint an opened checkpoint (or any state dict)
+   * @param prefix {@code "model."} or {@code "ema."}
+   * @return the counts; zero values when no entry matches
+   */
+  public static WeightStats weightStats(Map<String, Tensor> checkpoint, String prefix) {
+    long values = 0, nonFinite = 0, finite = 0;
+    String first = null;
+    double maxAbs = 0;
+    for (Map.Entry<String, Tensor> e : checkpoint.entrySet()) {
+      Tensor t = e.getValue();
+      if (!e.getKey().startsWith(prefix) || !t.dtype().isFloatingPoint() || t.numel() == 0) continue;
+      try (Scope scope = Scope.open()) {
+        Tensor ok = t.isfinite();
+        long good = ok.sum().itemLong();
+        values += t.numel();
+        finite += good;
+        if (good < t.numel()) {
+          nonFinite += t.numel() - good;
+          if (first == null) first = e.getKey();
+        }
+        if (good > 0) maxAbs = Math.max(maxAbs, t.abs().maskedFill(ok.logicalNot(), 0).amax().item());
+      }
+    }
+    return new WeightStats(values, nonFinite, first, finite == 0 && values > 0 ? Double.NaN : maxAbs);
+  }
+
+  /**
    * @param checkpoint an opened checkpoint
    * @param key a {@code meta.*} int64 entry
    * @return its value
