@@ -54,6 +54,7 @@ final class AnimateCommand implements Callable<Integer> {
     if (every < 1) throw new IllegalArgumentException("--every must be >= 1, got " + every);
     if (delay < 10) throw new IllegalArgumentException("--delay must be >= 10 ms, got " + delay);
     Device device = common.apply();
+    Sampling.outputFolder(out);
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open();
          Generator g = new Generator(common.seed, device);
          Trajectory tr = new TrajectorySampler(m.diffusion(), every).sample(count, m.imageShape(), g, Progress.NONE)) {

@@ -61,6 +61,7 @@ final class InterpolateCommand implements Callable<Integer> {
     if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
     if (t != null && t < 0) throw new IllegalArgumentException("--t must be >= 0, got " + t);
     Device device = common.apply();
+    Sampling.outputFolder(out);
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open()) {
       int step = t == null ? m.config().steps() / 2 : t;
       if (step >= m.config().steps()) {

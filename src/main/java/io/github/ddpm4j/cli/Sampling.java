@@ -5,6 +5,7 @@ import io.github.ddpm4j.diffusion.AncestralSampler;
 import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
@@ -57,6 +58,8 @@ final class Sampling {
   static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
       Path singles, boolean progressBar) throws IOException {
     checkOptions(n, sampler, ddimSteps, eta);
+    if (grid != null) outputFolder(grid);
+    if (singles != null) FileErrors.createDirectories(singles);
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
       if (sampler.equals("ddim") && ddimSteps > m.config().steps()) {
         throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
@@ -71,6 +74,17 @@ final class Sampling {
         }
       }
     }
+  }
+
+  /**
+   * Creates the folder of an output file before any work, so that a file in the way fails at once,
+   * as {@code "PATH: exists and is not a directory"}.
+   *
+   * @param file an output file
+   * @throws java.nio.file.FileSystemException naming the path and the reason if the folder cannot be created
+   */
+  static void outputFolder(Path file) throws IOException {
+    FileErrors.createDirectories(file.toAbsolutePath().getParent());
   }
 
   static Tensor sample(GaussianDiffusion diffusion, int n, long[] shape, String sampler, int ddimSteps, double eta, long seed,

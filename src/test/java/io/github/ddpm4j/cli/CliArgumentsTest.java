@@ -247,6 +247,48 @@ class CliArgumentsTest {
     }
   }
 
+  /** Failures to write name the file and the reason, in one line, with exit code 1; nothing is written. */
+  @Test
+  void ioErrorsNameThePathAndTheReason() throws IOException {
+    Path regular = Files.writeString(dir.resolve("a-file.txt"), "x");
+    Path folder = Files.createDirectories(dir.resolve("a-folder.png"));
+    Files.writeString(folder.resolve("inside"), "x");
+    Path logIsFolder = Files.createDirectories(dir.resolve("log-is-folder/loss.csv"));
+    List<List<String>> cases = List.of(
+        List.of("ddpm4j sample: /proc/ddpm4j-test.png: No such file or directory",
+            "sample", "--grid", "/proc/ddpm4j-test.png"),
+        List.of("ddpm4j sample: /proc/ddpm4j-test: No such file or directory",
+            "sample", "--grid", "/proc/ddpm4j-test/grid.png"),
+        List.of("ddpm4j sample: " + regular + ": exists and is not a directory",
+            "sample", "--singles", regular.toString()),
+        List.of("ddpm4j sample: " + folder + ": Is a directory",
+            "sample", "--grid", folder.toString()),
+        List.of("ddpm4j animate: " + regular + ": exists and is not a directory",
+            "animate", "--out", regular.resolve("t.gif").toString()),
+        List.of("ddpm4j train: " + regular + ": exists and is not a directory",
+            "train", "--out", regular.toString()),
+        List.of("ddpm4j train: " + logIsFolder + ": Is a directory",
+            "train", "--out", logIsFolder.getParent().toString(), "--force"));
+    for (List<String> c : cases) {
+      List<String> args = new ArrayList<>(c.subList(1, c.size()));
+      if (args.get(0).equals("train")) {
+        args.addAll(List.of("--data", data.toString(), "--steps", "1", "--batch-size", "8", "--image-size", "8", "--base-channels", "8",
+            "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false", "--no-progress"));
+      } else {
+        args.addAll(List.of("--checkpoint", ck.toString()));
+        if (args.get(0).equals("sample")) args.addAll(List.of("-n", "1", "--ddim-steps", "2", "--no-progress"));
+        else args.addAll(List.of("--count", "1", "--every", "25"));
+      }
+      args.addAll(List.of("--threads", CliRunner.THREADS));
+      CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+      assertEquals(1, r.code(), r::toString);
+      assertEquals(c.get(0), r.err().strip(), r::toString);
+    }
+    assertEquals("x", Files.readString(regular));
+    assertEquals(List.of("inside"), Files.list(folder).map(p -> p.getFileName().toString()).toList());
+    assertEquals(List.of("loss.csv"), Files.list(logIsFolder.getParent()).map(p -> p.getFileName().toString()).toList());
+  }
+
   @Test
   void corruptTrainingDataExitsWithOne() throws IOException {
     Path bad = Files.write(dir.resolve("bad-idx3-ubyte.gz"), IdxFiles.bytes(0x803, 2, 8, 8, new byte[128]));
