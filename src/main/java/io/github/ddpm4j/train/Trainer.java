@@ -83,7 +83,16 @@ public final class Trainer {
   /** Sample grids the trainer draws in {@code samples/}. */
   private static final Pattern STEP_GRID = Pattern.compile("step-\\d+\\.png");
 
-  /** How often and where the trainer reports and saves. */
+  /**
+   * How often and where the trainer reports and saves.
+   *
+   * @param dir the output folder (created if missing)
+   * @param checkpointEvery write a checkpoint every this many steps, &gt;= 1 (and at the last step, and when stopped)
+   * @param sampleEvery draw a sample grid every this many steps, 0 for never
+   * @param sampleCount images in each sample grid, &gt;= 1
+   * @param sampleSteps DDIM steps for sample grids, &gt;= 1 (at most the diffusion steps are used)
+   * @param progressBar show a progress bar on the console
+   */
   public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, int sampleSteps, boolean progressBar) {
     /**
      * @throws IllegalArgumentException if a count is out of range

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.IdxFiles;
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainFixtures;
@@ -42,8 +41,7 @@ class CliArgumentsTest {
 
   @BeforeAll
   static void makeFiles() throws IOException {
-    System.setProperty("java.awt.headless", "true");
-    Torch.setNumThreads(Integer.parseInt(CliRunner.THREADS));
+    CliRunner.setUpClass();
     data = TrainFixtures.data(dir.resolve("data"));
     ck = TrainFixtures.train(data, dir.resolve("run"), 1);
     missing = dir.resolve("absent/checkpoint.pt");
@@ -73,7 +71,7 @@ class CliArgumentsTest {
 
   @AfterAll
   static void restoreThreads() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    CliRunner.tearDownClass();
   }
 
   private static String[] args(String... a) {

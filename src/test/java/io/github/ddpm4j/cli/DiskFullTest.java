@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
-import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,15 +31,14 @@ class DiskFullTest {
 
   @BeforeAll
   static void train() throws IOException {
-    System.setProperty("java.awt.headless", "true");
-    Torch.setNumThreads(Integer.parseInt(CliRunner.THREADS));
+    CliRunner.setUpClass();
     data = TrainFixtures.data(dir.resolve("data"));
     checkpoint = TrainFixtures.train(data, dir.resolve("run"), 1);
   }
 
   @AfterAll
   static void restoreThreads() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    CliRunner.tearDownClass();
   }
 
   private static int run(String... command) throws IOException, InterruptedException {

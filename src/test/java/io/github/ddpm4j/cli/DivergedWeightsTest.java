@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
@@ -40,8 +39,7 @@ class DivergedWeightsTest {
 
   @BeforeAll
   static void makeCheckpoints() throws IOException {
-    System.setProperty("java.awt.headless", "true");
-    Torch.setNumThreads(Integer.parseInt(CliRunner.THREADS));
+    CliRunner.setUpClass();
     good = TrainFixtures.train(TrainFixtures.data(dir.resolve("data")), dir.resolve("run"), 1);
     for (Map.Entry<String, Double> bad : Map.of("nan", Double.NaN, "inf", Double.POSITIVE_INFINITY, "huge", 1e37).entrySet()) {
       Path file = dir.resolve(bad.getKey() + ".pt");
@@ -68,7 +66,7 @@ class DivergedWeightsTest {
 
   @AfterAll
   static void restoreThreads() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    CliRunner.tearDownClass();
   }
 
   @ParameterizedTest

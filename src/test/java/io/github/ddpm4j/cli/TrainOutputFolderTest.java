@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
-import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.Checkpoint;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;
@@ -38,13 +36,13 @@ class TrainOutputFolderTest {
 
   @BeforeAll
   static void makeData() throws IOException {
-    System.setProperty("java.awt.headless", "true");
+    CliRunner.setUpClass();
     data = TrainFixtures.data(shared.resolve("data"));
   }
 
   @AfterAll
   static void restoreThreads() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    CliRunner.tearDownClass();
   }
 
   static String[] train(Path data, Path out, int steps, String... more) {
