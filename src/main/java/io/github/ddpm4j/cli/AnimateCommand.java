@@ -54,9 +54,11 @@ final class AnimateCommand implements Callable<Integer> {
     if (every < 1) throw new IllegalArgumentException("--every must be >= 1, got " + every);
     if (delay < 10) throw new IllegalArgumentException("--delay must be >= 10 ms, got " + delay);
     Device device = common.apply();
+    Sampling.outputFolder(out);
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open();
          Generator g = new Generator(common.seed, device);
          Trajectory tr = new TrajectorySampler(m.diffusion(), every).sample(count, m.imageShape(), g, Progress.NONE)) {
+      m.requireFinite(tr.x0Hat());
       int frames = (int) tr.x0Hat().size(0);
       if (gif) {
         List<BufferedImage> images = new ArrayList<>();

@@ -61,6 +61,7 @@ final class InterpolateCommand implements Callable<Integer> {
     if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
     if (t != null && t < 0) throw new IllegalArgumentException("--t must be >= 0, got " + t);
     Device device = common.apply();
+    Sampling.outputFolder(out);
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open()) {
       int step = t == null ? m.config().steps() / 2 : t;
       if (step >= m.config().steps()) {
@@ -77,7 +78,9 @@ final class InterpolateCommand implements Callable<Integer> {
           strip.add(interpolator.interpolate(x1, x2, lambda, step, g, Progress.NONE));
         }
       }
-      ImageWriter.writePng(ImageWriter.grid(Torch.cat(strip, 0), frames, 2), out);
+      Tensor images = Torch.cat(strip, 0);
+      m.requireFinite(images);
+      ImageWriter.writePng(ImageWriter.grid(images, frames, 2), out);
     }
     spec.commandLine().getOut().println("ddpm4j: wrote " + out);
     spec.commandLine().getOut().flush();

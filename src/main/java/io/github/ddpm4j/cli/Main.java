@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.io.FileErrors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -41,9 +42,9 @@ public final class Main implements Runnable {
     return cmd;
   }
 
+  /** One line for a failure; failures about a file read {@code "PATH: REASON"} (see {@link FileErrors#message}). */
   private static String describe(Throwable ex) {
-    String m = ex.getMessage();
-    return m == null || m.isBlank() ? ex.getClass().getSimpleName() : m;
+    return FileErrors.message(ex);
   }
 
   /**

@@ -5,6 +5,7 @@ import io.github.ddpm4j.diffusion.AncestralSampler;
 import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
@@ -17,6 +18,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /** Sampling from a checkpoint into PNG files, shared by {@code train} and {@code sample}. */
 final class Sampling {
+  /** Most images one command draws: they are sampled as one batch. */
+  static final int MAX_COUNT = 4096;
+
   private Sampling() {}
 
   /**
@@ -25,7 +29,9 @@ final class Sampling {
    * @throws IllegalArgumentException naming the option that is out of range
    */
   static void checkOptions(int n, String sampler, int ddimSteps, double eta) {
-    if (n < 1) throw new IllegalArgumentException("--count must be >= 1, got " + n);
+    if (n < 1 || n > MAX_COUNT) {
+      throw new IllegalArgumentException("--count must be in 1.." + MAX_COUNT + " (they are sampled as one batch), got " + n);
+    }
     if (!sampler.equals("ddim") && !sampler.equals("ancestral")) {
       throw new IllegalArgumentException("--sampler must be ddim or ancestral, got '" + sampler + "'");
     }
@@ -44,19 +50,23 @@ final class Sampling {
    * @param grid PNG grid to write, or null
    * @param singles folder for one PNG per image, or null
    * @param progressBar show a progress bar
-   * @throws IOException if reading the checkpoint or writing images fails
+   * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
+   *     not finite (naming the checkpoint)
    * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
    *     steps exceed the model's diffusion steps
    */
   static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
       Path singles, boolean progressBar) throws IOException {
     checkOptions(n, sampler, ddimSteps, eta);
+    if (grid != null) outputFolder(grid);
+    if (singles != null) FileErrors.createDirectories(singles);
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
       if (sampler.equals("ddim") && ddimSteps > m.config().steps()) {
         throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
             + " diffusion steps");
       }
       Tensor x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+      m.requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
       if (singles != null) {
         for (int i = 0; i < n; i++) {
@@ -64,6 +74,17 @@ final class Sampling {
         }
       }
     }
+  }
+
+  /**
+   * Creates the folder of an output file before any work, so that a file in the way fails at once,
+   * as {@code "PATH: exists and is not a directory"}.
+   *
+   * @param file an output file
+   * @throws java.nio.file.FileSystemException naming the path and the reason if the folder cannot be created
+   */
+  static void outputFolder(Path file) throws IOException {
+    FileErrors.createDirectories(file.toAbsolutePath().getParent());
   }
 
   static Tensor sample(GaussianDiffusion diffusion, int n, long[] shape, String sampler, int ddimSteps, double eta, long seed,

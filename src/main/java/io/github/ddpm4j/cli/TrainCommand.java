@@ -2,6 +2,7 @@ package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
 import java.io.PrintWriter;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train a DDPM on real images, checkpointing as it goes, then sample from it.",
         "Writes checkpoint.pt, loss.csv, loss.png, samples/step-*.png and samples.png into --out.",
-        "Ctrl-C stops after the current step and writes a checkpoint; --resume continues it."})
+        "Ctrl-C stops after the current step and writes a checkpoint; --resume continues it.",
+        "A folder that holds a run is never overwritten without --force."})
 final class TrainCommand implements Callable<Integer> {
   private static final TrainConfig D = TrainConfig.defaults();
 
@@ -36,13 +38,19 @@ final class TrainCommand implements Callable<Integer> {
       description = "Continue the run whose checkpoint is in --out, with the same options; --steps may be larger to train longer.")
   boolean resume;
 
+  @Option(names = "--force",
+      description = {"Start a new run in an --out folder that holds one: deletes its checkpoint.pt, loss.png, samples.png and",
+          "samples/step-*.png and starts loss.csv afresh (once the data and model are ready). Without --resume or --force,",
+          "train refuses a folder that holds checkpoint.pt or loss.csv."})
+  boolean force;
+
   @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).", defaultValue = "2000")
   long steps;
 
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3", description = "Peak learning rate of Adam (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3", description = "Peak learning rate of Adam, in (0, 1] (default: ${DEFAULT-VALUE}).")
   double lr;
 
   @Option(names = "--warmup", paramLabel = "N", defaultValue = "200", description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
@@ -143,6 +151,9 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (samples < 1 || samples > Sampling.MAX_COUNT) {
+      throw new IllegalArgumentException("--samples=" + samples + " must be in 1.." + Sampling.MAX_COUNT);
+    }
     TrainConfig config;
     Trainer.Output output;
     try {
@@ -153,12 +164,16 @@ final class TrainCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);
     }
+    if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     Device device = common.apply();
     PrintWriter log = spec.commandLine().getOut();
     Trainer trainer = new Trainer(config, output, device, log);
     long done;
     try {
-      done = trainer.run(resume);
+      done = trainer.run(resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW);
+    } catch (ExistingRunException e) {
+      throw new IllegalArgumentException(out + " already holds a run (" + String.join(", ", e.found()) + "): continue it with --resume, "
+          + "start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --out", e);
     } catch (IllegalArgumentException e) {
       if (e instanceof NumberFormatException) throw e;
       throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);

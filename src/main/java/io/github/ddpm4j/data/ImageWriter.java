@@ -1,16 +1,18 @@
 package io.github.ddpm4j.data;
 
+import io.github.ddpm4j.io.AtomicFiles;
+import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.Iterator;
 import java.util.List;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -19,6 +21,7 @@ import javax.imageio.ImageWriteParam;
 import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * Turns model-range image tensors into pictures: PNG files, grids of samples
@@ -91,29 +94,40 @@ public final class ImageWriter {
   }
 
   /**
-   * Writes a PNG atomically: to a temporary file in the same folder, then renamed.
+   * Encodes a picture as PNG bytes, in memory. Registers no shutdown hook (ImageIO's file-backed
+   * streams do, which fails while the JVM shuts down), so it works inside a Ctrl-C handler too.
    *
    * @param image the picture
-   * @param file the destination; parent folders are created
-   * @throws IOException if writing fails (the destination is then untouched)
+   * @return the PNG file's bytes
+   * @throws IOException if no PNG encoder is available or encoding fails
    */
-  public static void writePng(BufferedImage image, Path file) throws IOException {
-    Path tmp = temp(file);
-    try {
-      if (!ImageIO.write(image, "png", tmp.toFile())) throw new IOException("no PNG writer available");
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+  public static byte[] png(BufferedImage image) throws IOException {
+    return encode("png", writer -> writer.write(image));
   }
 
   /**
-   * Writes an animated GIF that loops forever, atomically.
+   * Writes a PNG with {@link AtomicFiles}: encoded in memory, then written beside the destination,
+   * forced to disk and renamed over it.
+   *
+   * @param image the picture
+   * @param file the destination; parent folders are created
+   * @throws java.nio.file.FileSystemException naming the file (or the folder that cannot be
+   *     created) and the reason if writing fails; the destination is then untouched
+   * @throws IOException if encoding fails
+   */
+  public static void writePng(BufferedImage image, Path file) throws IOException {
+    write(png(image), file);
+  }
+
+  /**
+   * Writes an animated GIF that loops forever, encoded in memory and written with {@link AtomicFiles}.
    *
    * @param frames the frames, all of one size
    * @param delayMillis time per frame in milliseconds (GIF stores hundredths), &gt; 0
    * @param file the destination; parent folders are created
-   * @throws IOException if writing fails
+   * @throws java.nio.file.FileSystemException naming the file (or the folder that cannot be
+   *     created) and the reason if writing fails; the destination is then untouched
+   * @throws IOException if encoding fails
    * @throws IllegalArgumentException if there are no frames, they differ in size, or the delay is not positive
    */
   public static void writeGif(List<BufferedImage> frames, int delayMillis, Path file) throws IOException {
@@ -126,43 +140,65 @@ public final class ImageWriter {
             + frames.get(i).getWidth() + "x" + frames.get(i).getHeight());
       }
     }
-    javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
-    Path tmp = temp(file);
-    try {
-      try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
-        writer.setOutput(out);
-        writer.prepareWriteSequence(null);
-        for (int i = 0; i < frames.size(); i++) {
-          BufferedImage f = frames.get(i);
-          ImageWriteParam param = writer.getDefaultWriteParam();
-          IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(f), param);
-          String format = meta.getNativeMetadataFormatName();
-          IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(format);
-          IIOMetadataNode gce = child(root, "GraphicControlExtension");
-          gce.setAttribute("disposalMethod", "none");
-          gce.setAttribute("userInputFlag", "FALSE");
-          gce.setAttribute("transparentColorFlag", "FALSE");
-          gce.setAttribute("delayTime", Integer.toString(Math.max(1, delayMillis / 10)));
-          gce.setAttribute("transparentColorIndex", "0");
-          if (i == 0) {
-            IIOMetadataNode apps = child(root, "ApplicationExtensions");
-            IIOMetadataNode app = new IIOMetadataNode("ApplicationExtension");
-            app.setAttribute("applicationID", "NETSCAPE");
-            app.setAttribute("authenticationCode", "2.0");
-            app.setUserObject(new byte[] {1, 0, 0});
-            apps.appendChild(app);
-          }
-          meta.setFromTree(format, root);
-          writer.writeToSequence(new IIOImage(f, null, meta), param);
+    byte[] gif = encode("gif", writer -> {
+      writer.prepareWriteSequence(null);
+      for (int i = 0; i < frames.size(); i++) {
+        BufferedImage f = frames.get(i);
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(f), param);
+        String format = meta.getNativeMetadataFormatName();
+        IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(format);
+        IIOMetadataNode gce = child(root, "GraphicControlExtension");
+        gce.setAttribute("disposalMethod", "none");
+        gce.setAttribute("userInputFlag", "FALSE");
+        gce.setAttribute("transparentColorFlag", "FALSE");
+        gce.setAttribute("delayTime", Integer.toString(Math.max(1, delayMillis / 10)));
+        gce.setAttribute("transparentColorIndex", "0");
+        if (i == 0) {
+          IIOMetadataNode apps = child(root, "ApplicationExtensions");
+          IIOMetadataNode app = new IIOMetadataNode("ApplicationExtension");
+          app.setAttribute("applicationID", "NETSCAPE");
+          app.setAttribute("authenticationCode", "2.0");
+          app.setUserObject(new byte[] {1, 0, 0});
+          apps.appendChild(app);
         }
-        writer.endWriteSequence();
-      } finally {
-        writer.dispose();
+        meta.setFromTree(format, root);
+        writer.writeToSequence(new IIOImage(f, null, meta), param);
       }
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      writer.endWriteSequence();
+    });
+    write(gif, file);
+  }
+
+  /** What an encoder writes into its output, which {@link #encode} has set. */
+  @FunctionalInterface
+  private interface Encoding {
+    void write(javax.imageio.ImageWriter writer) throws IOException;
+  }
+
+  /**
+   * Runs an ImageIO encoder into memory. The output is a {@link MemoryCacheImageOutputStream}, chosen
+   * here rather than by {@code ImageIO.createImageOutputStream}, whose choice depends on the global
+   * {@code ImageIO.setUseCache} and may be a file-backed stream that registers a shutdown hook.
+   */
+  private static byte[] encode(String format, Encoding encoding) throws IOException {
+    Iterator<javax.imageio.ImageWriter> writers = ImageIO.getImageWritersByFormatName(format);
+    if (!writers.hasNext()) throw new IOException("no " + format.toUpperCase(java.util.Locale.ROOT) + " encoder available");
+    javax.imageio.ImageWriter writer = writers.next();
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
+      writer.setOutput(out);
+      encoding.write(writer);
     } finally {
-      Files.deleteIfExists(tmp);
+      writer.dispose();
     }
+    return bytes.toByteArray();
+  }
+
+  private static void write(byte[] bytes, Path file) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    FileErrors.createDirectories(dir);
+    AtomicFiles.write(file, bytes);
   }
 
   private static IIOMetadataNode child(IIOMetadataNode root, String name) {
@@ -172,11 +208,5 @@ public final class ImageWriter {
     IIOMetadataNode node = new IIOMetadataNode(name);
     root.appendChild(node);
     return node;
-  }
-
-  private static Path temp(Path file) throws IOException {
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    return Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
   }
 }

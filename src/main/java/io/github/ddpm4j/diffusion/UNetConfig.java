@@ -13,11 +13,17 @@ import java.util.Objects;
  * way down and {@code nBlocks + 1} on the way up, each followed by self-attention
  * where {@code isAttn[i]}. The time embedding has {@code 4 * nChannels} features.
  *
- * @param imageChannels channels of the images, &gt;= 1 (3 for RGB)
- * @param nChannels channels of the first feature map, even and &gt;= 4
- * @param chMults the channel multiplier of each resolution level, each &gt;= 1, at least one level
+ * <p>Every size has an upper bound as well ({@link #MAX_IMAGE_CHANNELS}, {@link #MAX_CHANNELS},
+ * {@link #MAX_WIDTH}, {@link #MAX_LEVELS}, {@link #MAX_BLOCKS}): a configuration read from a file
+ * is checked by the same constructor, and an absurd size must fail here, naming the field, not as
+ * a failed allocation of gigabytes in LibTorch.
+ *
+ * @param imageChannels channels of the images, 1..{@value #MAX_IMAGE_CHANNELS} (3 for RGB)
+ * @param nChannels channels of the first feature map, even and in 4..{@value #MAX_CHANNELS}
+ * @param chMults the channel multiplier of each resolution level, each &gt;= 1, 1..{@value #MAX_LEVELS} levels;
+ *     the widest level, {@code nChannels * chMults[0] * ... * chMults[last]}, has at most {@value #MAX_WIDTH} channels
  * @param isAttn whether each level has self-attention, one entry per level
- * @param nBlocks residual blocks per level on the way down, &gt;= 1
+ * @param nBlocks residual blocks per level on the way down, 1..{@value #MAX_BLOCKS}
  * @param dropout dropout probability inside the residual blocks, in [0, 1)
  * @param nGroups groups of the GroupNorms in the residual and attention blocks; must divide every
  *     channel count those blocks normalise
@@ -25,6 +31,16 @@ import java.util.Objects;
  */
 public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults, List<Boolean> isAttn, int nBlocks,
     double dropout, int nGroups, int finalGroups) {
+  /** Most image channels (4: RGBA). */
+  public static final int MAX_IMAGE_CHANNELS = 4;
+  /** Most channels of the first feature map. */
+  public static final int MAX_CHANNELS = 1024;
+  /** Most channels of the widest level (the seed's default UNet has 256, its CIFAR-10 model 512). */
+  public static final int MAX_WIDTH = 4096;
+  /** Most resolution levels. */
+  public static final int MAX_LEVELS = 8;
+  /** Most residual blocks per level. */
+  public static final int MAX_BLOCKS = 16;
 
   /**
    * Validates the configuration.
@@ -36,18 +52,31 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
   public UNetConfig {
     chMults = List.copyOf(Objects.requireNonNull(chMults, "chMults"));
     isAttn = List.copyOf(Objects.requireNonNull(isAttn, "isAttn"));
-    if (imageChannels < 1) throw new IllegalArgumentException("imageChannels = " + imageChannels + " must be >= 1");
-    if (nChannels < 4 || nChannels % 2 != 0) {
-      throw new IllegalArgumentException("nChannels = " + nChannels + " must be even and >= 4 (the sinusoidal time embedding"
-          + " uses nChannels / 2 frequencies, at least 2)");
+    if (imageChannels < 1 || imageChannels > MAX_IMAGE_CHANNELS) {
+      throw new IllegalArgumentException("imageChannels = " + imageChannels + " must be in 1.." + MAX_IMAGE_CHANNELS);
+    }
+    if (nChannels < 4 || nChannels > MAX_CHANNELS || nChannels % 2 != 0) {
+      throw new IllegalArgumentException("nChannels = " + nChannels + " must be even and in 4.." + MAX_CHANNELS
+          + " (the sinusoidal time embedding uses nChannels / 2 frequencies, at least 2)");
     }
     if (chMults.isEmpty()) throw new IllegalArgumentException("chMults must list at least one level");
-    for (int m : chMults) if (m < 1) throw new IllegalArgumentException("chMults = " + chMults + " must hold values >= 1");
+    if (chMults.size() > MAX_LEVELS) {
+      throw new IllegalArgumentException("chMults has " + chMults.size() + " levels, at most " + MAX_LEVELS + " are allowed");
+    }
+    long width = nChannels;
+    for (int m : chMults) {
+      if (m < 1) throw new IllegalArgumentException("chMults = " + chMults + " must hold values >= 1");
+      width = Math.min(width * m, MAX_WIDTH + 1L);
+    }
+    if (width > MAX_WIDTH) {
+      throw new IllegalArgumentException("chMults = " + chMults + " make the widest level (nChannels = " + nChannels
+          + " times their product) wider than " + MAX_WIDTH + " channels");
+    }
     if (isAttn.size() != chMults.size()) {
       throw new IllegalArgumentException("isAttn has " + isAttn.size() + " entries but chMults has " + chMults.size()
           + " levels");
     }
-    if (nBlocks < 1) throw new IllegalArgumentException("nBlocks = " + nBlocks + " must be >= 1");
+    if (nBlocks < 1 || nBlocks > MAX_BLOCKS) throw new IllegalArgumentException("nBlocks = " + nBlocks + " must be in 1.." + MAX_BLOCKS);
     if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout = " + dropout + " must lie in [0, 1)");
     if (nGroups < 1) throw new IllegalArgumentException("nGroups = " + nGroups + " must be >= 1");
     if (finalGroups < 1) throw new IllegalArgumentException("finalGroups = " + finalGroups + " must be >= 1");

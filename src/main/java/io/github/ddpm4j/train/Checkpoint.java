@@ -87,12 +87,16 @@ public final class Checkpoint {
 
   /**
    * Opens a checkpoint written by {@link #save}, checking that it is one: a PyTorch
-   * zip archive holding a readable training configuration and the step counter.
+   * zip archive holding the step counter and a training configuration that passes
+   * every check of {@link TrainConfig} (the checks the command line's options pass), so that
+   * nothing is built from absurd sizes in a tampered or corrupt file.
    *
    * @param file the checkpoint
    * @return its tensors (memory-mapped; close when done)
    * @throws java.nio.file.NoSuchFileException if the file does not exist (the message names it)
-   * @throws IOException if the file is corrupt, or not a ddpm4j checkpoint; the message names the file
+   * @throws IOException if the file is corrupt, or not a ddpm4j checkpoint, or its configuration is
+   *     invalid ({@code "FILE: invalid configuration: imageSize = 100000 must be in 4..1024"}); the
+   *     message names the file
    */
   public static StateDict open(Path file) throws IOException {
     if (!Files.exists(file)) throw new NoSuchFileException(file.toString(), null, "no such checkpoint file");
@@ -111,6 +115,10 @@ public final class Checkpoint {
       }
       try {
         config(sd);
+      } catch (IllegalArgumentException e) {
+        throw new IOException(file + ": " + e.getMessage(), e);
+      }
+      try {
         if (meta(sd, "meta.step") < 0) throw new IllegalArgumentException("negative step count");
       } catch (RuntimeException e) {
         throw new IOException(file + ": corrupt ddpm4j checkpoint: " + e.getMessage(), e);
@@ -125,13 +133,14 @@ public final class Checkpoint {
   /**
    * @param checkpoint an opened checkpoint
    * @return its training configuration
-   * @throws IllegalArgumentException if the stored configuration is missing or malformed
+   * @throws IllegalArgumentException if the stored configuration is missing, malformed or invalid
+   *     (see {@link TrainConfig#fromJson})
    */
   public static TrainConfig config(Map<String, Tensor> checkpoint) {
     Tensor json = checkpoint.get("meta.config");
     if (json == null) throw new IllegalArgumentException("checkpoint has no 'meta.config' entry");
     if (json.dtype() != DType.UINT8 || json.dim() != 1) {
-      throw new IllegalArgumentException("'meta.config' must be a 1-d uint8 tensor, got " + json.dtype() + java.util.Arrays.toString(json.shape()));
+      throw new IllegalArgumentException("malformed configuration: 'meta.config' must be a 1-d uint8 tensor, got " + json.dtype() + java.util.Arrays.toString(json.shape()));
     }
     return TrainConfig.fromJson(new String(json.toByteArray(), StandardCharsets.UTF_8));
   }
@@ -147,6 +156,59 @@ public final class Checkpoint {
       if (k.startsWith(prefix)) out.put(k.substring(prefix.length()), v);
     });
     return out;
+  }
+
+  /**
+   * The numeric health of a group of weights, as {@link #weightStats} measures it.
+   *
+   * @param values floating-point values examined
+   * @param nonFinite how many of them are NaN or infinite
+   * @param firstNonFinite the first entry, in file order, that holds a non-finite value (its full key), or null
+   * @param maxAbs the largest |w| among the finite values, or NaN when none is finite
+   */
+  public record WeightStats(long values, long nonFinite, String firstNonFinite, double maxAbs) {
+    /** Above this |w| a weight counts as extreme: trained DDPM weights stay within a few units. */
+    public static final double EXTREME = 1e4;
+
+    /** @return whether every value is finite */
+    public boolean allFinite() {
+      return nonFinite == 0;
+    }
+
+    /** @return whether some finite value exceeds {@link #EXTREME} in magnitude */
+    public boolean extreme() {
+      return maxAbs > EXTREME;
+    }
+  }
+
+  /**
+   * Counts the non-finite values of the floating-point entries under {@code prefix} and finds the
+   * largest finite magnitude, with a few LibTorch reductions per entry (no copy to Java).
+   *
+   * @param checkpoint an opened checkpoint (or any state dict)
+   * @param prefix {@code "model."} or {@code "ema."}
+   * @return the counts; zero values when no entry matches
+   */
+  public static WeightStats weightStats(Map<String, Tensor> checkpoint, String prefix) {
+    long values = 0, nonFinite = 0, finite = 0;
+    String first = null;
+    double maxAbs = 0;
+    for (Map.Entry<String, Tensor> e : checkpoint.entrySet()) {
+      Tensor t = e.getValue();
+      if (!e.getKey().startsWith(prefix) || !t.dtype().isFloatingPoint() || t.numel() == 0) continue;
+      try (Scope scope = Scope.open()) {
+        Tensor ok = t.isfinite();
+        long good = ok.sum().itemLong();
+        values += t.numel();
+        finite += good;
+        if (good < t.numel()) {
+          nonFinite += t.numel() - good;
+          if (first == null) first = e.getKey();
+        }
+        if (good > 0) maxAbs = Math.max(maxAbs, t.abs().maskedFill(ok.logicalNot(), 0).amax().item());
+      }
+    }
+    return new WeightStats(values, nonFinite, first, finite == 0 && values > 0 ? Double.NaN : maxAbs);
   }
 
   /**

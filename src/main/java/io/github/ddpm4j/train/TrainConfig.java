@@ -16,27 +16,40 @@ import java.util.Objects;
  * laptop-class CPU: a 28x28 grayscale UNet with 32 base channels, levels
  * (1, 2, 2), attention at 7x7, one block per level, GroupNorm with 8 groups.
  *
+ * <p>The constructor checks every field, with upper bounds for every size, so that the command
+ * line's options and a configuration read from a checkpoint ({@link #fromJson}) pass the same checks,
+ * and an absurd value fails naming its field rather than deep inside LibTorch.
+ *
  * @param data {@code fashion-mnist}, an MNIST-style IDX directory or file, or an image folder
- * @param imageSize side of the square training images, in pixels
+ * @param imageSize side of the square training images, in pixels, 4..{@value #MAX_IMAGE_SIZE}
  * @param limit use at most this many training images (0: all)
  * @param flip mirror images left-right at random
- * @param model the UNet
+ * @param model the UNet; its images have 1 (grayscale) or 3 (RGB) channels
  * @param schedule {@code linear} or {@code cosine}
- * @param steps diffusion steps T
+ * @param steps diffusion steps T, 2..{@value #MAX_DIFFUSION_STEPS}
  * @param betaStart first beta of the linear schedule
  * @param betaEnd last beta of the linear schedule
- * @param batchSize images per optimizer step
+ * @param batchSize images per optimizer step, 1..{@value #MAX_BATCH_SIZE}
  * @param trainSteps optimizer steps in total
- * @param lr peak learning rate of Adam
+ * @param lr peak learning rate of Adam, in (0, {@value #MAX_LR}]
  * @param warmupSteps linear learning-rate warm-up, in steps (0: none)
- * @param gradClip largest gradient norm (0: no clipping)
- * @param emaDecay decay of the weight average that samples use
+ * @param gradClip largest gradient norm, finite (0: no clipping)
+ * @param emaDecay decay of the weight average that samples use, in [0, 1)
  * @param emaWarmup warm the EMA decay up as {@code min(decay, (1+s)/(10+s))}
  * @param seed seed of every generator of the run
  */
 public record TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, String schedule, int steps,
     double betaStart, double betaEnd, int batchSize, long trainSteps, double lr, long warmupSteps, double gradClip,
     double emaDecay, boolean emaWarmup, long seed) {
+
+  /** Largest image side, in pixels. */
+  public static final int MAX_IMAGE_SIZE = 1024;
+  /** Most diffusion steps T. */
+  public static final int MAX_DIFFUSION_STEPS = 100_000;
+  /** Most images per optimizer step. */
+  public static final int MAX_BATCH_SIZE = 4096;
+  /** Largest learning rate: Adam's steps are about lr in size, and weights live around 1. */
+  public static final double MAX_LR = 1.0;
 
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
@@ -47,8 +60,13 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    */
   public TrainConfig {
     if (data == null || data.isBlank()) throw new IllegalArgumentException("data must name a dataset");
-    if (imageSize < 4) throw new IllegalArgumentException("imageSize = " + imageSize + " must be >= 4");
+    if (imageSize < 4 || imageSize > MAX_IMAGE_SIZE) {
+      throw new IllegalArgumentException("imageSize = " + imageSize + " must be in 4.." + MAX_IMAGE_SIZE);
+    }
     if (model == null) throw new IllegalArgumentException("model is missing");
+    if (model.imageChannels() != 1 && model.imageChannels() != 3) {
+      throw new IllegalArgumentException("imageChannels = " + model.imageChannels() + " must be 1 (grayscale) or 3 (RGB)");
+    }
     if (imageSize % model.sizeDivisor() != 0) {
       throw new IllegalArgumentException("imageSize = " + imageSize + " must be divisible by " + model.sizeDivisor()
           + " (2^(levels-1) for " + model.levels() + " levels)");
@@ -57,13 +75,17 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
     if (schedule == null || (!schedule.equals("linear") && !schedule.equals("cosine"))) {
       throw new IllegalArgumentException("schedule = '" + schedule + "' must be linear or cosine");
     }
-    if (steps < 2) throw new IllegalArgumentException("steps = " + steps + " must be >= 2");
+    if (steps < 2 || steps > MAX_DIFFUSION_STEPS) {
+      throw new IllegalArgumentException("steps = " + steps + " must be in 2.." + MAX_DIFFUSION_STEPS);
+    }
     if (!(betaStart > 0 && betaStart < betaEnd && betaEnd < 1)) {
       throw new IllegalArgumentException("need 0 < betaStart < betaEnd < 1, got betaStart = " + betaStart + ", betaEnd = " + betaEnd);
     }
-    if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + " must be >= 1");
+    if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+      throw new IllegalArgumentException("batchSize = " + batchSize + " must be in 1.." + MAX_BATCH_SIZE);
+    }
     if (trainSteps < 1) throw new IllegalArgumentException("trainSteps = " + trainSteps + " must be >= 1");
-    if (!(lr > 0 && Double.isFinite(lr))) throw new IllegalArgumentException("lr = " + lr + " must be finite and > 0");
+    if (!(lr > 0 && lr <= MAX_LR)) throw new IllegalArgumentException("lr = " + lr + " must be in (0, " + MAX_LR + "]");
     if (warmupSteps < 0) throw new IllegalArgumentException("warmupSteps = " + warmupSteps + " must be >= 0");
     if (!(gradClip >= 0 && Double.isFinite(gradClip))) {
       throw new IllegalArgumentException("gradClip = " + gradClip + " must be finite and >= 0");
@@ -127,9 +149,13 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
   }
 
   /**
+   * Reads a configuration, checking it exactly as the constructor checks the command line's options.
+   *
    * @param json text written by {@link #toJson()}
    * @return the configuration
-   * @throws IllegalArgumentException if the JSON is malformed or a field is out of range
+   * @throws IllegalArgumentException {@code "invalid configuration: <field> = <value> must be ..."} if a
+   *     field is out of range; {@code "malformed configuration: ..."} if the text is not such JSON;
+   *     {@code "empty configuration"} if it holds nothing
    */
   public static TrainConfig fromJson(String json) {
     TrainConfig c;
@@ -139,12 +165,12 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
       // Gson reports a failing record constructor as a plain RuntimeException whose cause is the validation error.
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof IllegalArgumentException bad && !(t instanceof NumberFormatException)) {
-          throw new IllegalArgumentException("training configuration: " + bad.getMessage(), bad);
+          throw new IllegalArgumentException("invalid configuration: " + bad.getMessage(), bad);
         }
       }
-      throw new IllegalArgumentException("malformed training configuration: " + e.getMessage(), e);
+      throw new IllegalArgumentException("malformed configuration: " + e.getMessage(), e);
     }
-    if (c == null) throw new IllegalArgumentException("empty training configuration");
+    if (c == null) throw new IllegalArgumentException("empty configuration");
     return c;
   }
 

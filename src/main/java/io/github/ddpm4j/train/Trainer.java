@@ -8,6 +8,8 @@ import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.io.AtomicFiles;
+import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.nn.Adam;
 import io.github.ddpm4j.nn.AdamOptions;
 import io.github.ddpm4j.nn.Utils;
@@ -19,14 +21,19 @@ import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongConsumer;
+import java.util.regex.Pattern;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -37,12 +44,19 @@ import me.tongfei.progressbar.ProgressBarStyle;
  *
  * <p>Into the output folder it writes {@code checkpoint.pt} (see
  * {@link Checkpoint}), {@code loss.csv}, {@code loss.png}, and sample grids
- * {@code samples/step-NNNNNN.png} drawn with the EMA weights. A run resumed
- * from its checkpoint continues exactly as if never interrupted: on the CPU
- * the weights are bit-identical to an uninterrupted run's.
+ * {@code samples/step-NNNNNN.png} drawn with the EMA weights, every file with
+ * {@link AtomicFiles}. A run resumed from its checkpoint continues exactly as if
+ * never interrupted: on the CPU the weights are bit-identical to an uninterrupted run's.
  *
- * <p>Ctrl-C (or any JVM shutdown) stops the loop after the current step and
- * writes a checkpoint before the JVM exits.
+ * <p>Crash safety: a new run ({@link Mode#NEW}) never overwrites a folder that holds a run;
+ * every start removes the temporary files that a killed run's atomic writes left in the folder
+ * and in {@code samples/}; the loss rows of all steps a checkpoint covers are forced to disk
+ * before that checkpoint is renamed into place, and a resumed run keeps exactly the rows of the
+ * steps before its checkpoint, one per step.
+ *
+ * <p>Ctrl-C (or any JVM shutdown) stops the loop after the current step and writes a checkpoint,
+ * {@code loss.csv} and {@code loss.png} before the JVM exits, then says so on the log. Nothing
+ * on that path registers a shutdown hook (which the JVM forbids while it shuts down).
  *
  * <p>{@code --resume} requires the configuration stored in the checkpoint to
  * equal the run's in every field except {@link TrainConfig#trainSteps()}: a run
@@ -50,7 +64,35 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * extending it gives the same weights as having asked for the larger number at first.
  */
 public final class Trainer {
-  /** How often and where the trainer reports and saves. */
+  /** How a run treats what its output folder already holds. */
+  public enum Mode {
+    /** Start a new run; refuse ({@link ExistingRunException}) if the folder holds {@code checkpoint.pt} or {@code loss.csv}. */
+    NEW,
+    /** Continue the run whose checkpoint is in the folder. */
+    RESUME,
+    /**
+     * Start a new run in a folder that may hold one: once the data and model are ready, delete its
+     * {@code checkpoint.pt}, {@code loss.png}, {@code samples.png} and {@code samples/step-*.png}, and
+     * start {@code loss.csv} afresh. Other files are left alone.
+     */
+    OVERWRITE
+  }
+
+  /** The run's files whose presence means the folder holds a run. */
+  private static final List<String> RUN_FILES = List.of("checkpoint.pt", "loss.csv");
+  /** Sample grids the trainer draws in {@code samples/}. */
+  private static final Pattern STEP_GRID = Pattern.compile("step-\\d+\\.png");
+
+  /**
+   * How often and where the trainer reports and saves.
+   *
+   * @param dir the output folder (created if missing)
+   * @param checkpointEvery write a checkpoint every this many steps, &gt;= 1 (and at the last step, and when stopped)
+   * @param sampleEvery draw a sample grid every this many steps, 0 for never
+   * @param sampleCount images in each sample grid, &gt;= 1
+   * @param sampleSteps DDIM steps for sample grids, &gt;= 1 (at most the diffusion steps are used)
+   * @param progressBar show a progress bar on the console
+   */
   public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, int sampleSteps, boolean progressBar) {
     /**
      * @throws IllegalArgumentException if a count is out of range
@@ -69,6 +111,7 @@ public final class Trainer {
   private final PrintWriter log;
   private final AtomicBoolean stop = new AtomicBoolean();
   private volatile LongConsumer stepListener = step -> {};
+  private volatile LongConsumer checkpointListener = step -> {};
 
   /**
    * @param config what to train
@@ -105,14 +148,29 @@ public final class Trainer {
   }
 
   /**
-   * Trains from scratch, or from the run's checkpoint when {@code resume}.
+   * Sets what to call on the training thread right after a checkpoint has been renamed into
+   * place, with its step. A crash at that moment leaves the folder as the callback sees it.
    *
-   * @param resume continue from {@link #checkpointFile()}
-   * @return the number of completed steps
-   * @throws IOException if data, checkpoint or output files fail
+   * @param listener the callback (replaces any earlier one)
    */
-  public long run(boolean resume) throws IOException {
-    Files.createDirectories(output.dir().resolve("samples"));
+  public void onCheckpoint(LongConsumer listener) {
+    checkpointListener = java.util.Objects.requireNonNull(listener, "listener");
+  }
+
+  /**
+   * Trains from scratch, or from the run's checkpoint.
+   *
+   * @param mode a new run, a resumed one, or a new one over an old one (see {@link Mode})
+   * @return the number of completed steps (fewer than {@link TrainConfig#trainSteps()} when stopped)
+   * @throws ExistingRunException for {@link Mode#NEW} if the folder holds a run; nothing in it is changed
+   * @throws java.nio.file.NoSuchFileException for {@link Mode#RESUME} if there is no checkpoint
+   * @throws java.nio.file.FileSystemException naming the file and the reason if an output cannot be
+   *     written (the output folder is a file, {@code loss.csv} is a directory, the disk is full)
+   * @throws IOException if the data or the checkpoint cannot be read
+   * @throws IllegalArgumentException if a resumed checkpoint was made with another configuration
+   */
+  public long run(Mode mode) throws IOException {
+    prepareFolder(mode);
     Torch.manualSeed(config.seed());
     CountDownLatch finished = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
@@ -138,10 +196,18 @@ public final class Trainer {
       try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
         Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
         long start = 0;
-        if (resume) start = restore(model, emaModel, opt, rng, loader);
+        if (mode == Mode.RESUME) start = restore(model, emaModel, opt, rng, loader);
+        if (mode == Mode.OVERWRITE) deleteOldRun();
         GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule);
         long done = loop(start, model, ema, opt, diffusion, loader, rng, schedule);
-        log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
+        if (done == config.trainSteps()) {
+          log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
+        } else if (done > 0) {
+          log.printf(Locale.ROOT, "ddpm4j: interrupted at step %d: wrote checkpoint.pt, loss.csv, loss.png in %s; continue with --resume%n",
+              done, output.dir());
+        } else {
+          log.printf(Locale.ROOT, "ddpm4j: interrupted before the first step: wrote loss.csv, loss.png in %s, no checkpoint%n", output.dir());
+        }
         log.flush();
         return done;
       }
@@ -151,6 +217,47 @@ public final class Trainer {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
         // The JVM is already exiting; the hook is running and will return now.
+      }
+    }
+  }
+
+  /**
+   * Checks the output folder before anything is written, then removes the temporary files of
+   * killed writes: refuses a new run over an old one, and outputs that are not regular files.
+   */
+  private void prepareFolder(Mode mode) throws IOException {
+    Path dir = output.dir();
+    FileErrors.createDirectories(dir);
+    if (mode == Mode.NEW) {
+      List<String> found = new ArrayList<>();
+      for (String name : RUN_FILES) if (Files.exists(dir.resolve(name), LinkOption.NOFOLLOW_LINKS)) found.add(name);
+      if (!found.isEmpty()) throw new ExistingRunException(dir, found);
+    }
+    for (String name : List.of("checkpoint.pt", "loss.csv", "loss.png")) {
+      Path p = dir.resolve(name);
+      if (Files.exists(p) && !Files.isRegularFile(p)) {
+        throw new FileSystemException(p.toString(), null, Files.isDirectory(p) ? "Is a directory" : "not a regular file");
+      }
+    }
+    FileErrors.createDirectories(dir.resolve("samples"));
+    AtomicFiles.removeTempFiles(dir);
+    AtomicFiles.removeTempFiles(dir.resolve("samples"));
+  }
+
+  /** {@link Mode#OVERWRITE}: deletes the old run's outputs, its checkpoint first (loss.csv is rewritten by the loop). */
+  private void deleteOldRun() throws IOException {
+    Path dir = output.dir();
+    List<Path> old = new ArrayList<>();
+    for (String name : List.of("checkpoint.pt", "loss.png", "samples.png")) old.add(dir.resolve(name));
+    try (DirectoryStream<Path> grids = Files.newDirectoryStream(dir.resolve("samples"),
+        p -> STEP_GRID.matcher(p.getFileName().toString()).matches())) {
+      grids.forEach(old::add);
+    }
+    for (Path p : old) {
+      try {
+        if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) Files.delete(p);
+      } catch (IOException e) {
+        throw FileErrors.withPath(p, e);
       }
     }
   }
@@ -229,8 +336,9 @@ public final class Trainer {
         if (!Double.isFinite(loss)) throw new IllegalStateException("the loss diverged (" + loss + ") at step " + step);
         boolean last = step == config.trainSteps();
         if (step % output.checkpointEvery() == 0 || last || stop.get()) {
-          writeCheckpoint(step, model, ema, opt, rng, loader);
           losses.flush();
+          writeCheckpoint(step, model, ema, opt, rng, loader);
+          checkpointListener.accept(step);
         }
         if (output.sampleEvery() > 0 && (step % output.sampleEvery() == 0 || last)) {
           sampleGrid(ema, schedule, output.dir().resolve(String.format(Locale.ROOT, "samples/step-%06d.png", step)));

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.IdxFiles;
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.nn.serialize.ZipRecords;
 import io.github.ddpm4j.torch.Torch;
@@ -40,11 +39,11 @@ class CliArgumentsTest {
   private static Path png;
   private static Path mismatch;
   private static ZipRecords.Flipped corrupted;
+  private static Path tampered;
 
   @BeforeAll
   static void makeFiles() throws IOException {
-    System.setProperty("java.awt.headless", "true");
-    Torch.setNumThreads(Integer.parseInt(CliRunner.THREADS));
+    CliRunner.setUpClass();
     data = TrainFixtures.data(dir.resolve("data"));
     ck = TrainFixtures.train(data, dir.resolve("run"), 1);
     missing = dir.resolve("absent/checkpoint.pt");
@@ -59,6 +58,16 @@ class CliArgumentsTest {
     }
     String record = ZipRecords.holding(Files.readAllBytes(ck), TrainFixtures.largestEmaWeight(ck));
     corrupted = ZipRecords.flip(ck, dir.resolve("corrupted.pt"), record, 4);
+    tampered = dir.resolve("tampered.pt");
+    try (StateDict full = StateDict.load(ck)) {
+      Map<String, io.github.ddpm4j.torch.Tensor> entries = new java.util.LinkedHashMap<>(full);
+      com.google.gson.JsonObject config = com.google.gson.JsonParser.parseString(
+          new String(full.get("meta.config").toByteArray(), java.nio.charset.StandardCharsets.UTF_8)).getAsJsonObject();
+      config.addProperty("imageSize", 100000);
+      byte[] json = config.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      entries.put("meta.config", Torch.tensor(json, json.length));
+      StateDict.savePyTorch(entries, tampered);
+    }
     png = dir.resolve("a.png");
     javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png",
         png.toFile());
@@ -66,7 +75,7 @@ class CliArgumentsTest {
 
   @AfterAll
   static void restoreThreads() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    CliRunner.tearDownClass();
   }
 
   private static String[] args(String... a) {
@@ -114,10 +123,30 @@ class CliArgumentsTest {
             "false,false", "--image-size", "8"), "--channels must be 1"),
         Arguments.of(train("--limit", "4", "--batch-size", "8", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2",
             "--attention", "false,false", "--image-size", "8"), "--batch-size=8 must be in 1..4"),
+        // train: upper bounds (the same ones guard configurations read from checkpoints)
+        Arguments.of(train("--lr", "1e308"), "--lr=1.0E308 must be in (0, 1.0]"),
+        Arguments.of(train("--lr", "1.5"), "--lr=1.5 must be in (0, 1.0]"),
+        Arguments.of(train("--lr", "NaN"), "--lr=NaN must be in (0, 1.0]"),
+        Arguments.of(train("--image-size", "100000"), "--image-size=100000 must be in 4..1024"),
+        Arguments.of(train("--diffusion-steps", "100001"), "--diffusion-steps=100001 must be in 2..100000"),
+        Arguments.of(train("--batch-size", "4097"), "--batch-size=4097 must be in 1..4096"),
+        Arguments.of(train("--base-channels", "2048"), "--base-channels=2048 must be even and in 4..1024"),
+        Arguments.of(train("--channel-mults", "1,2,1000"), "--channel-mults=[1, 2, 1000] make the widest level (--base-channels=32 times their product) wider than 4096"),
+        Arguments.of(train("--channel-mults", "1,1,1,1,1,1,1,1,1", "--attention", "false,false,false,false,false,false,false,false,false"),
+            "--channel-mults has 9 levels, at most 8"),
+        Arguments.of(train("--blocks", "17"), "--blocks=17 must be in 1..16"),
+        Arguments.of(train("--channels", "2", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2", "--attention",
+            "false,false", "--image-size", "8"), "--channels=2 must be 1 (grayscale) or 3 (RGB)"),
+        Arguments.of(train("--samples", "4097"), "--samples=4097 must be in 1..4096"),
+        Arguments.of(train("--warmup", "-1"), "--warmup=-1"),
+        Arguments.of(train("--ema-decay", "NaN"), "--ema-decay=NaN"),
+        Arguments.of(train("--dropout", "NaN"), "--dropout=NaN"),
+        Arguments.of(train("--grad-clip", "NaN"), "--grad-clip=NaN"),
         // sample
         Arguments.of(withCheckpoint("sample", "--bogus"), "--bogus"),
         Arguments.of(withCheckpoint("sample", "--count", "some"), "--count"),
         Arguments.of(withCheckpoint("sample", "--count", "0"), "--count"),
+        Arguments.of(withCheckpoint("sample", "--count", "4097"), "--count must be in 1..4096"),
         Arguments.of(withCheckpoint("sample", "--sampler", "foo"), "--sampler"),
         Arguments.of(withCheckpoint("sample", "--ddim-steps", "0"), "--ddim-steps"),
         Arguments.of(withCheckpoint("sample", "--ddim-steps", "51", "--no-progress"), "--ddim-steps 51 exceeds the model's 50"),
@@ -185,6 +214,10 @@ class CliArgumentsTest {
         Arguments.of(args("animate", "--checkpoint", weights.toString()), weights),
         Arguments.of(args("info", "--checkpoint", missing.toString()), missing),
         Arguments.of(args("info", "--checkpoint", garbage.toString()), garbage),
+        Arguments.of(args("sample", "--checkpoint", tampered.toString(), "--no-progress"), tampered),
+        Arguments.of(args("info", "--checkpoint", tampered.toString()), tampered),
+        Arguments.of(args("animate", "--checkpoint", tampered.toString()), tampered),
+        Arguments.of(args("interpolate", "--checkpoint", tampered.toString(), "--indices", "0,1"), tampered),
         Arguments.of(args("train", "--data", noData.toString(), "--out", dir.resolve("t1").toString(), "--no-progress", "--threads",
             CliRunner.THREADS), noData),
         Arguments.of(args("train", "--data", data.toString(), "--out", dir.resolve("t2").toString(), "--resume", "--batch-size", "8",
@@ -200,6 +233,65 @@ class CliArgumentsTest {
     assertTrue(r.err().startsWith("ddpm4j " + args[0] + ": "), r::toString);
     assertTrue(r.err().contains(file.toString()), () -> file + " not in:\n" + r);
     assertEquals(1, r.err().lines().count(), "one line, no stack trace:\n" + r);
+  }
+
+  /**
+   * A checkpoint whose stored configuration asks for 100000x100000 images fails when it is read, with the
+   * check the command line's --image-size passes, and before LibTorch is asked for any memory (the
+   * unchecked value used to fail in dd_randn, asking for 160 GB).
+   */
+  @Test
+  void aCheckpointWithAnAbsurdConfigurationIsRejectedWhenRead() {
+    for (String command : List.of("sample", "info")) {
+      List<String> args = new ArrayList<>(List.of(command, "--checkpoint", tampered.toString(), "--threads", CliRunner.THREADS));
+      if (command.equals("sample")) args.addAll(List.of("--ddim-steps", "5", "--no-progress"));
+      CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+      assertEquals(1, r.code(), r::toString);
+      assertEquals("ddpm4j " + command + ": " + tampered + ": invalid configuration: imageSize = 100000 must be in 4..1024",
+          r.err().strip(), r::toString);
+    }
+  }
+
+  /** Failures to write name the file and the reason, in one line, with exit code 1; nothing is written. */
+  @Test
+  void ioErrorsNameThePathAndTheReason() throws IOException {
+    Path regular = Files.writeString(dir.resolve("a-file.txt"), "x");
+    Path folder = Files.createDirectories(dir.resolve("a-folder.png"));
+    Files.writeString(folder.resolve("inside"), "x");
+    Path logIsFolder = Files.createDirectories(dir.resolve("log-is-folder/loss.csv"));
+    List<List<String>> cases = List.of(
+        List.of("ddpm4j sample: /proc/ddpm4j-test.png: No such file or directory",
+            "sample", "--grid", "/proc/ddpm4j-test.png"),
+        List.of("ddpm4j sample: /proc/ddpm4j-test: No such file or directory",
+            "sample", "--grid", "/proc/ddpm4j-test/grid.png"),
+        List.of("ddpm4j sample: " + regular + ": exists and is not a directory",
+            "sample", "--singles", regular.toString()),
+        List.of("ddpm4j sample: " + folder + ": Is a directory",
+            "sample", "--grid", folder.toString()),
+        List.of("ddpm4j animate: " + regular + ": exists and is not a directory",
+            "animate", "--out", regular.resolve("t.gif").toString()),
+        List.of("ddpm4j train: " + regular + ": exists and is not a directory",
+            "train", "--out", regular.toString()),
+        List.of("ddpm4j train: " + logIsFolder + ": Is a directory",
+            "train", "--out", logIsFolder.getParent().toString(), "--force"));
+    for (List<String> c : cases) {
+      List<String> args = new ArrayList<>(c.subList(1, c.size()));
+      if (args.get(0).equals("train")) {
+        args.addAll(List.of("--data", data.toString(), "--steps", "1", "--batch-size", "8", "--image-size", "8", "--base-channels", "8",
+            "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false", "--no-progress"));
+      } else {
+        args.addAll(List.of("--checkpoint", ck.toString()));
+        if (args.get(0).equals("sample")) args.addAll(List.of("-n", "1", "--ddim-steps", "2", "--no-progress"));
+        else args.addAll(List.of("--count", "1", "--every", "25"));
+      }
+      args.addAll(List.of("--threads", CliRunner.THREADS));
+      CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+      assertEquals(1, r.code(), r::toString);
+      assertEquals(c.get(0), r.err().strip(), r::toString);
+    }
+    assertEquals("x", Files.readString(regular));
+    assertEquals(List.of("inside"), Files.list(folder).map(p -> p.getFileName().toString()).toList());
+    assertEquals(List.of("loss.csv"), Files.list(logIsFolder.getParent()).map(p -> p.getFileName().toString()).toList());
   }
 
   @Test

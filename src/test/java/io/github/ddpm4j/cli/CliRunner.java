@@ -1,5 +1,7 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.data.ScopedTest;
+import io.github.ddpm4j.torch.Torch;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import picocli.CommandLine;
@@ -14,6 +16,17 @@ final class CliRunner {
   static final String THREADS = "1";
 
   private CliRunner() {}
+
+  /** For a test class's {@code @BeforeAll}: headless AWT, and LibTorch at the commands' thread count. */
+  static void setUpClass() {
+    System.setProperty("java.awt.headless", "true");
+    Torch.setNumThreads(Integer.parseInt(THREADS));
+  }
+
+  /** For a test class's {@code @AfterAll}: gives LibTorch back the thread count the other tests use. */
+  static void tearDownClass() {
+    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+  }
 
   /**
    * @param code the exit code

@@ -177,6 +177,28 @@ class UNetTest {
         () -> UNetConfig.builder().chMults().isAttn().build()));
     assertStartsWith("nBlocks ", assertThrows(IllegalArgumentException.class, () -> UNetConfig.builder().nBlocks(0).build()));
     assertStartsWith("dropout ", assertThrows(IllegalArgumentException.class, () -> UNetConfig.builder().dropout(1.0).build()));
+    assertStartsWith("dropout ", assertThrows(IllegalArgumentException.class, () -> UNetConfig.builder().dropout(Double.NaN).build()));
+  }
+
+  /** Sizes have upper bounds, so that a configuration read from a file cannot ask LibTorch for gigabytes. */
+  @Test
+  void sizesHaveUpperBounds() {
+    assertStartsWith("imageChannels = 5 must be in 1..4", assertThrows(IllegalArgumentException.class,
+        () -> UNetConfig.builder().imageChannels(5).build()));
+    assertStartsWith("nChannels = 2048 must be even and in 4..1024", assertThrows(IllegalArgumentException.class,
+        () -> UNetConfig.builder().nChannels(2048).build()));
+    assertStartsWith("chMults = [1, 2, 2, 4] make the widest level (nChannels = 1024 times their product) wider than 4096",
+        assertThrows(IllegalArgumentException.class, () -> UNetConfig.builder().nChannels(1024).build()));
+    assertStartsWith("chMults = [1, 65536, 65536] make the widest level (nChannels = 64", assertThrows(IllegalArgumentException.class,
+        () -> UNetConfig.builder().chMults(1, 65536, 65536).isAttn(false, false, false).build()));
+    assertStartsWith("chMults has 9 levels, at most 8", assertThrows(IllegalArgumentException.class,
+        () -> UNetConfig.builder().chMults(1, 1, 1, 1, 1, 1, 1, 1, 1).isAttn(new boolean[9]).build()));
+    assertStartsWith("nBlocks = 17 must be in 1..16", assertThrows(IllegalArgumentException.class,
+        () -> UNetConfig.builder().nBlocks(17).build()));
+    UNetConfig widest = UNetConfig.builder().nChannels(1024).chMults(1, 2, 2).isAttn(false, false, false).nBlocks(16).build();
+    assertEquals(UNetConfig.MAX_WIDTH, 1024 * 4);
+    assertEquals(16, widest.nBlocks());
+    assertEquals(8, UNetConfig.builder().nChannels(8).nGroups(8).chMults(1, 1, 1, 1, 1, 1, 1, 1).isAttn(new boolean[8]).build().levels());
   }
 
   @Test

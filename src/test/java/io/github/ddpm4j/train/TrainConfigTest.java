@@ -78,7 +78,18 @@ class TrainConfigTest {
         Arguments.of("gradClip", (Supplier<TrainConfig>) () -> with("gradClip", -0.5)),
         Arguments.of("gradClip", (Supplier<TrainConfig>) () -> with("gradClip", Double.POSITIVE_INFINITY)),
         Arguments.of("emaDecay", (Supplier<TrainConfig>) () -> with("emaDecay", 1.0)),
-        Arguments.of("emaDecay", (Supplier<TrainConfig>) () -> with("emaDecay", -0.1)));
+        Arguments.of("emaDecay", (Supplier<TrainConfig>) () -> with("emaDecay", -0.1)),
+        Arguments.of("emaDecay", (Supplier<TrainConfig>) () -> with("emaDecay", Double.NaN)),
+        Arguments.of("gradClip", (Supplier<TrainConfig>) () -> with("gradClip", Double.NaN)),
+        // upper bounds, which configurations read from checkpoints pass too
+        Arguments.of("imageSize", (Supplier<TrainConfig>) () -> with("imageSize", 100_000)),
+        Arguments.of("imageSize", (Supplier<TrainConfig>) () -> with("imageSize", 1026)),
+        Arguments.of("steps", (Supplier<TrainConfig>) () -> with("steps", 100_001)),
+        Arguments.of("batchSize", (Supplier<TrainConfig>) () -> with("batchSize", 4097)),
+        Arguments.of("lr", (Supplier<TrainConfig>) () -> with("lr", 1e308)),
+        Arguments.of("lr", (Supplier<TrainConfig>) () -> with("lr", 1.0000001)),
+        Arguments.of("imageChannels", (Supplier<TrainConfig>) () -> with("model", TINY.toBuilder().imageChannels(2).build())),
+        Arguments.of("imageChannels", (Supplier<TrainConfig>) () -> with("model", TINY.toBuilder().imageChannels(4).build())));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -95,6 +106,16 @@ class TrainConfigTest {
   }
 
   @Test
+  void theBoundsThemselvesAreValid() {
+    TrainConfig big = with("imageSize", TrainConfig.MAX_IMAGE_SIZE);
+    assertEquals(big, TrainConfig.fromJson(big.toJson()));
+    with("steps", TrainConfig.MAX_DIFFUSION_STEPS);
+    with("batchSize", TrainConfig.MAX_BATCH_SIZE);
+    with("lr", TrainConfig.MAX_LR);
+    with("model", TINY.toBuilder().imageChannels(3).build());
+  }
+
+  @Test
   void everyValidConfigurationSerialises() {
     TrainConfig edge = with("gradClip", 0.0);
     assertEquals(edge, TrainConfig.fromJson(edge.toJson()));
@@ -106,7 +127,7 @@ class TrainConfigTest {
     String json = custom().toJson().replace("\"lr\": 3.0E-4", "\"lr\": -1.0");
     assertNotEquals(custom().toJson(), json);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson(json));
-    assertTrue(e.getMessage().startsWith("training configuration: lr = -1.0"), e.getMessage());
+    assertEquals("invalid configuration: lr = -1.0 must be in (0, 1.0]", e.getMessage());
     String groups = custom().toJson().replace("\"nGroups\": 4", "\"nGroups\": 3");
     IllegalArgumentException g = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson(groups));
     assertTrue(g.getMessage().contains("nGroups = 3"), g.getMessage());
@@ -116,10 +137,10 @@ class TrainConfigTest {
   void fromJsonRejectsMalformedText() {
     for (String bad : new String[] {"{", "[1, 2]", "{\"imageSize\": \"big\"}", "{\"model\": {\"chMults\": null}}"}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson(bad), bad);
-      assertTrue(e.getMessage().startsWith("malformed training configuration") || e.getMessage().startsWith("training configuration:"),
+      assertTrue(e.getMessage().startsWith("malformed configuration") || e.getMessage().startsWith("invalid configuration:"),
           e.getMessage());
     }
-    assertEquals("empty training configuration", assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson("")).getMessage());
+    assertEquals("empty configuration", assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson("")).getMessage());
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson("{}"));
     assertTrue(missing.getMessage().contains("data"), missing.getMessage());
   }

@@ -49,7 +49,7 @@ public final class TrainFixtures {
   /** Trains {@code steps} steps into {@code out} and returns the checkpoint file. */
   public static Path train(Path data, Path out, long steps) throws IOException {
     Trainer t = trainer(config(data, steps), out, new StringWriter());
-    t.run(false);
+    t.run(Trainer.Mode.NEW);
     return t.checkpointFile();
   }
 

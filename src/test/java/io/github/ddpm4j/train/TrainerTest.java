@@ -45,7 +45,7 @@ class TrainerTest extends ScopedTest {
     reference = shared.resolve("reference");
     StringWriter log = new StringWriter();
     Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, N), reference, log);
-    assertEquals(N, t.run(false));
+    assertEquals(N, t.run(Trainer.Mode.NEW));
     assertTrue(log.toString().contains("20 images 1x8x8"), log.toString());
   }
 
@@ -153,7 +153,7 @@ class TrainerTest extends ScopedTest {
       seen.add(step);
       if (step == 4) first.requestStop();
     });
-    assertEquals(4, first.run(false));
+    assertEquals(4, first.run(Trainer.Mode.NEW));
     assertEquals(List.of(1L, 2L, 3L, 4L), seen);
     try (StateDict ck = Checkpoint.open(first.checkpointFile())) {
       assertEquals(4, Checkpoint.meta(ck, "meta.step"), "a stop writes a checkpoint off the every-3-steps schedule");
@@ -162,18 +162,77 @@ class TrainerTest extends ScopedTest {
     assertFalse(Files.exists(dir.resolve("samples/step-000004.png")), "a stopped run draws no final grid");
 
     Trainer second = TrainFixtures.trainer(TrainFixtures.config(data, N), dir, log);
-    assertEquals(N, second.run(true));
+    assertEquals(N, second.run(Trainer.Mode.RESUME));
     assertTrue(log.toString().contains("resuming at step 4 of 6"), log.toString());
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), dir.resolve("checkpoint.pt"));
     assertEquals(losses(reference), losses(dir));
   }
 
+  /** The steps of loss.csv's rows as they are on disk now (not what a writer still buffers). */
+  private static List<Long> stepsOnDisk(Path csv) throws IOException {
+    List<Long> steps = new ArrayList<>();
+    for (String line : Files.readAllLines(csv)) if (!line.startsWith("step")) steps.add(Long.parseLong(line.split(",")[0]));
+    return steps;
+  }
+
+  private static List<Long> range(long n) {
+    List<Long> out = new ArrayList<>();
+    for (long s = 0; s < n; s++) out.add(s);
+    return out;
+  }
+
+  /**
+   * A kill right after a checkpoint is renamed into place leaves the folder as the checkpoint
+   * callback sees it: loss.csv must then hold every step the checkpoint covers, once. A run resumed
+   * from that state (with rows of later steps, one cut short, appended as a later kill would leave
+   * them) ends with each step exactly once, and the same losses as an uninterrupted run.
+   */
+  @Test
+  void theLossRowsAreOnDiskBeforeTheCheckpointThatCoversThem() throws IOException {
+    Path crash = Files.createDirectories(dir.resolve("crash"));
+    Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, N), dir, new StringWriter());
+    List<Long> checkpoints = new ArrayList<>();
+    t.onCheckpoint(step -> {
+      try {
+        assertEquals(range(step), stepsOnDisk(dir.resolve("loss.csv")), "loss.csv on disk at the checkpoint of step " + step);
+        if (step == 3) {
+          Files.copy(dir.resolve("checkpoint.pt"), crash.resolve("checkpoint.pt"));
+          Files.copy(dir.resolve("loss.csv"), crash.resolve("loss.csv"));
+        }
+        checkpoints.add(step);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    assertEquals(N, t.run(Trainer.Mode.NEW));
+    assertEquals(List.of(3L, 6L), checkpoints);
+
+    Files.writeString(crash.resolve("loss.csv"), "3,0.500000,1.000e-03,1.0\n4,0.4", java.nio.file.StandardOpenOption.APPEND);
+    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), crash, new StringWriter()).run(Trainer.Mode.RESUME));
+    assertEquals(range(N), stepsOnDisk(crash.resolve("loss.csv")));
+    assertEquals(losses(reference), losses(crash));
+  }
+
+  @Test
+  void aNewRunRefusesAFolderThatHoldsARun() throws IOException {
+    Path copy = Files.createDirectories(dir.resolve("copy"));
+    Files.copy(reference.resolve("loss.csv"), copy.resolve("loss.csv"));
+    ExistingRunException e = assertThrows(ExistingRunException.class,
+        () -> TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(Trainer.Mode.NEW));
+    assertEquals(List.of("loss.csv"), e.found());
+    assertEquals(copy + ": holds a run (loss.csv)", e.getMessage());
+    try (var files = Files.list(copy)) {
+      assertEquals(List.of(copy.resolve("loss.csv")), files.toList(), "not even samples/ is created");
+    }
+    assertEquals(Files.readString(reference.resolve("loss.csv")), Files.readString(copy.resolve("loss.csv")));
+  }
+
   @Test
   void extendingAFinishedRunIsBitIdenticalToAskingForMoreStepsAtFirst() throws IOException {
     StringWriter log = new StringWriter();
-    assertEquals(N / 2, TrainFixtures.trainer(TrainFixtures.config(data, N / 2), dir, log).run(false));
+    assertEquals(N / 2, TrainFixtures.trainer(TrainFixtures.config(data, N / 2), dir, log).run(Trainer.Mode.NEW));
     assertTrue(Files.exists(dir.resolve("samples/step-000003.png")), "the shorter run drew its final grid");
-    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), dir, log).run(true));
+    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), dir, log).run(Trainer.Mode.RESUME));
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), dir.resolve("checkpoint.pt"));
     assertEquals(losses(reference), losses(dir));
   }
@@ -183,7 +242,7 @@ class TrainerTest extends ScopedTest {
     Path copy = Files.createDirectories(dir.resolve("copy"));
     Files.copy(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
     Files.copy(reference.resolve("loss.csv"), copy.resolve("loss.csv"));
-    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(true));
+    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(Trainer.Mode.RESUME));
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
     assertEquals(losses(reference), losses(copy));
   }
@@ -197,10 +256,10 @@ class TrainerTest extends ScopedTest {
         c.betaStart(), c.betaEnd(), c.batchSize(), c.trainSteps(), 5e-3, c.warmupSteps(), c.gradClip(), c.emaDecay(),
         c.emaWarmup(), c.seed());
     IllegalArgumentException lr = assertThrows(IllegalArgumentException.class,
-        () -> TrainFixtures.trainer(otherLr, copy, new StringWriter()).run(true));
+        () -> TrainFixtures.trainer(otherLr, copy, new StringWriter()).run(Trainer.Mode.RESUME));
     assertTrue(lr.getMessage().contains("lr: 0.002 vs 0.005"), lr.getMessage());
     IllegalArgumentException fewer = assertThrows(IllegalArgumentException.class,
-        () -> TrainFixtures.trainer(TrainFixtures.config(data, N - 1), copy, new StringWriter()).run(true));
+        () -> TrainFixtures.trainer(TrainFixtures.config(data, N - 1), copy, new StringWriter()).run(Trainer.Mode.RESUME));
     assertTrue(fewer.getMessage().contains("at step 6, past trainSteps = 5"), fewer.getMessage());
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
   }
@@ -208,7 +267,7 @@ class TrainerTest extends ScopedTest {
   @Test
   void resumingWithoutACheckpointNamesTheMissingFile() {
     Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, N), dir, new StringWriter());
-    NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> t.run(true));
+    NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> t.run(Trainer.Mode.RESUME));
     assertTrue(e.getMessage().contains(dir.resolve("checkpoint.pt").toString()), e.getMessage());
   }
 
@@ -222,7 +281,7 @@ class TrainerTest extends ScopedTest {
       StateDict.savePyTorch(entries, file);
     }
     IOException e = assertThrows(IOException.class,
-        () -> TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(true));
+        () -> TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(Trainer.Mode.RESUME));
     assertTrue(e.getMessage().startsWith(file + ": cannot restore the training state"), e.getMessage());
   }
 
@@ -230,7 +289,7 @@ class TrainerTest extends ScopedTest {
   void aMissingDataSetFailsBeforeWritingACheckpoint() {
     Path missing = dir.resolve("no-data");
     Trainer t = TrainFixtures.trainer(TrainFixtures.config(missing, N), dir.resolve("run"), new StringWriter());
-    IOException e = assertThrows(IOException.class, () -> t.run(false));
+    IOException e = assertThrows(IOException.class, () -> t.run(Trainer.Mode.NEW));
     assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
     assertFalse(Files.exists(t.checkpointFile()));
   }

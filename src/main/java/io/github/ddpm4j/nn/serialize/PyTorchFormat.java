@@ -1,5 +1,6 @@
 package io.github.ddpm4j.nn.serialize;
 
+import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.nn.serialize.TorchUnpickler.StorageRef;
 import io.github.ddpm4j.nn.serialize.TorchUnpickler.TensorSpec;
 import io.github.ddpm4j.torch.DType;

@@ -3,6 +3,7 @@ package io.github.ddpm4j.nn.serialize;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
+import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;

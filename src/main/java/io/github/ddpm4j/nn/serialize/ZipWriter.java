@@ -1,5 +1,6 @@
 package io.github.ddpm4j.nn.serialize;
 
+import io.github.ddpm4j.io.AtomicFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
