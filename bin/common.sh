@@ -64,6 +64,37 @@ ddpm4j_find_jdk() {
   export PATH="$JAVA_HOME/bin:$PATH"
 }
 
+# The LibTorch to build against, from DDPM4J_LIBTORCH:
+#   debian     Debian's libtorch-dev (LibTorch 1.13, CPU)
+#   2.13.0     a torch version: scripts/fetch-libtorch unpacks the LibTorch of its wheel (pip)
+#   /a/folder  the prefix of any LibTorch (holding share/cmake/Torch)
+# Exports Torch_DIR (read by CMakeLists.txt) and sets DDPM4J_NATIVE_BUILD, a build
+# folder of its own per LibTorch, so that switching never mixes two builds.
+DDPM4J_DEFAULT_LIBTORCH=debian
+ddpm4j_select_libtorch() {
+  local choice=${DDPM4J_LIBTORCH:-$DDPM4J_DEFAULT_LIBTORCH} prefix id
+  case "$choice" in
+    debian)
+      unset Torch_DIR
+      DDPM4J_NATIVE_BUILD=$DDPM4J_ROOT/target/native
+      DDPM4J_LIBTORCH_ID=debian
+      return 0 ;;
+    [0-9]*)
+      prefix=$("$DDPM4J_ROOT/scripts/fetch-libtorch" "$choice") || { ddpm4j_log "cannot get LibTorch $choice"; return 1; }
+      id=$choice ;;
+    *)
+      if [ ! -f "$choice/share/cmake/Torch/TorchConfig.cmake" ]; then
+        ddpm4j_log "DDPM4J_LIBTORCH=$choice: no share/cmake/Torch/TorchConfig.cmake there (give 'debian', a torch version such as 2.13.0, or a LibTorch folder)"
+        return 1
+      fi
+      prefix=$(cd "$choice" && pwd)
+      id=custom-$(printf '%s' "$prefix" | cksum | cut -d' ' -f1) ;;
+  esac
+  export Torch_DIR=$prefix/share/cmake/Torch
+  DDPM4J_NATIVE_BUILD=$DDPM4J_ROOT/target/native-$id
+  DDPM4J_LIBTORCH_ID=$id
+}
+
 # Maven in batch mode with the chosen JDK; quiet about JDK 24+'s Unsafe warnings from Maven itself.
 ddpm4j_mvn() {
   MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q "$@"

@@ -121,6 +121,12 @@ typedef struct dd_tensor_info {
 DD_API const char* dd_torch_version(void);
 /* LibTorch's build configuration text (torch::show_config), NUL-terminated, truncated to capacity. */
 DD_API int64_t dd_config_info(char* buffer, int64_t capacity);
+/* File of the loaded LibTorch library that holds its CPU kernels (libtorch_cpu.so), NUL-terminated,
+   truncated to capacity; returns the length written, 0 when unknown. */
+DD_API int64_t dd_torch_library_path(char* buffer, int64_t capacity);
+/* File of the library that provides the BLAS routine sgemm_ to this process (a system BLAS, or
+   LibTorch's own when it links MKL statically), as above; 0 when no loaded library exports it. */
+DD_API int64_t dd_blas_library_path(char* buffer, int64_t capacity);
 /* Live handles of one kind (enum dd_handle_kind); DD_KIND_ALL sums every kind. */
 DD_API int64_t dd_live_handles(int32_t kind);
 DD_API int32_t dd_cuda_is_available(void);
@@ -294,7 +300,8 @@ DD_API dd_optimizer* dd_adam_new(dd_ctx* ctx, const dd_tensor* const* params, in
                                  double beta2, double eps, double weight_decay, int32_t amsgrad, int32_t decoupled);
 DD_API void dd_optimizer_free(dd_optimizer* opt);
 DD_API void dd_optimizer_step(dd_ctx* ctx, dd_optimizer* opt);
-DD_API void dd_optimizer_zero_grad(dd_ctx* ctx, dd_optimizer* opt);
+/* Optimizer.zero_grad(set_to_none): the same on every LibTorch version (its own default changed in 2.0). */
+DD_API void dd_optimizer_zero_grad(dd_ctx* ctx, dd_optimizer* opt, int32_t set_to_none);
 DD_API void dd_optimizer_set_lr(dd_ctx* ctx, dd_optimizer* opt, double lr);
 DD_API double dd_optimizer_get_lr(dd_ctx* ctx, const dd_optimizer* opt);
 /* LibTorch's own archive of the optimizer state (torch::save(optimizer)). */

@@ -34,14 +34,7 @@ void dd_set_grad(dd_ctx* ctx, dd_tensor* t, const dd_tensor* grad) {
 
 void dd_zero_grad(dd_ctx* ctx, dd_tensor* t, int32_t set_to_none) {
   DD_TRY(ctx, )
-  at::Tensor& g = dd::mut(t, "t").mutable_grad();
-  if (!g.defined()) return;
-  if (set_to_none) {
-    g.reset();
-    return;
-  }
-  if (g.grad_fn()) g = g.detach();
-  g.zero_();
+  dd::zero_grad(dd::mut(t, "t"), set_to_none != 0);
   DD_CATCH(ctx, )
 }
 

@@ -130,6 +130,17 @@ std::vector<at::Tensor> tensors(const dd_tensor* const* ts, int64_t n, const cha
   return out;
 }
 
+void zero_grad(at::Tensor& t, bool set_to_none) {
+  at::Tensor& g = t.mutable_grad();
+  if (!g.defined()) return;
+  if (set_to_none) {
+    g.reset();
+    return;
+  }
+  if (g.grad_fn()) g = g.detach();
+  g.zero_();
+}
+
 dd_bytes* wrap_bytes(std::vector<char> data) {
   auto* b = new dd_bytes{std::move(data)};
   live[DD_KIND_BYTES].fetch_add(1, std::memory_order_relaxed);

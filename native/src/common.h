@@ -94,6 +94,10 @@ inline dd_tensor* wrap(at::Tensor t) {
 }
 dd_bytes* wrap_bytes(std::vector<char> data);
 
+// Optimizer.zero_grad for one tensor, the same on every LibTorch version (2.x's
+// Optimizer::zero_grad sets gradients to none by default, 1.x's zeroes them).
+void zero_grad(at::Tensor& t, bool set_to_none);
+
 }  // namespace dd
 
 // Every exported function body sits between DD_TRY(ctx, fail) and

@@ -1,6 +1,8 @@
 // Library-wide state: version, configuration, handle counters, CUDA, seeding, threads.
 #include "common.h"
 
+#include <dlfcn.h>
+
 #include <cstring>
 
 extern "C" {
@@ -19,6 +21,30 @@ int64_t dd_config_info(char* buffer, int64_t capacity) {
     buffer[0] = '\0';
     return 0;
   }
+}
+
+namespace {
+// Writes the file of the loaded object that holds `address` into buffer.
+int64_t object_path(const void* address, char* buffer, int64_t capacity) {
+  if (buffer == nullptr || capacity <= 0) return 0;
+  buffer[0] = '\0';
+  Dl_info info;
+  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr) return 0;
+  const auto n = std::min<int64_t>(static_cast<int64_t>(std::strlen(info.dli_fname)), capacity - 1);
+  std::memcpy(buffer, info.dli_fname, static_cast<size_t>(n));
+  buffer[n] = '\0';
+  return n;
+}
+}  // namespace
+
+int64_t dd_torch_library_path(char* buffer, int64_t capacity) {
+  // at::get_num_threads lives in libtorch_cpu on every LibTorch version.
+  int (*in_torch)() = &at::get_num_threads;
+  return object_path(reinterpret_cast<const void*>(in_torch), buffer, capacity);
+}
+
+int64_t dd_blas_library_path(char* buffer, int64_t capacity) {
+  return object_path(dlsym(RTLD_DEFAULT, "sgemm_"), buffer, capacity);
 }
 
 int64_t dd_live_handles(int32_t kind) {

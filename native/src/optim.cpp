@@ -51,9 +51,11 @@ void dd_optimizer_step(dd_ctx* ctx, dd_optimizer* opt) {
   DD_CATCH(ctx, )
 }
 
-void dd_optimizer_zero_grad(dd_ctx* ctx, dd_optimizer* opt) {
+void dd_optimizer_zero_grad(dd_ctx* ctx, dd_optimizer* opt, int32_t set_to_none) {
   DD_TRY(ctx, )
-  get(opt).zero_grad();
+  for (auto& group : get(opt).param_groups()) {
+    for (auto& p : group.params()) dd::zero_grad(p, set_to_none != 0);
+  }
   DD_CATCH(ctx, )
 }
 

@@ -42,7 +42,7 @@ final class InfoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Device device = common.apply();
     PrintWriter out = spec.commandLine().getOut();
-    out.println("LibTorch:    " + Torch.version());
+    out.println("LibTorch:    " + Torch.build());
     out.println("device:      " + device + (Torch.cudaIsAvailable() ? " (CUDA devices: " + Torch.cudaDeviceCount() + ")" : " (no CUDA)"));
     out.println("threads:     " + Torch.getNumThreads());
     long cacheLimit = CpuCache.limit();

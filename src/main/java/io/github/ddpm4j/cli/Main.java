@@ -63,7 +63,7 @@ public final class Main implements Runnable {
     public String[] getVersion() {
       String v = Main.class.getPackage().getImplementationVersion();
       return new String[] {"ddpm4j " + (v == null ? "(development build)" : v),
-          "LibTorch " + io.github.ddpm4j.torch.Torch.version()};
+          "LibTorch " + io.github.ddpm4j.torch.Torch.build()};
     }
   }
 }

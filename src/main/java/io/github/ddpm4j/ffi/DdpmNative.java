@@ -1961,6 +1961,128 @@ public class DdpmNative extends DdpmNative$shared {
         }
     }
 
+    private static class dd_torch_library_path {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_LONG,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_torch_library_path").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_torch_library_path"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t dd_torch_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static FunctionDescriptor dd_torch_library_path$descriptor() {
+        return dd_torch_library_path.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t dd_torch_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static MethodHandle dd_torch_library_path$handle() {
+        return dd_torch_library_path.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t dd_torch_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static MemorySegment dd_torch_library_path$address() {
+        return dd_torch_library_path.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t dd_torch_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static long dd_torch_library_path(MemorySegment buffer, long capacity) {
+        var mh$ = dd_torch_library_path.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_torch_library_path", buffer, capacity);
+            }
+            return (long)mh$.invokeExact(buffer, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_blas_library_path {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_LONG,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_blas_library_path").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_blas_library_path"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t dd_blas_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static FunctionDescriptor dd_blas_library_path$descriptor() {
+        return dd_blas_library_path.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t dd_blas_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static MethodHandle dd_blas_library_path$handle() {
+        return dd_blas_library_path.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t dd_blas_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static MemorySegment dd_blas_library_path$address() {
+        return dd_blas_library_path.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t dd_blas_library_path(char *buffer, int64_t capacity)
+     * }
+     */
+    public static long dd_blas_library_path(MemorySegment buffer, long capacity) {
+        var mh$ = dd_blas_library_path.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_blas_library_path", buffer, capacity);
+            }
+            return (long)mh$.invokeExact(buffer, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dd_live_handles {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             DdpmNative.C_LONG,
@@ -7919,7 +8041,8 @@ public class DdpmNative extends DdpmNative$shared {
     private static class dd_optimizer_zero_grad {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             DdpmNative.C_POINTER,
-            DdpmNative.C_POINTER
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT
         );
 
         public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_optimizer_zero_grad").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_optimizer_zero_grad"));
@@ -7930,7 +8053,7 @@ public class DdpmNative extends DdpmNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt)
+     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt, int32_t set_to_none)
      * }
      */
     public static FunctionDescriptor dd_optimizer_zero_grad$descriptor() {
@@ -7940,7 +8063,7 @@ public class DdpmNative extends DdpmNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt)
+     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt, int32_t set_to_none)
      * }
      */
     public static MethodHandle dd_optimizer_zero_grad$handle() {
@@ -7950,7 +8073,7 @@ public class DdpmNative extends DdpmNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt)
+     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt, int32_t set_to_none)
      * }
      */
     public static MemorySegment dd_optimizer_zero_grad$address() {
@@ -7959,16 +8082,16 @@ public class DdpmNative extends DdpmNative$shared {
 
     /**
      * {@snippet lang=c :
-     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt)
+     * void dd_optimizer_zero_grad(dd_ctx *ctx, dd_optimizer *opt, int32_t set_to_none)
      * }
      */
-    public static void dd_optimizer_zero_grad(MemorySegment ctx, MemorySegment opt) {
+    public static void dd_optimizer_zero_grad(MemorySegment ctx, MemorySegment opt, int set_to_none) {
         var mh$ = dd_optimizer_zero_grad.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("dd_optimizer_zero_grad", ctx, opt);
+                traceDowncall("dd_optimizer_zero_grad", ctx, opt, set_to_none);
             }
-            mh$.invokeExact(ctx, opt);
+            mh$.invokeExact(ctx, opt, set_to_none);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

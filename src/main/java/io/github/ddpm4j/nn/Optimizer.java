@@ -54,12 +54,25 @@ public abstract sealed class Optimizer implements AutoCloseable permits Adam, Ad
   }
 
   /**
-   * Zeroes every parameter's gradient in place ({@code Optimizer.zero_grad(set_to_none=False)}).
+   * Drops every parameter's gradient ({@code Optimizer.zero_grad()}, whose default is
+   * {@code set_to_none=True} since PyTorch 2.0), on every LibTorch version; as
+   * {@link io.github.ddpm4j.nn.Module#zeroGrad()} does. The next backward pass
+   * allocates fresh gradients, and a parameter without one is skipped by {@link #step()}.
    *
    * @throws IllegalStateException if the optimizer is closed
    */
   public void zeroGrad() {
-    opt.zeroGrad();
+    opt.zeroGrad(true);
+  }
+
+  /**
+   * Clears every parameter's gradient ({@code Optimizer.zero_grad(set_to_none)}).
+   *
+   * @param setToNone drop the gradients, as {@link #zeroGrad()} does; false zeroes them in place
+   * @throws IllegalStateException if the optimizer is closed
+   */
+  public void zeroGrad(boolean setToNone) {
+    opt.zeroGrad(setToNone);
   }
 
   /**

@@ -100,11 +100,15 @@ public final class NativeOptimizer implements AutoCloseable {
     }
   }
 
-  /** Zeroes every parameter's gradient ({@code Optimizer.zero_grad(set_to_none=False)}). */
-  public void zeroGrad() {
+  /**
+   * Clears every parameter's gradient ({@code Optimizer.zero_grad(set_to_none)}).
+   *
+   * @param setToNone drop the gradients (PyTorch 2's default) instead of zeroing them in place
+   */
+  public void zeroGrad(boolean setToNone) {
     Native n = Native.get();
     try {
-      dd_optimizer_zero_grad(n.ctx, handle());
+      dd_optimizer_zero_grad(n.ctx, handle(), setToNone ? 1 : 0);
       Native.check(n.ctx);
     } finally {
       Reference.reachabilityFence(this);

@@ -47,6 +47,56 @@ public final class Torch {
     }
   }
 
+  /**
+   * Which LibTorch this process runs on.
+   *
+   * @param version LibTorch's version, e.g. {@code 2.13.0}
+   * @param cuda whether that LibTorch was built with CUDA ({@code USE_CUDA=ON}); says nothing of
+   *     whether a GPU is visible ({@link #cudaIsAvailable()})
+   * @param blas the BLAS it was built for, from its configuration ({@code BLAS_INFO}: {@code mkl},
+   *     {@code open}, or {@code generic} for the system's libblas)
+   * @param library the file of its CPU library ({@code libtorch_cpu.so}), symbolic links resolved, or empty when unknown
+   * @param blasLibrary the file that provides the BLAS routines to this process, symbolic links resolved, or empty when none
+   *     is loaded as a library of its own (a BLAS linked statically into LibTorch)
+   */
+  public record Build(String version, boolean cuda, String blas, String library, String blasLibrary) {
+    /** @return one line: version, CPU or CUDA build, BLAS, and where the library was loaded from */
+    @Override
+    public String toString() {
+      return version + " (" + (cuda ? "CUDA" : "CPU") + " build, BLAS: " + blas
+          + (blasLibrary.isEmpty() || blasLibrary.equals(library) ? "" : " via " + blasLibrary) + ")"
+          + (library.isEmpty() ? "" : " from " + library);
+    }
+  }
+
+  /** @return the LibTorch in use: version, CPU or CUDA build, BLAS, library file */
+  public static Build build() {
+    String config = configInfo();
+    return new Build(version(), setting(config, "USE_CUDA").equals("ON"), setting(config, "BLAS_INFO"),
+        libraryPath(false), libraryPath(true));
+  }
+
+  /** @return the value of {@code key=value} in LibTorch's build settings, or {@code unknown} */
+  private static String setting(String config, String key) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + key + "=([^,\\s]*)").matcher(config);
+    return m.find() ? m.group(1) : "unknown";
+  }
+
+  /** @return the file of LibTorch's CPU library, or with {@code blas} the file that provides sgemm_; empty if unknown */
+  private static String libraryPath(boolean blas) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment buf = a.allocate(4096);
+      long n = blas ? dd_blas_library_path(buf, buf.byteSize()) : dd_torch_library_path(buf, buf.byteSize());
+      String path = new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+      try {
+        // Through symlinks: Debian's libblas.so.3 is an alternative that names the real BLAS.
+        return path.isEmpty() ? path : java.nio.file.Path.of(path).toRealPath().toString();
+      } catch (java.io.IOException | RuntimeException e) {
+        return path;
+      }
+    }
+  }
+
   /** Kinds of native handle, for {@link #liveHandles(HandleKind)}. */
   public enum HandleKind {
     /** Tensors. */

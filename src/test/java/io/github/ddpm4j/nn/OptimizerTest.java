@@ -131,13 +131,17 @@ class OptimizerTest extends NnTestBase {
     assertEquals(new AdamOptions(2, 0.5, 0.6, 1e-3, 0.1, true), o);
   }
 
+  /** PyTorch 2's zero_grad() drops the gradients; zero_grad(set_to_none=False) zeroes them. Both LibTorch versions agree. */
   @Test
-  void zeroGradZeroesEveryGradient() {
+  void zeroGradDropsOrZeroesEveryGradient() {
     List<Tensor> params = freshParams();
     try (Adam opt = new Adam(params)) {
       step(opt, params, 0);
-      opt.zeroGrad();
+      for (Tensor p : params) assertTrue(p.grad().abs().sum().item() > 0);
+      opt.zeroGrad(false);
       for (Tensor p : params) assertEquals(0.0, p.grad().abs().sum().item(), 0.0);
+      opt.zeroGrad();
+      for (Tensor p : params) assertEquals(null, p.grad());
     }
   }
 
