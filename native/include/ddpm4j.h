@@ -14,9 +14,11 @@
  *    C++ exception's message in it, and returns NULL / 0. A function never
  *    lets a C++ exception escape and never clears a status it did not set:
  *    the caller resets status after reading an error.
- *  - The context also carries the autograd mode (grad_mode) that applies to
- *    the call, so that LibTorch's thread-local modes are set inside the very
- *    downcall that needs them and never leak between threads.
+ *  - The context also carries the autograd mode (grad_mode) and the autocast
+ *    mode (autocast) that apply to the call, so that LibTorch's thread-local
+ *    modes are set inside the very downcall that needs them and never leak
+ *    between threads. The process-wide intra-op thread count is applied the
+ *    same way (dd_set_num_threads).
  *  - Functions that return a new handle transfer its ownership to the caller.
  *    Input handles are borrowed.
  */
@@ -50,6 +52,9 @@ enum dd_dtype {
 enum dd_device_type { DD_CPU = 0, DD_CUDA = 1 };
 
 enum dd_grad_mode { DD_GRAD_ENABLED = 0, DD_GRAD_DISABLED = 1, DD_GRAD_INFERENCE = 2 };
+
+/* Automatic mixed precision (torch.autocast) for one call, on CPU and CUDA alike. */
+enum dd_autocast { DD_AUTOCAST_OFF = 0, DD_AUTOCAST_BFLOAT16 = 1, DD_AUTOCAST_FLOAT16 = 2 };
 
 enum dd_status {
   DD_OK = 0,
@@ -93,9 +98,10 @@ enum dd_interpolate_mode { DD_NEAREST = 0, DD_BILINEAR = 1, DD_BICUBIC = 2 };
 #define DD_FUNCTION_LEN 64
 #define DD_MESSAGE_LEN 2048
 
-/* Per-caller call context: the autograd mode in, the error record out. */
+/* Per-caller call context: the autograd and autocast modes in, the error record out. */
 typedef struct dd_ctx {
   int32_t grad_mode;               /* enum dd_grad_mode, read by every call */
+  int32_t autocast;                /* enum dd_autocast, read by every call */
   int32_t status;                  /* enum dd_status, DD_OK unless a call failed */
   char function[DD_FUNCTION_LEN];  /* NUL-terminated name of the failing function */
   char message[DD_MESSAGE_LEN];    /* NUL-terminated message, truncated if longer */

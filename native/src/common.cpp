@@ -1,5 +1,6 @@
 // Error recording, mode guard, counters and enum conversions.
 #include "common.h"
+#include "compat.h"
 
 #include <cstring>
 
@@ -67,6 +68,33 @@ ModeGuard::ModeGuard(const dd_ctx* ctx) {
       break;
     default: throw ArgumentError("unknown grad_mode " + std::to_string(ctx->grad_mode));
   }
+  switch (ctx->autocast) {
+    case DD_AUTOCAST_OFF: break;
+    case DD_AUTOCAST_BFLOAT16: autocast_.emplace(at::kBFloat16); break;
+    case DD_AUTOCAST_FLOAT16: autocast_.emplace(at::kHalf); break;
+    default: throw ArgumentError("unknown autocast mode " + std::to_string(ctx->autocast));
+  }
+}
+
+AutocastGuard::AutocastGuard(at::ScalarType dtype)
+    : cpu_(compat::autocast_enabled(at::kCPU)),
+      cuda_(compat::autocast_enabled(at::kCUDA)),
+      cache_(at::autocast::is_autocast_cache_enabled()),
+      cpu_dtype_(compat::autocast_dtype(at::kCPU)),
+      cuda_dtype_(compat::autocast_dtype(at::kCUDA)) {
+  compat::set_autocast_dtype(at::kCPU, dtype);
+  compat::set_autocast_dtype(at::kCUDA, dtype);
+  compat::set_autocast_enabled(at::kCPU, true);
+  compat::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_cache_enabled(false);
+}
+
+AutocastGuard::~AutocastGuard() {
+  at::autocast::set_autocast_cache_enabled(cache_);
+  compat::set_autocast_enabled(at::kCUDA, cuda_);
+  compat::set_autocast_enabled(at::kCPU, cpu_);
+  compat::set_autocast_dtype(at::kCUDA, cuda_dtype_);
+  compat::set_autocast_dtype(at::kCPU, cpu_dtype_);
 }
 
 at::ScalarType scalar_type(int32_t dtype) {

@@ -51,14 +51,29 @@ extern std::atomic<int32_t> num_threads;
 // count: LibTorch keeps the OpenMP setting per thread.
 void apply_num_threads();
 
-// Applies ctx->grad_mode for the duration of one call, and the process-wide
-// thread count to the calling thread.
+// Turns autocast on for CPU and CUDA with one lower-precision dtype, and its weight
+// cache off (the cache lives until autocast is left, which here is every call, and
+// would hand out stale casts after an optimizer step); restores all of it after.
+class AutocastGuard {
+ public:
+  explicit AutocastGuard(at::ScalarType dtype);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+ private:
+  bool cpu_, cuda_, cache_;
+  at::ScalarType cpu_dtype_, cuda_dtype_;
+};
+
+// Applies ctx->grad_mode and ctx->autocast for the duration of one call, and the
+// process-wide thread count to the calling thread.
 class ModeGuard {
  public:
   explicit ModeGuard(const dd_ctx* ctx);
  private:
   c10::optional<c10::InferenceMode> inference_;
   c10::optional<at::AutoGradMode> grad_;
+  c10::optional<AutocastGuard> autocast_;
 };
 
 at::ScalarType scalar_type(int32_t dtype);

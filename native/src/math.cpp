@@ -1,5 +1,6 @@
 // Elementwise math, reductions, matrix products and softmax.
 #include "common.h"
+#include "compat.h"
 
 #include <algorithm>
 
@@ -267,12 +268,7 @@ dd_tensor* dd_var(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t 
   DD_TRY(ctx, nullptr)
   const at::Tensor& x = dd::ref(t, "t");
   at::OptionalIntArrayRef ds = ndims == 0 ? at::OptionalIntArrayRef() : at::OptionalIntArrayRef(dd::ints(dims, ndims, "dims"));
-  // LibTorch 2 takes the correction as an optional Scalar, 1.x as an optional int64.
-#if TORCH_VERSION_MAJOR >= 2
-  const c10::optional<c10::Scalar> corr(correction);
-#else
-  const c10::optional<int64_t> corr(correction);
-#endif
+  const dd::compat::Correction corr(correction);
   return dd::wrap(std ? at::std(x, ds, corr, keepdim != 0) : at::var(x, ds, corr, keepdim != 0));
   DD_CATCH(ctx, nullptr)
 }

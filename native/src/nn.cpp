@@ -29,17 +29,26 @@ dd_tensor* dd_conv_transpose2d(dd_ctx* ctx, const dd_tensor* input, const dd_ten
   DD_CATCH(ctx, nullptr)
 }
 
+// Under autocast, normalisation runs in float32 (LibTorch 2.x's autocast lists group_norm and
+// layer_norm as float32 ops; 1.13's CPU autocast leaves them out, and a bfloat16 activation then
+// meets float32 weights). Casting the input here gives both versions 2.x's behaviour.
+static at::Tensor normalisation_input(const dd_ctx* ctx, const at::Tensor& x) {
+  if (ctx->autocast == DD_AUTOCAST_OFF || (x.scalar_type() != at::kBFloat16 && x.scalar_type() != at::kHalf)) return x;
+  return x.to(at::kFloat);
+}
+
 dd_tensor* dd_group_norm(dd_ctx* ctx, const dd_tensor* input, int64_t groups, const dd_tensor* weight, const dd_tensor* bias, double eps) {
   DD_TRY(ctx, nullptr)
-  return dd::wrap(at::group_norm(dd::ref(input, "input"), groups, dd::opt(weight), dd::opt(bias), eps));
+  const at::Tensor x = normalisation_input(ctx, dd::ref(input, "input"));
+  return dd::wrap(at::group_norm(x, groups, dd::opt(weight), dd::opt(bias), eps));
   DD_CATCH(ctx, nullptr)
 }
 
 dd_tensor* dd_layer_norm(dd_ctx* ctx, const dd_tensor* input, const int64_t* normalized_shape, int64_t ndim,
                          const dd_tensor* weight, const dd_tensor* bias, double eps) {
   DD_TRY(ctx, nullptr)
-  return dd::wrap(at::layer_norm(dd::ref(input, "input"), dd::ints(normalized_shape, ndim, "normalized_shape"),
-                                 dd::opt(weight), dd::opt(bias), eps));
+  const at::Tensor x = normalisation_input(ctx, dd::ref(input, "input"));
+  return dd::wrap(at::layer_norm(x, dd::ints(normalized_shape, ndim, "normalized_shape"), dd::opt(weight), dd::opt(bias), eps));
   DD_CATCH(ctx, nullptr)
 }
 

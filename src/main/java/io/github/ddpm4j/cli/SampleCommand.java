@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.torch.Precision;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -36,6 +37,10 @@ final class SampleCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "Print no progress bar.")
   boolean noProgress;
 
+  @Option(names = "--precision", paramLabel = "P",
+      description = "fp32, bf16 (CPU or CUDA) or fp16 (CUDA) for the model's forward passes (default: the one it was trained in).")
+  String precision;
+
   @Mixin
   CommonOptions common;
 
@@ -45,9 +50,10 @@ final class SampleCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Sampling.checkOptions(count, sampler, ddimSteps, eta);
+    Precision p = precision == null ? null : Precision.parse(precision);
     var device = common.apply();
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
-    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress);
+    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress, p);
     if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
     if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
     return 0;

@@ -6,7 +6,9 @@ import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.io.FileErrors;
+import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import java.io.IOException;
@@ -50,14 +52,16 @@ final class Sampling {
    * @param grid PNG grid to write, or null
    * @param singles folder for one PNG per image, or null
    * @param progressBar show a progress bar
+   * @param precision the precision of the model's forward passes, or {@code null} for the one it was trained in
    * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
    *     not finite (naming the checkpoint)
    * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
    *     steps exceed the model's diffusion steps
    */
   static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
-      Path singles, boolean progressBar) throws IOException {
+      Path singles, boolean progressBar, Precision precision) throws IOException {
     checkOptions(n, sampler, ddimSteps, eta);
+    if (precision != null) precision.checkDevice(device);
     if (grid != null) outputFolder(grid);
     if (singles != null) FileErrors.createDirectories(singles);
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
@@ -65,7 +69,12 @@ final class Sampling {
         throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
             + " diffusion steps");
       }
-      Tensor x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+      Precision p = precision != null ? precision : m.config().precision();
+      p.checkDevice(device);
+      Tensor x;
+      try (Autocast ac = p.autocast()) {
+        x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+      }
       m.requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
       if (singles != null) {

@@ -2,6 +2,7 @@ package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
@@ -116,6 +117,11 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "Print no progress bar.")
   boolean noProgress;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
+      description = "fp32, or mixed precision for the forward pass: bf16 (CPU or CUDA), fp16 (CUDA, with loss scaling) "
+          + "(default: ${DEFAULT-VALUE}).")
+  String precision;
+
   @Mixin
   CommonOptions common;
 
@@ -159,7 +165,7 @@ final class TrainCommand implements Callable<Integer> {
     try {
       UNetConfig model = new UNetConfig(channels, baseChannels, mults, attention, blocks, dropout, groups, groups);
       config = new TrainConfig(data, imageSize, limit, flip, model, schedule, diffusionSteps, D.betaStart(), D.betaEnd(), batchSize,
-          steps, lr, warmup, gradClip, emaDecay, true, common.seed);
+          steps, lr, warmup, gradClip, emaDecay, true, common.seed, Precision.parse(precision));
       output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(samples, 16), sampleSteps, !noProgress);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);
@@ -181,7 +187,7 @@ final class TrainCommand implements Callable<Integer> {
     if (done == steps) {
       Path grid = out.resolve("samples.png");
       Sampling.fromCheckpoint(trainer.checkpointFile(), device, samples, "ddim", Math.min(sampleSteps, diffusionSteps), 0.0,
-          common.seed, grid, null, !noProgress);
+          common.seed, grid, null, !noProgress, null);
       log.println("ddpm4j: samples in " + grid);
       log.flush();
     }

@@ -1193,6 +1193,33 @@ public class DdpmNative extends DdpmNative$shared {
     public static int DD_GRAD_INFERENCE() {
         return DD_GRAD_INFERENCE;
     }
+    private static final int DD_AUTOCAST_OFF = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_autocast.DD_AUTOCAST_OFF = 0
+     * }
+     */
+    public static int DD_AUTOCAST_OFF() {
+        return DD_AUTOCAST_OFF;
+    }
+    private static final int DD_AUTOCAST_BFLOAT16 = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_autocast.DD_AUTOCAST_BFLOAT16 = 1
+     * }
+     */
+    public static int DD_AUTOCAST_BFLOAT16() {
+        return DD_AUTOCAST_BFLOAT16;
+    }
+    private static final int DD_AUTOCAST_FLOAT16 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_autocast.DD_AUTOCAST_FLOAT16 = 2
+     * }
+     */
+    public static int DD_AUTOCAST_FLOAT16() {
+        return DD_AUTOCAST_FLOAT16;
+    }
     private static final int DD_OK = (int)0L;
     /**
      * {@snippet lang=c :

@@ -16,6 +16,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  * {@snippet lang=c :
  * struct dd_ctx {
  *     int32_t grad_mode;
+ *     int32_t autocast;
  *     int32_t status;
  *     char function[64];
  *     char message[2048];
@@ -30,6 +31,7 @@ public class dd_ctx {
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
         DdpmNative.C_INT.withName("grad_mode"),
+        DdpmNative.C_INT.withName("autocast"),
         DdpmNative.C_INT.withName("status"),
         MemoryLayout.sequenceLayout(64, DdpmNative.C_CHAR).withName("function"),
         MemoryLayout.sequenceLayout(2048, DdpmNative.C_CHAR).withName("message")
@@ -84,6 +86,50 @@ public class dd_ctx {
      */
     public static void grad_mode(MemorySegment struct, int fieldValue) {
         struct.set(grad_mode$LAYOUT, grad_mode$OFFSET, fieldValue);
+    }
+
+    private static final OfInt autocast$LAYOUT = (OfInt)$LAYOUT.select(groupElement("autocast"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t autocast
+     * }
+     */
+    public static final OfInt autocast$layout() {
+        return autocast$LAYOUT;
+    }
+
+    private static final long autocast$OFFSET = $LAYOUT.byteOffset(groupElement("autocast"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t autocast
+     * }
+     */
+    public static final long autocast$offset() {
+        return autocast$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t autocast
+     * }
+     */
+    public static int autocast(MemorySegment struct) {
+        return struct.get(autocast$LAYOUT, autocast$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t autocast
+     * }
+     */
+    public static void autocast(MemorySegment struct, int fieldValue) {
+        struct.set(autocast$LAYOUT, autocast$OFFSET, fieldValue);
     }
 
     private static final OfInt status$LAYOUT = (OfInt)$LAYOUT.select(groupElement("status"));

@@ -1,5 +1,7 @@
 package io.github.ddpm4j.nn;
 
+import io.github.ddpm4j.torch.Autocast;
+import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Tensor;
 import java.util.Arrays;
 import java.util.Objects;
@@ -24,9 +26,16 @@ final class Checks {
     return input;
   }
 
-  /** Rejects an input whose dtype or device differs from the layer's parameter. */
+  /**
+   * Rejects an input whose dtype or device differs from the layer's parameter. Under
+   * {@link Autocast}, LibTorch casts both to the autocast dtype or to float32 itself, so an
+   * input in the autocast dtype (or float32) meets float32 parameters there.
+   */
   static void sameTypeAndDevice(Tensor input, Tensor param, Module layer) {
-    if (input.dtype() != param.dtype()) {
+    DType autocast = input.dtype() == param.dtype() ? null : Autocast.dtype();
+    boolean mixed = autocast != null && param.dtype() == DType.FLOAT32
+        && (input.dtype() == autocast || input.dtype() == DType.FLOAT32);
+    if (input.dtype() != param.dtype() && !mixed) {
       throw new IllegalArgumentException(layer + ": input dtype " + input.dtype() + " differs from the parameters' dtype "
           + param.dtype() + "; convert the input with to(" + param.dtype() + ") or the module with to(" + input.dtype() + ")");
     }

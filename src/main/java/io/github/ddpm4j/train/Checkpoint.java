@@ -1,6 +1,7 @@
 package io.github.ddpm4j.train;
 
 import io.github.ddpm4j.data.DataLoader;
+import io.github.ddpm4j.nn.GradScaler;
 import io.github.ddpm4j.nn.Module;
 import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.torch.DType;
@@ -29,6 +30,8 @@ import java.util.Map;
  *   <li>{@code rng.torch}, {@code rng.diffusion}, {@code rng.loader_epoch_start}, {@code rng.loader}:
  *       generator states (uint8);</li>
  *   <li>{@code meta.step}, {@code meta.loader_epoch}, {@code meta.loader_position}: int64 scalars;</li>
+ *   <li>{@code meta.grad_scale} (float64) and {@code meta.grad_scale_growth_tracker} (int64): the loss
+ *       scaler of a float16 run, only there;</li>
  *   <li>{@code meta.config}: the {@link TrainConfig} as UTF-8 JSON bytes (uint8).</li>
  * </ul>
  * In Python: {@code {k[4:]: v for k, v in torch.load(p).items() if k.startswith("ema.")}} is a
@@ -51,9 +54,13 @@ public final class Checkpoint {
    * @param torchRng the default CPU generator's state (dropout draws)
    * @param diffusionRng the state of the generator that draws timesteps and noise
    * @param loader the data loader's position and generator states
+   * @param scaler the loss scaler's state of a float16 run, or {@code null} when the run has no scaler
    */
   public record State(TrainConfig config, long step, Module model, Module ema, byte[] optimizerState, Tensor torchRng,
-      Tensor diffusionRng, DataLoader.State loader) {}
+      Tensor diffusionRng, DataLoader.State loader, GradScaler.State scaler) {}
+
+  /** Keys of the loss scaler's state, present only in checkpoints of float16 runs. */
+  static final String GRAD_SCALE = "meta.grad_scale", GRAD_SCALE_GROWTH = "meta.grad_scale_growth_tracker";
 
   /**
    * Writes a checkpoint atomically.
@@ -75,6 +82,10 @@ public final class Checkpoint {
       out.put("meta.step", scalar(state.step()));
       out.put("meta.loader_epoch", scalar(state.loader().epoch()));
       out.put("meta.loader_position", scalar(state.loader().position()));
+      if (state.scaler() != null) {
+        out.put(GRAD_SCALE, Torch.full(new long[0], state.scaler().scale(), DType.FLOAT64, Device.CPU));
+        out.put(GRAD_SCALE_GROWTH, scalar(state.scaler().growthTracker()));
+      }
       byte[] json = state.config().toJson().getBytes(StandardCharsets.UTF_8);
       out.put("meta.config", Torch.tensor(json, json.length));
       StateDict.savePyTorch(out, file);
@@ -209,6 +220,20 @@ public final class Checkpoint {
       }
     }
     return new WeightStats(values, nonFinite, first, finite == 0 && values > 0 ? Double.NaN : maxAbs);
+  }
+
+  /**
+   * @param checkpoint an opened checkpoint of a float16 run
+   * @return its loss scaler's state
+   * @throws IllegalArgumentException if the entries are missing or malformed
+   */
+  public static GradScaler.State scaler(Map<String, Tensor> checkpoint) {
+    Tensor scale = checkpoint.get(GRAD_SCALE);
+    if (scale == null) throw new IllegalArgumentException("checkpoint has no '" + GRAD_SCALE + "' entry (a float16 run saves its loss scale)");
+    if (scale.dtype() != DType.FLOAT64 || scale.numel() != 1) {
+      throw new IllegalArgumentException("'" + GRAD_SCALE + "' must be a float64 scalar, got " + scale.dtype() + java.util.Arrays.toString(scale.shape()));
+    }
+    return new GradScaler.State(scale.item(), meta(checkpoint, GRAD_SCALE_GROWTH));
   }
 
   /**

@@ -3,6 +3,7 @@ package io.github.ddpm4j.train;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import io.github.ddpm4j.diffusion.UNetConfig;
+import io.github.ddpm4j.torch.Precision;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,10 +38,12 @@ import java.util.Objects;
  * @param emaDecay decay of the weight average that samples use, in [0, 1)
  * @param emaWarmup warm the EMA decay up as {@code min(decay, (1+s)/(10+s))}
  * @param seed seed of every generator of the run
+ * @param precision float32, or mixed precision for the forward pass ({@link Precision}); a configuration
+ *     without the field (written before it existed) is float32
  */
 public record TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, String schedule, int steps,
     double betaStart, double betaEnd, int batchSize, long trainSteps, double lr, long warmupSteps, double gradClip,
-    double emaDecay, boolean emaWarmup, long seed) {
+    double emaDecay, boolean emaWarmup, long seed, Precision precision) {
 
   /** Largest image side, in pixels. */
   public static final int MAX_IMAGE_SIZE = 1024;
@@ -91,6 +94,7 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
       throw new IllegalArgumentException("gradClip = " + gradClip + " must be finite and >= 0");
     }
     if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay = " + emaDecay + " must be in [0, 1)");
+    if (precision == null) precision = Precision.FP32;
   }
 
   /** @return the default CPU model for Fashion-MNIST (see the class comment) */
@@ -101,7 +105,7 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
   /** @return the default run: Fashion-MNIST, the CPU model, 2000 steps of batch 32 */
   public static TrainConfig defaults() {
     return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), "linear", 1000, 1e-4, 0.02, 32, 2000, 1e-3, 200, 1.0,
-        0.999, true, 0);
+        0.999, true, 0, Precision.FP32);
   }
 
   /**
@@ -111,7 +115,7 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    */
   public TrainConfig withTrainSteps(long newTrainSteps) {
     return new TrainConfig(data, imageSize, limit, flip, model, schedule, steps, betaStart, betaEnd, batchSize, newTrainSteps, lr,
-        warmupSteps, gradClip, emaDecay, emaWarmup, seed);
+        warmupSteps, gradClip, emaDecay, emaWarmup, seed, precision);
   }
 
   /**

@@ -12,10 +12,13 @@ import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.nn.Adam;
 import io.github.ddpm4j.nn.AdamOptions;
+import io.github.ddpm4j.nn.GradScaler;
 import io.github.ddpm4j.nn.Utils;
 import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
@@ -170,6 +173,7 @@ public final class Trainer {
    * @throws IllegalArgumentException if a resumed checkpoint was made with another configuration
    */
   public long run(Mode mode) throws IOException {
+    config.precision().checkDevice(device);
     prepareFolder(mode);
     Torch.manualSeed(config.seed());
     CountDownLatch finished = new CountDownLatch(1);
@@ -195,11 +199,13 @@ public final class Trainer {
       log.flush();
       try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
         Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
+        GradScaler scaler = config.precision() == Precision.FP16 ? new GradScaler() : null;
+        RunState run = new RunState(model, ema, opt, scaler, rng, loader);
         long start = 0;
-        if (mode == Mode.RESUME) start = restore(model, emaModel, opt, rng, loader);
+        if (mode == Mode.RESUME) start = restore(run);
         if (mode == Mode.OVERWRITE) deleteOldRun();
         GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule);
-        long done = loop(start, model, ema, opt, diffusion, loader, rng, schedule);
+        long done = loop(start, run, diffusion, schedule);
         if (done == config.trainSteps()) {
           log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
         } else if (done > 0) {
@@ -267,7 +273,10 @@ public final class Trainer {
         : NoiseSchedule.linear(c.steps(), c.betaStart(), c.betaEnd(), device);
   }
 
-  private long restore(UNet model, UNet emaModel, Adam opt, Generator rng, DataLoader loader) throws IOException {
+  /** What changes as the run trains, and what a checkpoint saves: the modules, the optimizer, the loss scaler, the generators. */
+  private record RunState(UNet model, Ema ema, Adam opt, GradScaler scaler, Generator rng, DataLoader loader) {}
+
+  private long restore(RunState run) throws IOException {
     Path file = checkpointFile();
     try (StateDict ck = Checkpoint.open(file)) {
       TrainConfig saved = Checkpoint.config(ck);
@@ -282,12 +291,13 @@ public final class Trainer {
             + config.trainSteps());
       }
       try {
-        model.loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
-        emaModel.loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
-        opt.loadState(required(ck, "optimizer").toByteArray());
+        run.model().loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
+        run.ema().shadow().loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
+        run.opt().loadState(required(ck, "optimizer").toByteArray());
         Torch.setRngState(required(ck, "rng.torch"));
-        rng.setState(required(ck, "rng.diffusion"));
-        loader.restore(new DataLoader.State(Checkpoint.meta(ck, "meta.loader_epoch"), Checkpoint.meta(ck, "meta.loader_position"),
+        run.rng().setState(required(ck, "rng.diffusion"));
+        if (run.scaler() != null) run.scaler().load(Checkpoint.scaler(ck));
+        run.loader().restore(new DataLoader.State(Checkpoint.meta(ck, "meta.loader_epoch"), Checkpoint.meta(ck, "meta.loader_position"),
             required(ck, "rng.loader_epoch_start"), required(ck, "rng.loader")));
       } catch (RuntimeException e) {
         throw new IOException(file + ": cannot restore the training state: " + e.getMessage(), e);
@@ -304,8 +314,10 @@ public final class Trainer {
     return t;
   }
 
-  private long loop(long start, UNet model, Ema ema, Adam opt, GaussianDiffusion diffusion, DataLoader loader, Generator rng,
-      NoiseSchedule schedule) throws IOException {
+  private long loop(long start, RunState run, GaussianDiffusion diffusion, NoiseSchedule schedule) throws IOException {
+    UNet model = run.model();
+    Adam opt = run.opt();
+    GradScaler scaler = run.scaler();
     List<Tensor> params = model.parameters();
     long t0 = System.nanoTime();
     long step = start;
@@ -316,16 +328,29 @@ public final class Trainer {
         double lr = config.warmupSteps() == 0 ? config.lr() : config.lr() * Math.min(1.0, (step + 1.0) / config.warmupSteps());
         double loss;
         try (Scope s = Scope.open()) {
-          Tensor x0 = loader.next();
+          Tensor x0 = run.loader().next();
           opt.setLr(lr);
           opt.zeroGrad();
-          Tensor l = diffusion.loss(x0, rng);
-          l.backward();
+          Tensor l;
+          try (Autocast ac = config.precision().autocast()) {
+            l = diffusion.loss(x0, run.rng()); // the forward pass in the run's precision, backward outside
+          }
+          if (scaler == null) {
+            l.backward();
+          } else {
+            scaler.scale(l).backward();
+            scaler.unscale(opt);
+          }
           if (config.gradClip() > 0) Utils.clipGradNorm(params, config.gradClip());
-          opt.step();
+          if (scaler == null) {
+            opt.step();
+          } else {
+            scaler.step(opt);
+            scaler.update();
+          }
           loss = l.item();
         }
-        ema.update(model, step);
+        run.ema().update(model, step);
         step++;
         losses.add(step - 1, loss, lr, (System.nanoTime() - t0) / 1e9);
         stepListener.accept(step);
@@ -337,11 +362,11 @@ public final class Trainer {
         boolean last = step == config.trainSteps();
         if (step % output.checkpointEvery() == 0 || last || stop.get()) {
           losses.flush();
-          writeCheckpoint(step, model, ema, opt, rng, loader);
+          writeCheckpoint(step, run);
           checkpointListener.accept(step);
         }
         if (output.sampleEvery() > 0 && (step % output.sampleEvery() == 0 || last)) {
-          sampleGrid(ema, schedule, output.dir().resolve(String.format(Locale.ROOT, "samples/step-%06d.png", step)));
+          sampleGrid(run.ema(), schedule, output.dir().resolve(String.format(Locale.ROOT, "samples/step-%06d.png", step)));
           model.train(true);
         }
       }
@@ -357,10 +382,10 @@ public final class Trainer {
         .setStyle(ProgressBarStyle.ASCII).showSpeed().setUnit(" it", 1).setUpdateIntervalMillis(500).build();
   }
 
-  private void writeCheckpoint(long step, UNet model, Ema ema, Adam opt, Generator rng, DataLoader loader) throws IOException {
+  private void writeCheckpoint(long step, RunState run) throws IOException {
     try (Scope s = Scope.open()) {
-      Checkpoint.save(new Checkpoint.State(config, step, model, ema.shadow(), opt.saveState(), Torch.getRngState(), rng.getState(),
-          loader.state()), checkpointFile());
+      Checkpoint.save(new Checkpoint.State(config, step, run.model(), run.ema().shadow(), run.opt().saveState(), Torch.getRngState(),
+          run.rng().getState(), run.loader().state(), run.scaler() == null ? null : run.scaler().state()), checkpointFile());
     }
   }
 
@@ -368,7 +393,7 @@ public final class Trainer {
     UNet shadow = (UNet) ema.shadow();
     GaussianDiffusion d = new GaussianDiffusion(shadow, schedule);
     DdimSampler sampler = new DdimSampler(d, Math.min(output.sampleSteps(), schedule.nSteps()), 0.0);
-    try (Scope s = Scope.open()) {
+    try (Scope s = Scope.open(); Autocast ac = config.precision().autocast()) {
       long size = config.imageSize();
       Tensor x = sampler.sample(output.sampleCount(), new long[] {config.model().imageChannels(), size, size}, config.seed(), io.github.ddpm4j.diffusion.Progress.NONE);
       ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(output.sampleCount())), 2), file);

@@ -48,7 +48,7 @@ class CheckpointTest extends ScopedTest {
          Adam opt = new Adam(model.parameters(), 1e-3); Generator g = new Generator(3)) {
       loader.next();
       Checkpoint.save(new Checkpoint.State(config, 42, model, ema, opt.saveState(), Torch.getRngState(), g.getState(),
-          loader.state()), valid);
+          loader.state(), null), valid);
     }
   }
 

@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import io.github.ddpm4j.torch.Precision;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -20,18 +21,18 @@ class TrainConfigTest {
 
   /** A valid configuration with every field changed from the defaults. */
   static TrainConfig custom() {
-    return new TrainConfig("/data/set", 12, 64, true, TINY, "cosine", 50, 2e-4, 0.03, 8, 123, 3e-4, 7, 0.5, 0.95, false, -5);
+    return new TrainConfig("/data/set", 12, 64, true, TINY, "cosine", 50, 2e-4, 0.03, 8, 123, 3e-4, 7, 0.5, 0.95, false, -5, Precision.BF16);
   }
 
   private static TrainConfig with(String field, Object value) {
     TrainConfig d = custom();
     Object[] v = {d.data(), d.imageSize(), d.limit(), d.flip(), d.model(), d.schedule(), d.steps(), d.betaStart(), d.betaEnd(),
-        d.batchSize(), d.trainSteps(), d.lr(), d.warmupSteps(), d.gradClip(), d.emaDecay(), d.emaWarmup(), d.seed()};
+        d.batchSize(), d.trainSteps(), d.lr(), d.warmupSteps(), d.gradClip(), d.emaDecay(), d.emaWarmup(), d.seed(), d.precision()};
     var components = TrainConfig.class.getRecordComponents();
     for (int i = 0; i < components.length; i++) if (components[i].getName().equals(field)) v[i] = value;
     return new TrainConfig((String) v[0], (int) v[1], (long) v[2], (boolean) v[3], (UNetConfig) v[4], (String) v[5], (int) v[6],
         (double) v[7], (double) v[8], (int) v[9], (long) v[10], (double) v[11], (long) v[12], (double) v[13], (double) v[14],
-        (boolean) v[15], (long) v[16]);
+        (boolean) v[15], (long) v[16], (Precision) v[17]);
   }
 
   @Test
@@ -53,6 +54,17 @@ class TrainConfigTest {
       assertEquals(c, TrainConfig.fromJson(json), json);
     }
     assertTrue(custom().toJson().contains("\"imageSize\": 12"), custom().toJson());
+  }
+
+  /** Checkpoints written before the precision field existed read as float32 runs. */
+  @Test
+  void aConfigurationWithoutPrecisionIsFloat32() {
+    String json = custom().toJson();
+    assertTrue(json.contains("\"precision\": \"BF16\""), json);
+    String old = json.replaceAll(",\\s*\"precision\": \"BF16\"", "");
+    assertFalse(old.contains("precision"), old);
+    assertEquals(Precision.FP32, TrainConfig.fromJson(old).precision());
+    assertEquals(with("precision", Precision.FP32), TrainConfig.fromJson(old));
   }
 
   static Stream<Arguments> invalid() {

@@ -254,7 +254,7 @@ class TrainerTest extends ScopedTest {
     TrainConfig c = TrainFixtures.config(data, N);
     TrainConfig otherLr = new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.steps(),
         c.betaStart(), c.betaEnd(), c.batchSize(), c.trainSteps(), 5e-3, c.warmupSteps(), c.gradClip(), c.emaDecay(),
-        c.emaWarmup(), c.seed());
+        c.emaWarmup(), c.seed(), c.precision());
     IllegalArgumentException lr = assertThrows(IllegalArgumentException.class,
         () -> TrainFixtures.trainer(otherLr, copy, new StringWriter()).run(Trainer.Mode.RESUME));
     assertTrue(lr.getMessage().contains("lr: 0.002 vs 0.005"), lr.getMessage());
