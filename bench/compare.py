@@ -8,6 +8,11 @@ alike. A ratio is computed within each round and the table reports the median
 of those per-round ratios next to the median times. Needs only the Python
 standard library; the Python contender itself runs on /usr/bin/python3
 (Debian's python3-torch).
+
+With --libtorch-spec (bench/run --libtorch debian,2.13.0 writes them) every
+contender runs once per LibTorch in the same rounds: Java on that LibTorch's
+shim, C++ linked against it, Python on a torch of the same version. The output
+then has a table per LibTorch and one of the ratios between them.
 """
 import argparse
 import json
@@ -38,6 +43,8 @@ WORKLOADS = [
      r"UNetBenchmark\.forward$", {"config": "seed", "batch": "1"}, 4),
     ("forward seed b16", ["--workload", "forward", "--config", "seed", "--batch", "16"],
      r"UNetBenchmark\.forward$", {"config": "seed", "batch": "16"}, 1),
+    ("train cpu-default b32", ["--workload", "train", "--config", "cpu-default", "--batch", "32"],
+     r"UNetBenchmark\.trainStep$", {"config": "cpu-default", "batch": "32"}, 1),
     ("train cpu-default b64", ["--workload", "train", "--config", "cpu-default", "--batch", "64"],
      r"UNetBenchmark\.trainStep$", {"config": "cpu-default", "batch": "64"}, 1),
     ("train seed b64", ["--workload", "train", "--config", "seed", "--batch", "64"],
@@ -61,14 +68,19 @@ def run_baseline(cmd, args, common, extra_env=None):
     return json.loads(line)
 
 
-def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True):
+def run_java(regex, params, threads, device, warmup, reps, per_op, cache=True, library=None):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         result = f.name
     cmd = [JAVA, "--enable-native-access=ALL-UNNAMED", "-jar", JMH_JAR, regex, "-wi", str(warmup),
            "-i", str(reps), "-p", "threads=%d" % threads, "-rf", "json", "-rff", result]
+    jvm = []
     if not cache:
+        jvm.append("-Dddpm4j.cpuCacheLimit=0")
+    if library:
+        jvm.append("-Dddpm4j.library=" + library)
+    if jvm:
         # JMH's -jvmArgsAppend replaces the @Fork annotation's list, so repeat its flag
-        cmd += ["-jvmArgsAppend", "--enable-native-access=ALL-UNNAMED -Dddpm4j.cpuCacheLimit=0"]
+        cmd += ["-jvmArgsAppend", " ".join(["--enable-native-access=ALL-UNNAMED"] + jvm)]
     if per_op:
         # three forks: the JIT's choices differ between JVMs, and one fork can land on a slow one
         cmd += ["-w", "1", "-r", "1", "-f", "3"]
@@ -96,6 +108,14 @@ def jmh_times(path):
     return [x * scale for x in raw]
 
 
+def parse_spec(text):
+    """ID,LIBRARY,CPP,PYTHON from bench/run --libtorch: a LibTorch and its three contenders."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise SystemExit("--libtorch-spec wants ID,LIBRARY,CPP,PYTHON, got " + text)
+    return {"id": parts[0], "library": parts[1] or None, "cpp": parts[2], "python": parts[3], "blas": ""}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
@@ -115,9 +135,12 @@ def main():
                         "freed memory mapped (tuned: " + GLIBC_TUNED + "), or both as two contenders (default both)")
     p.add_argument("--blas-threads", type=int, default=0,
                    help="OPENBLAS_NUM_THREADS for every contender (default: the same as --threads)")
+    p.add_argument("--libtorch-spec", action="append", default=[],
+                   help="ID,LIBRARY,CPP,PYTHON: run every contender on this LibTorch (bench/run --libtorch writes these)")
     a = p.parse_args()
     if a.blas_threads < 0 or a.threads < 1:
         p.error("--threads must be at least 1 and --blas-threads at least 0")
+    libtorches = [parse_spec(x) for x in a.libtorch_spec] or [{"id": "", "library": None, "cpp": CPP, "python": PYTHON[0], "blas": ""}]
     # OpenBLAS keeps a thread pool of its own, sized to the cores unless told otherwise;
     # give every contender the same count, by default that of LibTorch's intra-op pool.
     blas_threads = a.blas_threads or a.threads
@@ -128,57 +151,89 @@ def main():
         workloads = [w for w in workloads if w[0] != "add16"]
     javas = {"on": ["java"], "off": ["java-nocache"], "both": ["java", "java-nocache"]}[a.cpu_cache]
     cpps = {"plain": ["cpp"], "tuned": ["cpp-tuned"], "both": ["cpp", "cpp-tuned"]}[a.cpp_malloc]
-    medians = {w[0]: {k: [] for k in KINDS} for w in workloads}
-    blas = ""
+    medians = {(lt["id"], w[0]): {k: [] for k in KINDS} for lt in libtorches for w in workloads}
     started = time.time()
     for r in range(a.rounds):
-        for name, args, regex, params, mult in workloads:
-            warmup, reps = a.warmup * mult, a.reps * mult
-            common = ["--threads", str(a.threads), "--warmup", str(warmup), "--reps", str(reps), "--device", a.device]
-            # add16's tensors are far below the cache's smallest block: one Java run covers it
-            order = javas[:1] if name == "add16" else list(javas)
-            order += cpps + ["python"]
-            order = order[r % len(order):] + order[:r % len(order)]
-            for who in order:
-                if who.startswith("java"):
-                    # Java's forward passes are timed back to back for 1 s per iteration (JMH sample
-                    # mode): 5 s give as many calls as the multiplied repetitions or more, except
-                    # seed at batch 1 (about 15 calls against 20)
-                    java_warmup, java_reps = (a.warmup, a.reps) if "forward" in name else (warmup, reps)
-                    times = run_java(regex, params, a.threads, a.device, java_warmup, java_reps, name == "add16",
-                                     cache=who == "java")
-                    medians[name][who].append(statistics.median(times))
-                else:
-                    tuned = {"GLIBC_TUNABLES": GLIBC_TUNED} if who == "cpp-tuned" else None
-                    res = run_baseline(PYTHON if who == "python" else [CPP], args, common, tuned)
-                    medians[name][who].append(res["median_ns"])
-                    blas = "%s; loaded: %s" % (res.get("blas", ""), ", ".join(res.get("blas_libs") or []))
-            print("round %d/%d  %-24s %s" % (r + 1, a.rounds, name, "  ".join(
-                "%s %s" % (k, fmt(medians[name][k][-1])) for k in KINDS if medians[name][k])),
-                file=sys.stderr, flush=True)
-    rows = []
-    for name, _, _, _, _ in workloads:
-        # a contender that did not run (add16 has no cache-off run; --cpu-cache on|off runs one Java) prints "-"
-        m = medians[name]
-        rows.append((name, *(median_or_none(m[k]) for k in KINDS),
-                     *(ratio(m[j], m[b]) for j, b in RATIOS)))
+        for i in range(len(libtorches)):
+            # the LibTorches take turns going first, as the contenders do
+            lt = libtorches[(i + r) % len(libtorches)]
+            for workload in workloads:
+                run_round(r, a, lt, workload, javas, cpps, medians)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"threads": a.threads, "blas_threads": blas_threads, "rounds": a.rounds, "reps": a.reps, "device": a.device, "blas": blas,
-                       "medians_ns": medians}, f, indent=1)
+            json.dump({"threads": a.threads, "blas_threads": blas_threads, "rounds": a.rounds, "reps": a.reps, "device": a.device,
+                       "libtorch": {lt["id"]: lt["blas"] for lt in libtorches},
+                       "medians_ns": {("%s %s" % k).strip(): v for k, v in medians.items()}}, f, indent=1)
     print()
     print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, %d OpenBLAS threads, "
           "device %s, %.0f s" % (a.rounds, a.reps, a.threads, blas_threads, a.device, time.time() - started))
-    print("BLAS: " + blas)
     print("java: ddpm4j as shipped (caching CPU allocator on); java-nc: the same with -Dddpm4j.cpuCacheLimit=0, "
           "the allocator C++ and Python use; c++t: C++ with GLIBC_TUNABLES=" + GLIBC_TUNED)
-    head = ("workload", "java", "java-nc", "c++", "c++t", "python",
-            *("%s/%s" % (LABELS[j], LABELS[b]) for j, b in RATIOS))
+    for lt in libtorches:
+        print_table(lt, workloads, medians)
+    if len(libtorches) > 1:
+        print_versions(libtorches, workloads, medians)
+
+
+def run_round(r, a, lt, workload, javas, cpps, medians):
+    """One round of one workload on one LibTorch: every contender once, in an order that rotates per round."""
+    name, args, regex, params, mult = workload
+    key = (lt["id"], name)
+    warmup, reps = a.warmup * mult, a.reps * mult
+    common = ["--threads", str(a.threads), "--warmup", str(warmup), "--reps", str(reps), "--device", a.device]
+    # add16's tensors are far below the cache's smallest block: one Java run covers it
+    order = javas[:1] if name == "add16" else list(javas)
+    order += cpps + ["python"]
+    order = order[r % len(order):] + order[:r % len(order)]
+    for who in order:
+        if who.startswith("java"):
+            # Java's forward passes are timed back to back for 1 s per iteration (JMH sample
+            # mode): 5 s give as many calls as the multiplied repetitions or more, except
+            # seed at batch 1 (about 15 calls against 20)
+            java_warmup, java_reps = (a.warmup, a.reps) if "forward" in name else (warmup, reps)
+            times = run_java(regex, params, a.threads, a.device, java_warmup, java_reps, name == "add16",
+                             cache=who == "java", library=lt["library"])
+            medians[key][who].append(statistics.median(times))
+        else:
+            tuned = {"GLIBC_TUNABLES": GLIBC_TUNED} if who == "cpp-tuned" else None
+            res = run_baseline([lt["python"], PYTHON[1]] if who == "python" else [lt["cpp"]], args, common, tuned)
+            medians[key][who].append(res["median_ns"])
+            lt["blas"] = "%s; loaded: %s" % (res.get("blas", ""), ", ".join(res.get("blas_libs") or []))
+    print("round %d/%d  %-24s %s" % (r + 1, a.rounds, ("%s %s" % key).strip(), "  ".join(
+        "%s %s" % (k, fmt(medians[key][k][-1])) for k in KINDS if medians[key][k])), file=sys.stderr, flush=True)
+
+
+def print_table(lt, workloads, medians):
+    print()
+    if lt["id"]:
+        print("LibTorch %s" % lt["id"])
+    print("BLAS: " + lt["blas"])
+    head = ("workload", "java", "java-nc", "c++", "c++t", "python", *("%s/%s" % (LABELS[j], LABELS[b]) for j, b in RATIOS))
     line = "%-24s" + " %10s" * len(KINDS) + " %9s" * len(RATIOS)
     print(line % head)
-    for name, *cells in rows:
-        times, ratios = cells[:len(KINDS)], cells[len(KINDS):]
-        print(line % (name, *(fmt(t) for t in times), *(("%.3f" % x) if x is not None else "-" for x in ratios)))
+    for name, _, _, _, _ in workloads:
+        # a contender that did not run (add16 has no cache-off run; --cpu-cache on|off runs one Java) prints "-"
+        m = medians[(lt["id"], name)]
+        print(line % (name, *(fmt(median_or_none(m[k])) for k in KINDS),
+                      *(("%.3f" % x) if x is not None else "-" for x in (ratio(m[j], m[b]) for j, b in RATIOS))))
+
+
+def print_versions(libtorches, workloads, medians):
+    """Each contender on every LibTorch against itself on the first: medians of per-round ratios, and their range."""
+    base = libtorches[0]["id"]
+    print()
+    print("per-round ratios against LibTorch %s: median [min, max]" % base)
+    line = "%-24s %-10s" + " %24s" * len(KINDS)
+    print(line % ("workload", "LibTorch", *KINDS))
+    for lt in libtorches[1:]:
+        for name, _, _, _, _ in workloads:
+            cells = []
+            for k in KINDS:
+                num, den = medians[(lt["id"], name)][k], medians[(base, name)][k]
+                per_round = [x / y for x, y in zip(num, den)]
+                cells.append("%.3f [%.3f, %.3f]" % (statistics.median(per_round), min(per_round), max(per_round))
+                             if per_round else "-")
+            print(line % (name, lt["id"], *cells))
 
 
 def median_or_none(values):

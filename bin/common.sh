@@ -71,6 +71,8 @@ ddpm4j_find_jdk() {
 # Exports Torch_DIR (read by CMakeLists.txt) and sets DDPM4J_NATIVE_BUILD, a build
 # folder of its own per LibTorch, so that switching never mixes two builds.
 DDPM4J_DEFAULT_LIBTORCH=debian
+# Every LibTorch that CI runs the whole suite on (.ci/run).
+DDPM4J_TESTED_LIBTORCH=(debian 2.13.0)
 ddpm4j_select_libtorch() {
   local choice=${DDPM4J_LIBTORCH:-$DDPM4J_DEFAULT_LIBTORCH} prefix id
   case "$choice" in

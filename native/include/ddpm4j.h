@@ -94,6 +94,10 @@ enum dd_loss_reduction { DD_REDUCTION_NONE = 0, DD_REDUCTION_MEAN = 1, DD_REDUCT
 
 enum dd_interpolate_mode { DD_NEAREST = 0, DD_BILINEAR = 1, DD_BICUBIC = 2 };
 
+/* How a tensor's elements are laid out (torch.memory_format). channels_last: a 4-d
+   [N, C, H, W] tensor stored as N, H, W, C, which oneDNN's convolutions prefer. */
+enum dd_memory_format { DD_CONTIGUOUS_FORMAT = 0, DD_CHANNELS_LAST = 1 };
+
 /* ------------------------------------------------------------- error/mode */
 #define DD_FUNCTION_LEN 64
 #define DD_MESSAGE_LEN 2048
@@ -210,7 +214,10 @@ DD_API dd_tensor* dd_from_blob(dd_ctx* ctx, void* data, const int64_t* shape, in
 /* -------------------------------------------------------- dtype and device */
 DD_API dd_tensor* dd_to(dd_ctx* ctx, const dd_tensor* t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t non_blocking, int32_t copy);
 DD_API dd_tensor* dd_clone(dd_ctx* ctx, const dd_tensor* t);
-DD_API dd_tensor* dd_contiguous(dd_ctx* ctx, const dd_tensor* t);
+/* Tensor.contiguous(memory_format=): t itself (a new handle) when already laid out so. */
+DD_API dd_tensor* dd_contiguous(dd_ctx* ctx, const dd_tensor* t, int32_t memory_format);
+/* 1 when t is laid out in memory_format (Tensor.is_contiguous(memory_format=)), else 0. */
+DD_API int32_t dd_is_contiguous(dd_ctx* ctx, const dd_tensor* t, int32_t memory_format);
 DD_API dd_tensor* dd_detach(dd_ctx* ctx, const dd_tensor* t);
 DD_API void dd_copy_(dd_ctx* ctx, dd_tensor* dst, const dd_tensor* src);
 DD_API void dd_fill_(dd_ctx* ctx, dd_tensor* t, double value);

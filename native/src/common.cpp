@@ -142,6 +142,14 @@ c10::Device device(int32_t device_type, int32_t device_index) {
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device_index));
 }
 
+at::MemoryFormat memory_format(int32_t format) {
+  switch (format) {
+    case DD_CONTIGUOUS_FORMAT: return at::MemoryFormat::Contiguous;
+    case DD_CHANNELS_LAST: return at::MemoryFormat::ChannelsLast;
+    default: throw ArgumentError("unknown memory format code " + std::to_string(format));
+  }
+}
+
 at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index) {
   return at::TensorOptions().dtype(scalar_type(dtype)).device(device(device_type, device_index));
 }

@@ -80,6 +80,7 @@ at::ScalarType scalar_type(int32_t dtype);
 int32_t dtype_code(at::ScalarType type);
 c10::Device device(int32_t device_type, int32_t device_index);
 at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index);
+at::MemoryFormat memory_format(int32_t format);
 
 inline const at::Tensor& ref(const dd_tensor* t, const char* name) {
   DD_CHECK(t != nullptr, std::string("tensor argument '") + name + "' is NULL");

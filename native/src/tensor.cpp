@@ -157,10 +157,16 @@ dd_tensor* dd_clone(dd_ctx* ctx, const dd_tensor* t) {
   DD_CATCH(ctx, nullptr)
 }
 
-dd_tensor* dd_contiguous(dd_ctx* ctx, const dd_tensor* t) {
+dd_tensor* dd_contiguous(dd_ctx* ctx, const dd_tensor* t, int32_t memory_format) {
   DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").contiguous());
+  return dd::wrap(dd::ref(t, "t").contiguous(dd::memory_format(memory_format)));
   DD_CATCH(ctx, nullptr)
+}
+
+int32_t dd_is_contiguous(dd_ctx* ctx, const dd_tensor* t, int32_t memory_format) {
+  DD_TRY(ctx, 0)
+  return dd::ref(t, "t").is_contiguous(dd::memory_format(memory_format)) ? 1 : 0;
+  DD_CATCH(ctx, 0)
 }
 
 dd_tensor* dd_detach(dd_ctx* ctx, const dd_tensor* t) {

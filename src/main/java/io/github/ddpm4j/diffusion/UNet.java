@@ -5,6 +5,7 @@ import io.github.ddpm4j.nn.GroupNorm;
 import io.github.ddpm4j.nn.Module;
 import io.github.ddpm4j.nn.ModuleList;
 import io.github.ddpm4j.nn.SiLU;
+import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
@@ -116,6 +117,8 @@ public final class UNet extends Module implements EpsilonModel {
   public Tensor forward(Tensor x, Tensor t) {
     checkInput(x, t);
     try (Scope scope = Scope.open()) {
+      // A channels-last network (to(MemoryFormat.CHANNELS_LAST)) gets a channels-last input, as in PyTorch.
+      if (memoryFormat() == MemoryFormat.CHANNELS_LAST) x = x.contiguous(MemoryFormat.CHANNELS_LAST);
       Tensor temb = timeEmb.forward(t);
       Tensor h = imageProj.forward(x);
       Deque<Tensor> skips = new ArrayDeque<>();

@@ -1868,6 +1868,24 @@ public class DdpmNative extends DdpmNative$shared {
     public static int DD_BICUBIC() {
         return DD_BICUBIC;
     }
+    private static final int DD_CONTIGUOUS_FORMAT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_memory_format.DD_CONTIGUOUS_FORMAT = 0
+     * }
+     */
+    public static int DD_CONTIGUOUS_FORMAT() {
+        return DD_CONTIGUOUS_FORMAT;
+    }
+    private static final int DD_CHANNELS_LAST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_memory_format.DD_CHANNELS_LAST = 1
+     * }
+     */
+    public static int DD_CHANNELS_LAST() {
+        return DD_CHANNELS_LAST;
+    }
 
     private static class dd_torch_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -4220,7 +4238,8 @@ public class DdpmNative extends DdpmNative$shared {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             DdpmNative.C_POINTER,
             DdpmNative.C_POINTER,
-            DdpmNative.C_POINTER
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT
         );
 
         public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_contiguous").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_contiguous"));
@@ -4231,7 +4250,7 @@ public class DdpmNative extends DdpmNative$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t)
+     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
      * }
      */
     public static FunctionDescriptor dd_contiguous$descriptor() {
@@ -4241,7 +4260,7 @@ public class DdpmNative extends DdpmNative$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t)
+     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
      * }
      */
     public static MethodHandle dd_contiguous$handle() {
@@ -4251,7 +4270,7 @@ public class DdpmNative extends DdpmNative$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t)
+     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
      * }
      */
     public static MemorySegment dd_contiguous$address() {
@@ -4260,16 +4279,78 @@ public class DdpmNative extends DdpmNative$shared {
 
     /**
      * {@snippet lang=c :
-     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t)
+     * dd_tensor *dd_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
      * }
      */
-    public static MemorySegment dd_contiguous(MemorySegment ctx, MemorySegment t) {
+    public static MemorySegment dd_contiguous(MemorySegment ctx, MemorySegment t, int memory_format) {
         var mh$ = dd_contiguous.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("dd_contiguous", ctx, t);
+                traceDowncall("dd_contiguous", ctx, t, memory_format);
             }
-            return (MemorySegment)mh$.invokeExact(ctx, t);
+            return (MemorySegment)mh$.invokeExact(ctx, t, memory_format);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_is_contiguous {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_INT,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_is_contiguous").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_is_contiguous"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t dd_is_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
+     * }
+     */
+    public static FunctionDescriptor dd_is_contiguous$descriptor() {
+        return dd_is_contiguous.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t dd_is_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
+     * }
+     */
+    public static MethodHandle dd_is_contiguous$handle() {
+        return dd_is_contiguous.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t dd_is_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
+     * }
+     */
+    public static MemorySegment dd_is_contiguous$address() {
+        return dd_is_contiguous.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t dd_is_contiguous(dd_ctx *ctx, const dd_tensor *t, int32_t memory_format)
+     * }
+     */
+    public static int dd_is_contiguous(MemorySegment ctx, MemorySegment t, int memory_format) {
+        var mh$ = dd_is_contiguous.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_is_contiguous", ctx, t, memory_format);
+            }
+            return (int)mh$.invokeExact(ctx, t, memory_format);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

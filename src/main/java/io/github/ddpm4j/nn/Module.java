@@ -3,6 +3,7 @@ package io.github.ddpm4j.nn;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.GradMode;
+import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import java.util.ArrayList;
@@ -30,6 +31,7 @@ public abstract class Module implements AutoCloseable {
   private final LinkedHashMap<String, Tensor> buffers = new LinkedHashMap<>();
   private final LinkedHashMap<String, Module> children = new LinkedHashMap<>();
   private boolean training = true;
+  private MemoryFormat memoryFormat = MemoryFormat.CONTIGUOUS_FORMAT;
   private boolean closed;
 
   /** Creates an empty module in training mode. */
@@ -284,6 +286,30 @@ public abstract class Module implements AutoCloseable {
   public final Module to(DType dtype) {
     if (!dtype.isFloatingPoint()) throw new IllegalArgumentException("modules can only be cast to floating-point dtypes, got " + dtype);
     return apply(t -> t.dtype().isFloatingPoint() ? t.to(dtype) : t.alias());
+  }
+
+  /**
+   * Lays out every 4-d parameter and buffer (convolution weights) in {@code format}
+   * ({@code Module.to(memory_format=)}); others are kept. With {@link MemoryFormat#CHANNELS_LAST}
+   * and a channels-last input, convolutions keep their activations channels-last. As with
+   * {@link #to(Device)}, the tensors are replaced and gradients dropped.
+   *
+   * @param format the layout
+   * @return this module
+   */
+  public final Module to(MemoryFormat format) {
+    java.util.Objects.requireNonNull(format, "format");
+    apply(t -> t.dim() == 4 ? t.contiguous(format) : t.alias());
+    for (Module m : namedModules().values()) m.memoryFormat = format;
+    return this;
+  }
+
+  /**
+   * @return the layout {@link #to(MemoryFormat)} last gave this module's 4-d tensors
+   *     ({@link MemoryFormat#CONTIGUOUS_FORMAT} until then)
+   */
+  public final MemoryFormat memoryFormat() {
+    return memoryFormat;
   }
 
   /**

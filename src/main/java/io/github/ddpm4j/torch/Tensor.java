@@ -566,9 +566,34 @@ public final class Tensor implements AutoCloseable {
 
   /** @return a contiguous tensor with the same data; shares storage if already contiguous ({@code Tensor.contiguous()}) */
   public Tensor contiguous() {
+    return contiguous(MemoryFormat.CONTIGUOUS_FORMAT);
+  }
+
+  /**
+   * @param format the layout
+   * @return a tensor with the same data laid out in {@code format}; shares storage if already so
+   *     ({@code Tensor.contiguous(memory_format=)})
+   * @throws TorchException if {@code format} is {@link MemoryFormat#CHANNELS_LAST} and the tensor is not 4-d
+   */
+  public Tensor contiguous(MemoryFormat format) {
     Native n = Native.get();
     try {
-      return result(n, dd_contiguous(n.ctx, handle()), this);
+      return result(n, dd_contiguous(n.ctx, handle(), format.code()), this);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /**
+   * @param format a layout
+   * @return whether the elements are laid out in {@code format} ({@code Tensor.is_contiguous(memory_format=)})
+   */
+  public boolean isContiguous(MemoryFormat format) {
+    Native n = Native.get();
+    try {
+      int v = dd_is_contiguous(n.ctx, handle(), format.code());
+      Native.check(n.ctx);
+      return v != 0;
     } finally {
       Reference.reachabilityFence(this);
     }

@@ -263,4 +263,22 @@ class UNetTest {
       assertTrue(unet.forward(x, t).equal(unet.forward(x, t)));
     }
   }
+
+  /** A channels-last network gives the float32 network's output up to summation order, on a contiguous input too. */
+  @Test
+  void channelsLastGivesTheSameNoisePrediction() {
+    UNetConfig config = UNetConfig.builder().imageChannels(1).nChannels(8).chMults(1, 2).isAttn(false, true).nBlocks(1)
+        .dropout(0.0).nGroups(4).finalGroups(4).build();
+    try (UNet a = new UNet(config); UNet b = new UNet(config); Scope s = Scope.open()) {
+      b.loadStateDict(a.stateDict(), true);
+      a.eval();
+      b.eval();
+      b.to(io.github.ddpm4j.torch.MemoryFormat.CHANNELS_LAST);
+      assertEquals(io.github.ddpm4j.torch.MemoryFormat.CHANNELS_LAST, b.memoryFormat());
+      Tensor x = Torch.randn(2, 1, 8, 8);
+      Tensor t = Torch.tensor(new long[] {3, 40}, 2);
+      Tensor ya = a.forward(x, t), yb = b.forward(x, t);
+      assertTrue(ya.sub(yb).abs().amax().item() < 1e-4 * (1 + ya.abs().amax().item()), "same prediction");
+    }
+  }
 }

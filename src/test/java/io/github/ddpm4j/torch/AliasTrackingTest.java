@@ -143,7 +143,8 @@ class AliasTrackingTest extends TorchTestBase {
     t("to", x -> List.of(x.to(DType.FLOAT32), x.to(DType.FLOAT64), x.to(Device.CPU), x.to(DType.FLOAT32, Device.CPU)));
     t("cpu", Tensor::cpu);
     t("clone", Tensor::clone);
-    t("contiguous", x -> List.of(x.contiguous(), x.transpose(0, 1).contiguous()));
+    t("contiguous", x -> List.of(x.contiguous(), x.transpose(0, 1).contiguous(), x.contiguous(MemoryFormat.CHANNELS_LAST),
+        x.contiguous(MemoryFormat.CONTIGUOUS_FORMAT), x.contiguous(MemoryFormat.CHANNELS_LAST).contiguous(MemoryFormat.CHANNELS_LAST)));
     t("detach", Tensor::detach);
     t("alias", Tensor::alias);
     t("grad", x -> {

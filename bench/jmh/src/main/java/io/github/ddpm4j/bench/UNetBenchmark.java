@@ -4,10 +4,13 @@ import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.nn.Adam;
 import io.github.ddpm4j.nn.AdamOptions;
+import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Functional;
 import io.github.ddpm4j.torch.GradMode;
+import io.github.ddpm4j.torch.MemoryFormat;
+import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +62,16 @@ public class UNetBenchmark {
   @Param("cpu")
   public String device;
 
+  /** {@code fp32}, or autocast with {@code bf16} (CPU, CUDA) or {@code fp16} (CUDA). */
+  @Param("fp32")
+  public String precision;
+
+  /** {@code contiguous} or {@code channels_last}: the layout of the model's 4-d weights and its input. */
+  @Param("contiguous")
+  public String memoryFormat;
+
+  private Precision prec;
+
   private Device dev;
   private UNet model;
   private Adam adam;
@@ -82,6 +95,13 @@ public class UNetBenchmark {
     UNetConfig c = BenchModels.config(config);
     model = new UNet(c);
     model.to(dev);
+    prec = Precision.parse(precision);
+    boolean channelsLast = switch (memoryFormat) {
+      case "contiguous" -> false;
+      case "channels_last" -> true;
+      default -> throw new IllegalArgumentException("memoryFormat must be contiguous or channels_last, got " + memoryFormat);
+    };
+    if (channelsLast) model.to(MemoryFormat.CHANNELS_LAST);
     adam = new Adam(model.parameters(), AdamOptions.adam(2e-5));
     long[] shape = {batch, c.imageChannels(), BenchModels.IMAGE_SIZE, BenchModels.IMAGE_SIZE};
     x = Torch.randn(shape, DType.FLOAT32, dev, null);
@@ -100,16 +120,23 @@ public class UNetBenchmark {
         try (io.github.ddpm4j.torch.Scope step = io.github.ddpm4j.torch.Scope.open()) {
           if (train) {
             model.train(true);
-            Functional.mseLoss(model.forward(x1, t1), x1, Functional.Reduction.MEAN).backward();
+            lossOf(x1, t1, x1).backward();
             model.zeroGrad();
           } else {
             model.eval();
-            try (GradMode g = GradMode.inferenceMode()) {
+            try (GradMode g = GradMode.inferenceMode(); Autocast ac = prec.autocast()) {
               model.forward(x1, t1);
             }
           }
         }
       }
+    }
+  }
+
+  /** The forward pass and the loss in the benchmark's precision (the backward pass runs outside autocast). */
+  private Tensor lossOf(Tensor input, Tensor steps, Tensor target) {
+    try (Autocast ac = prec.autocast()) {
+      return Functional.mseLoss(model.forward(input, steps), target, Functional.Reduction.MEAN);
     }
   }
 
@@ -138,7 +165,7 @@ public class UNetBenchmark {
   @Measurement(iterations = 5, time = 1)
   public boolean forward() {
     model.eval();
-    try (GradMode g = GradMode.inferenceMode(); Tensor eps = model.forward(x, t)) {
+    try (GradMode g = GradMode.inferenceMode(); Autocast ac = prec.autocast(); Tensor eps = model.forward(x, t)) {
       sync();
       return eps.isClosed();
     }
@@ -155,8 +182,7 @@ public class UNetBenchmark {
   public void trainStep() {
     model.train(true);
     try (io.github.ddpm4j.torch.Scope s = io.github.ddpm4j.torch.Scope.open()) {
-      Tensor loss = Functional.mseLoss(model.forward(x, t), noise, Functional.Reduction.MEAN);
-      loss.backward();
+      lossOf(x, t, noise).backward();
       adam.step();
       adam.zeroGrad();
       sync();
