@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -41,6 +42,9 @@ final class SampleCommand implements Callable<Integer> {
       description = "fp32, bf16 (CPU or CUDA) or fp16 (CUDA) for the model's forward passes (default: the one it was trained in).")
   String precision;
 
+  @Option(names = "--channels-last", description = "Lay the model's activations out channels-last (speed only; see bench/).")
+  boolean channelsLast;
+
   @Mixin
   CommonOptions common;
 
@@ -53,7 +57,8 @@ final class SampleCommand implements Callable<Integer> {
     Precision p = precision == null ? null : Precision.parse(precision);
     var device = common.apply();
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
-    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress, p);
+    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress, p,
+        channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT);
     if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
     if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
     return 0;

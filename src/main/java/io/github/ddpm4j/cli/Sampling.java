@@ -8,6 +8,7 @@ import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
@@ -53,13 +54,14 @@ final class Sampling {
    * @param singles folder for one PNG per image, or null
    * @param progressBar show a progress bar
    * @param precision the precision of the model's forward passes, or {@code null} for the one it was trained in
+   * @param format the layout of the model's weights and activations
    * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
    *     not finite (naming the checkpoint)
    * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
    *     steps exceed the model's diffusion steps
    */
   static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
-      Path singles, boolean progressBar, Precision precision) throws IOException {
+      Path singles, boolean progressBar, Precision precision, MemoryFormat format) throws IOException {
     checkOptions(n, sampler, ddimSteps, eta);
     if (precision != null) precision.checkDevice(device);
     if (grid != null) outputFolder(grid);
@@ -69,6 +71,7 @@ final class Sampling {
         throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
             + " diffusion steps");
       }
+      if (format != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(format);
       Precision p = precision != null ? precision : m.config().precision();
       p.checkDevice(device);
       Tensor x;

@@ -2,6 +2,7 @@ package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
@@ -122,6 +123,9 @@ final class TrainCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   String precision;
 
+  @Option(names = "--channels-last", description = "Lay the model's activations out channels-last (speed only; see bench/).")
+  boolean channelsLast;
+
   @Mixin
   CommonOptions common;
 
@@ -173,7 +177,8 @@ final class TrainCommand implements Callable<Integer> {
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     Device device = common.apply();
     PrintWriter log = spec.commandLine().getOut();
-    Trainer trainer = new Trainer(config, output, device, log);
+    MemoryFormat format = channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT;
+    Trainer trainer = new Trainer(config, output, device, log).memoryFormat(format);
     long done;
     try {
       done = trainer.run(resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW);
@@ -187,7 +192,7 @@ final class TrainCommand implements Callable<Integer> {
     if (done == steps) {
       Path grid = out.resolve("samples.png");
       Sampling.fromCheckpoint(trainer.checkpointFile(), device, samples, "ddim", Math.min(sampleSteps, diffusionSteps), 0.0,
-          common.seed, grid, null, !noProgress, null);
+          common.seed, grid, null, !noProgress, null, format);
       log.println("ddpm4j: samples in " + grid);
       log.flush();
     }

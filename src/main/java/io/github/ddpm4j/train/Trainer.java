@@ -18,6 +18,7 @@ import io.github.ddpm4j.nn.serialize.StateDict;
 import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
@@ -115,6 +116,7 @@ public final class Trainer {
   private final AtomicBoolean stop = new AtomicBoolean();
   private volatile LongConsumer stepListener = step -> {};
   private volatile LongConsumer checkpointListener = step -> {};
+  private MemoryFormat memoryFormat = MemoryFormat.CONTIGUOUS_FORMAT;
 
   /**
    * @param config what to train
@@ -127,6 +129,19 @@ public final class Trainer {
     this.output = output;
     this.device = device;
     this.log = log;
+  }
+
+  /**
+   * Lays the model's convolution weights and activations out in {@code format} (channels-last
+   * can be faster on some CPUs and GPUs; {@code bench/}). Results change only by float rounding,
+   * so a resumed run is bit-identical to an uninterrupted one only in the same format.
+   *
+   * @param format the layout, {@link MemoryFormat#CONTIGUOUS_FORMAT} by default
+   * @return this trainer
+   */
+  public Trainer memoryFormat(MemoryFormat format) {
+    this.memoryFormat = java.util.Objects.requireNonNull(format, "format");
+    return this;
   }
 
   /** @return the path of the run's checkpoint */
@@ -194,6 +209,10 @@ public final class Trainer {
          Generator rng = new Generator(config.seed() + 2, device)) {
       model.to(device);
       emaModel.to(device);
+      if (memoryFormat != MemoryFormat.CONTIGUOUS_FORMAT) {
+        model.to(memoryFormat);
+        emaModel.to(memoryFormat);
+      }
       log.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%n", data.source(),
           data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads());
       log.flush();
