@@ -101,3 +101,42 @@ ddpm4j_select_libtorch() {
 ddpm4j_mvn() {
   MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q "$@"
 }
+
+# CMake arguments for a LibTorch built with CUDA whose CUDA libraries come from nvidia-*
+# wheels, one per line (read them with mapfile):
+#   ddpm4j_cuda_cmake_args NVIDIA_DIR
+# NVIDIA_DIR holds the wheels' folders (cu13/, cudnn/, nccl/...): pip's site-packages/nvidia,
+# or the nvidia/ folder that scripts/fetch-libtorch VERSION --cuda makes. TorchConfig needs a
+# CUDA toolkit even where nothing is compiled with nvcc: DDPM4J_CUDA_HOME, else the root that
+# nvcc reports (DDPM4J_NVCC, else nvcc on the PATH; its dry run names the real root behind a
+# wrapper). libnvrtc (DDPM4J_NVRTC) and the headers that a toolkit may lack (cuBLAS, cuSPARSE,
+# NCCL; ATen/cuda/CUDAContext.h and c10d's ProcessGroupNCCL.hpp include them) come from the wheels.
+ddpm4j_cuda_cmake_args() {
+  local nvidia=$1 nvcc cuda_home top nvrtc d flags=${CXXFLAGS:-}
+  [ -d "$nvidia" ] || { ddpm4j_log "no nvidia-* wheels at $nvidia"; return 1; }
+  cuda_home=${DDPM4J_CUDA_HOME:-}
+  if [ -z "$cuda_home" ]; then
+    nvcc=${DDPM4J_NVCC:-$(command -v nvcc || true)}
+    if [ -z "$nvcc" ]; then
+      ddpm4j_log "no nvcc on the PATH: a LibTorch built with CUDA needs the CUDA toolkit to configure; install it, or set DDPM4J_NVCC or DDPM4J_CUDA_HOME"
+      return 1
+    fi
+    top=$("$nvcc" --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p' | head -n 1)
+    cuda_home=$(realpath "${top:-$(dirname "$(realpath "$nvcc")")/..}")
+  fi
+  if [ ! -x "$cuda_home/bin/nvcc" ] || [ ! -f "$cuda_home/include/cuda_runtime_api.h" ]; then
+    ddpm4j_log "$cuda_home is not a CUDA toolkit root (bin/nvcc, include/cuda_runtime_api.h): set DDPM4J_CUDA_HOME"
+    return 1
+  fi
+  nvrtc=${DDPM4J_NVRTC:-$(find "$nvidia" -mindepth 3 -maxdepth 3 -path '*/lib/libnvrtc.so.*' ! -name '*builtins*' 2>/dev/null | sort | head -n 1)}
+  for d in $(find "$nvidia" -mindepth 2 -maxdepth 2 -type d -name include | sort); do flags+=" -isystem $d"; done
+  ddpm4j_log "CUDA toolkit $cuda_home ($("$cuda_home/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')), nvrtc ${nvrtc:-from the toolkit}"
+  printf '%s\n' "-DCUDAToolkit_ROOT=$cuda_home" "-DCUDA_TOOLKIT_ROOT_DIR=$cuda_home" \
+    "-DCMAKE_CUDA_COMPILER=$cuda_home/bin/nvcc" "-DCMAKE_CXX_FLAGS=$flags"
+  [ -z "$nvrtc" ] || printf '%s\n' "-DCUDA_nvrtc_LIBRARY=$nvrtc"
+}
+
+# The library folders of the nvidia-* wheels under NVIDIA_DIR, joined with ':'.
+ddpm4j_cuda_library_path() {
+  find "$1" -mindepth 2 -maxdepth 2 -type d -name lib | sort | paste -sd: -
+}

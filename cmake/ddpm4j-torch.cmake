@@ -28,9 +28,17 @@ if(NOT DDPM4J_AT EQUAL 0)
     "Point CMAKE_PREFIX_PATH (or Torch_DIR) at the one you want.")
 endif()
 
-# LibTorch 2.14's headers require C++20; earlier ones compile as C++17.
+# What differs between LibTorch builds, all here: the C++ standard its headers need
+# (2.14's require C++20; earlier ones compile as C++17), and whether it was built with
+# CUDA (its config sets CAFFE2_USE_CUDA and TORCH_CUDA_LIBRARIES), which compiles the
+# CUDA parts of the shim (DD_WITH_CUDA; native/src/cuda.cpp).
 if(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
   set(CMAKE_CXX_STANDARD 20)
 else()
   set(CMAKE_CXX_STANDARD 17)
+endif()
+if(CAFFE2_USE_CUDA OR TORCH_CUDA_LIBRARIES)
+  set(DDPM4J_WITH_CUDA ON)
+else()
+  set(DDPM4J_WITH_CUDA OFF)
 endif()

@@ -42,6 +42,7 @@ typedef struct dd_tensor dd_tensor;       /* one at::Tensor */
 typedef struct dd_generator dd_generator; /* one at::Generator */
 typedef struct dd_optimizer dd_optimizer; /* one torch::optim::Optimizer */
 typedef struct dd_bytes dd_bytes;         /* one owned byte buffer */
+typedef struct dd_cuda_graph dd_cuda_graph; /* one at::cuda::CUDAGraph and its capture state */
 
 /* ------------------------------------------------------------------ enums */
 enum dd_dtype {
@@ -67,7 +68,7 @@ enum dd_status {
 
 enum dd_handle_kind {
   DD_KIND_ALL = -1, DD_KIND_TENSOR = 0, DD_KIND_GENERATOR = 1,
-  DD_KIND_OPTIMIZER = 2, DD_KIND_BYTES = 3
+  DD_KIND_OPTIMIZER = 2, DD_KIND_BYTES = 3, DD_KIND_CUDA_GRAPH = 4
 };
 
 enum dd_unary_op {
@@ -322,6 +323,25 @@ DD_API dd_bytes* dd_optimizer_save(dd_ctx* ctx, const dd_optimizer* opt);
 DD_API void dd_optimizer_load(dd_ctx* ctx, dd_optimizer* opt, const void* data, int64_t length);
 /* torch.nn.utils.clip_grad_norm_; returns the total norm before clipping. */
 DD_API double dd_clip_grad_norm(dd_ctx* ctx, const dd_tensor* const* params, int64_t n, double max_norm, double norm_type);
+
+/* ------------------------------------------------------------- CUDA graphs */
+/* torch.cuda.CUDAGraph. In a LibTorch built without CUDA every function that takes a
+   context records DD_ERR_ARGUMENT "CUDA graphs need a LibTorch built with CUDA".
+   capture_begin waits for the device (as torch.cuda.graph does), makes the calling OS
+   thread's current stream a side stream from LibTorch's pool, and begins capturing on it
+   into the graph's own memory pool: until capture_end, the ops that this OS thread issues
+   on that device are recorded, not run. The returned handle holds the thread's stream
+   setting until capture_end, which must run on the same OS thread and restores it, also
+   when the capture failed (an op that synchronised with the host, for one). */
+DD_API dd_cuda_graph* dd_cuda_graph_capture_begin(dd_ctx* ctx, int32_t device_index);
+DD_API void dd_cuda_graph_capture_end(dd_ctx* ctx, dd_cuda_graph* graph);
+/* Launches the captured work on the calling thread's current stream of the graph's device. */
+DD_API void dd_cuda_graph_replay(dd_ctx* ctx, dd_cuda_graph* graph);
+/* Frees the graph and its memory pool (blocks that live tensors still use stay until they
+   are freed). Freeing a graph still capturing ends the capture first when called on the
+   capturing thread; on another thread it cannot restore that thread's stream, and leaves
+   the graph allocated (it stays counted in dd_live_handles). */
+DD_API void dd_cuda_graph_free(dd_cuda_graph* graph);
 
 /* ----------------------------------------------------------- serialization */
 /* A dict {names[i]: tensors[i]} in torch.save's zip format (torch::pickle_save). */

@@ -6,7 +6,7 @@
 
 namespace dd {
 
-std::atomic<int64_t> live[4];
+std::atomic<int64_t> live[kHandleKinds];
 std::atomic<int32_t> num_threads{0};
 
 namespace {

@@ -39,7 +39,8 @@ struct ArgumentError : std::invalid_argument {
 
 
 // Live-handle counters, one per enum dd_handle_kind.
-extern std::atomic<int64_t> live[4];
+constexpr int kHandleKinds = DD_KIND_CUDA_GRAPH + 1;
+extern std::atomic<int64_t> live[kHandleKinds];
 
 // Stores the in-flight exception in ctx; must be called from a catch block.
 void record_error(dd_ctx* ctx, const char* function) noexcept;

@@ -53,7 +53,7 @@ int64_t dd_live_handles(int32_t kind) {
     for (auto& counter : dd::live) total += counter.load(std::memory_order_relaxed);
     return total;
   }
-  if (kind < 0 || kind > DD_KIND_BYTES) return -1;
+  if (kind < 0 || kind >= dd::kHandleKinds) return -1;
   return dd::live[kind].load(std::memory_order_relaxed);
 }
 

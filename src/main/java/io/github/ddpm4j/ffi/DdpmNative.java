@@ -1319,6 +1319,15 @@ public class DdpmNative extends DdpmNative$shared {
     public static int DD_KIND_BYTES() {
         return DD_KIND_BYTES;
     }
+    private static final int DD_KIND_CUDA_GRAPH = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_handle_kind.DD_KIND_CUDA_GRAPH = 4
+     * }
+     */
+    public static int DD_KIND_CUDA_GRAPH() {
+        return DD_KIND_CUDA_GRAPH;
+    }
     private static final int DD_NEG = (int)0L;
     /**
      * {@snippet lang=c :
@@ -8509,6 +8518,246 @@ public class DdpmNative extends DdpmNative$shared {
                 traceDowncall("dd_clip_grad_norm", ctx, params, n, max_norm, norm_type);
             }
             return (double)mh$.invokeExact(ctx, params, n, max_norm, norm_type);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_cuda_graph_capture_begin {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cuda_graph_capture_begin").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cuda_graph_capture_begin"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dd_cuda_graph *dd_cuda_graph_capture_begin(dd_ctx *ctx, int32_t device_index)
+     * }
+     */
+    public static FunctionDescriptor dd_cuda_graph_capture_begin$descriptor() {
+        return dd_cuda_graph_capture_begin.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dd_cuda_graph *dd_cuda_graph_capture_begin(dd_ctx *ctx, int32_t device_index)
+     * }
+     */
+    public static MethodHandle dd_cuda_graph_capture_begin$handle() {
+        return dd_cuda_graph_capture_begin.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dd_cuda_graph *dd_cuda_graph_capture_begin(dd_ctx *ctx, int32_t device_index)
+     * }
+     */
+    public static MemorySegment dd_cuda_graph_capture_begin$address() {
+        return dd_cuda_graph_capture_begin.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dd_cuda_graph *dd_cuda_graph_capture_begin(dd_ctx *ctx, int32_t device_index)
+     * }
+     */
+    public static MemorySegment dd_cuda_graph_capture_begin(MemorySegment ctx, int device_index) {
+        var mh$ = dd_cuda_graph_capture_begin.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cuda_graph_capture_begin", ctx, device_index);
+            }
+            return (MemorySegment)mh$.invokeExact(ctx, device_index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_cuda_graph_capture_end {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cuda_graph_capture_end").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cuda_graph_capture_end"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_capture_end(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static FunctionDescriptor dd_cuda_graph_capture_end$descriptor() {
+        return dd_cuda_graph_capture_end.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_capture_end(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static MethodHandle dd_cuda_graph_capture_end$handle() {
+        return dd_cuda_graph_capture_end.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_capture_end(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static MemorySegment dd_cuda_graph_capture_end$address() {
+        return dd_cuda_graph_capture_end.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_cuda_graph_capture_end(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static void dd_cuda_graph_capture_end(MemorySegment ctx, MemorySegment graph) {
+        var mh$ = dd_cuda_graph_capture_end.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cuda_graph_capture_end", ctx, graph);
+            }
+            mh$.invokeExact(ctx, graph);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_cuda_graph_replay {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cuda_graph_replay").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cuda_graph_replay"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_replay(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static FunctionDescriptor dd_cuda_graph_replay$descriptor() {
+        return dd_cuda_graph_replay.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_replay(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static MethodHandle dd_cuda_graph_replay$handle() {
+        return dd_cuda_graph_replay.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_replay(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static MemorySegment dd_cuda_graph_replay$address() {
+        return dd_cuda_graph_replay.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_cuda_graph_replay(dd_ctx *ctx, dd_cuda_graph *graph)
+     * }
+     */
+    public static void dd_cuda_graph_replay(MemorySegment ctx, MemorySegment graph) {
+        var mh$ = dd_cuda_graph_replay.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cuda_graph_replay", ctx, graph);
+            }
+            mh$.invokeExact(ctx, graph);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_cuda_graph_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_cuda_graph_free").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_cuda_graph_free"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_free(dd_cuda_graph *graph)
+     * }
+     */
+    public static FunctionDescriptor dd_cuda_graph_free$descriptor() {
+        return dd_cuda_graph_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_free(dd_cuda_graph *graph)
+     * }
+     */
+    public static MethodHandle dd_cuda_graph_free$handle() {
+        return dd_cuda_graph_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_cuda_graph_free(dd_cuda_graph *graph)
+     * }
+     */
+    public static MemorySegment dd_cuda_graph_free$address() {
+        return dd_cuda_graph_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_cuda_graph_free(dd_cuda_graph *graph)
+     * }
+     */
+    public static void dd_cuda_graph_free(MemorySegment graph) {
+        var mh$ = dd_cuda_graph_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_cuda_graph_free", graph);
+            }
+            mh$.invokeExact(graph);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -51,7 +51,7 @@ public final class Torch {
    * Which LibTorch this process runs on.
    *
    * @param version LibTorch's version, e.g. {@code 2.13.0}
-   * @param cuda whether that LibTorch was built with CUDA ({@code USE_CUDA=ON}); says nothing of
+   * @param cuda whether that LibTorch was built with CUDA ({@code USE_CUDA=ON}, or {@code =1} from 2.14 on); says nothing of
    *     whether a GPU is visible ({@link #cudaIsAvailable()})
    * @param blas the BLAS it was built for, from its configuration ({@code BLAS_INFO}: {@code mkl},
    *     {@code open}, or {@code generic} for the system's libblas)
@@ -72,8 +72,13 @@ public final class Torch {
   /** @return the LibTorch in use: version, CPU or CUDA build, BLAS, library file */
   public static Build build() {
     String config = configInfo();
-    return new Build(version(), setting(config, "USE_CUDA").equals("ON"), setting(config, "BLAS_INFO"),
+    return new Build(version(), isOn(setting(config, "USE_CUDA")), setting(config, "BLAS_INFO"),
         libraryPath(false), libraryPath(true));
+  }
+
+  /** @return whether a build setting is on: CMake's {@code ON}, or {@code 1} (LibTorch 2.14 writes {@code USE_CUDA=1}) */
+  private static boolean isOn(String value) {
+    return value.equals("ON") || value.equals("1") || value.equalsIgnoreCase("TRUE");
   }
 
   /** @return the value of {@code key=value} in LibTorch's build settings, or {@code unknown} */
@@ -106,7 +111,9 @@ public final class Torch {
     /** Optimizers. */
     OPTIMIZER,
     /** Byte buffers returned by serialization. */
-    BYTES
+    BYTES,
+    /** Captured CUDA graphs ({@link CudaGraph}). */
+    CUDA_GRAPH
   }
 
   /** @return how many native handles of every kind are alive in this process */
