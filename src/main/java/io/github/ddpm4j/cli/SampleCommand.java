@@ -45,6 +45,10 @@ final class SampleCommand implements Callable<Integer> {
   @Option(names = "--channels-last", description = "Lay the model's activations out channels-last (speed only; see bench/).")
   boolean channelsLast;
 
+  @Option(names = "--cuda-graphs",
+      description = "Replay each step's forward pass from a CUDA graph (CUDA only; falls back to eager where capture fails).")
+  boolean cudaGraphs;
+
   @Mixin
   CommonOptions common;
 
@@ -56,9 +60,10 @@ final class SampleCommand implements Callable<Integer> {
     Sampling.checkOptions(count, sampler, ddimSteps, eta);
     Precision p = precision == null ? null : Precision.parse(precision);
     var device = common.apply();
+    new Execution(p, MemoryFormat.CONTIGUOUS_FORMAT, cudaGraphs).check(device);
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
-    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress, p,
-        channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT);
+    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress,
+        new Execution(p, channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT, cudaGraphs));
     if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
     if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
     return 0;

@@ -2,6 +2,7 @@ package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.diffusion.AncestralSampler;
+import io.github.ddpm4j.diffusion.CudaGraphEpsilon;
 import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
@@ -53,17 +54,16 @@ final class Sampling {
    * @param grid PNG grid to write, or null
    * @param singles folder for one PNG per image, or null
    * @param progressBar show a progress bar
-   * @param precision the precision of the model's forward passes, or {@code null} for the one it was trained in
-   * @param format the layout of the model's weights and activations
+   * @param execution the precision, memory format and CUDA graphs of the forward passes
    * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
    *     not finite (naming the checkpoint)
    * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
    *     steps exceed the model's diffusion steps
    */
   static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
-      Path singles, boolean progressBar, Precision precision, MemoryFormat format) throws IOException {
+      Path singles, boolean progressBar, Execution execution) throws IOException {
     checkOptions(n, sampler, ddimSteps, eta);
-    if (precision != null) precision.checkDevice(device);
+    execution.check(device);
     if (grid != null) outputFolder(grid);
     if (singles != null) FileErrors.createDirectories(singles);
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
@@ -71,12 +71,14 @@ final class Sampling {
         throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
             + " diffusion steps");
       }
-      if (format != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(format);
-      Precision p = precision != null ? precision : m.config().precision();
+      if (execution.memoryFormat() != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(execution.memoryFormat());
+      Precision p = execution.precision() != null ? execution.precision() : m.config().precision();
       p.checkDevice(device);
       Tensor x;
-      try (Autocast ac = p.autocast()) {
-        x = sample(m.diffusion(), n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+      try (Autocast ac = p.autocast();
+           CudaGraphEpsilon graphs = execution.cudaGraphs() ? new CudaGraphEpsilon(m.model(), device) : null) {
+        GaussianDiffusion diffusion = graphs == null ? m.diffusion() : new GaussianDiffusion(graphs, m.schedule());
+        x = sample(diffusion, n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
       }
       m.requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);

@@ -192,7 +192,7 @@ final class TrainCommand implements Callable<Integer> {
     if (done == steps) {
       Path grid = out.resolve("samples.png");
       Sampling.fromCheckpoint(trainer.checkpointFile(), device, samples, "ddim", Math.min(sampleSteps, diffusionSteps), 0.0,
-          common.seed, grid, null, !noProgress, null, format);
+          common.seed, grid, null, !noProgress, new Execution(null, format, false));
       log.println("ddpm4j: samples in " + grid);
       log.flush();
     }
