@@ -27,7 +27,12 @@ SEED = 0
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workload", choices=["add16", "forward", "train"])
+    p.add_argument("--workload", choices=["add16", "forward", "train", "sample"])
+    p.add_argument("--sampler", choices=["ancestral", "ddim"], default="ddim",
+                   help="sample: the ancestral sampler over all 1000 steps, or DDIM (eta 0) with --steps steps")
+    p.add_argument("--steps", type=int, default=50, help="sample: DDIM steps")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="forward passes in float32 or under bfloat16 autocast (forward, train, sample)")
     p.add_argument("--config", choices=sorted(unet.CONFIGS), default="cpu-default")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (torch.set_num_threads)")
@@ -133,14 +138,19 @@ def model_inputs(config, batch, device):
     return x, t
 
 
-def bench_forward(config, batch, device, warmup, reps):
+def autocast_for(device, precision):
+    """torch.autocast to bfloat16 for --precision bf16, a context that does nothing for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def bench_forward(config, batch, device, warmup, reps, precision="fp32"):
     torch.manual_seed(SEED)
     model = unet.build(config).to(device)
     model.eval()
     x, t = model_inputs(config, batch, device)
     clock = time.perf_counter_ns
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast_for(device, precision):
         for i in range(warmup + reps):
             sync(device)
             start = clock()
@@ -153,7 +163,7 @@ def bench_forward(config, batch, device, warmup, reps):
     return times
 
 
-def bench_train(config, batch, device, warmup, reps):
+def bench_train(config, batch, device, warmup, reps, precision="fp32"):
     torch.manual_seed(SEED)
     model = unet.build(config).to(device)
     model.train()
@@ -165,8 +175,9 @@ def bench_train(config, batch, device, warmup, reps):
     for i in range(warmup + reps):
         sync(device)
         start = clock()
-        eps = model(x, t)
-        loss = F.mse_loss(eps, noise)
+        with autocast_for(device, precision):
+            eps = model(x, t)
+            loss = F.mse_loss(eps, noise)
         loss.backward()
         opt.step()
         opt.zero_grad()  # 1.13 default set_to_none=False, like C++ Optimizer::zero_grad()
@@ -175,6 +186,54 @@ def bench_train(config, batch, device, warmup, reps):
         del eps, loss
         if i >= warmup:
             times.append(elapsed)
+    return times
+
+
+def linear_schedule(device, steps=1000):
+    """The linear schedule ddpm4j trains with: betas from 1e-4 to 0.02 over 1000 steps, and their products."""
+    beta = torch.linspace(1e-4, 0.02, steps, dtype=torch.float64, device=device)
+    alpha = 1 - beta
+    return beta.float(), alpha.float(), torch.cumprod(alpha, 0).float()
+
+
+def bench_sample(config, batch, device, warmup, reps, sampler, steps, precision):
+    """One whole reverse loop per repetition, as ddpm4j's SamplingBenchmark: eager PyTorch, eps prediction."""
+    torch.manual_seed(SEED)
+    model = unet.build(config).to(device)
+    model.eval()
+    channels = unet.CONFIGS[config]["image_channels"]
+    beta, alpha, alpha_bar = linear_schedule(device)
+    T = beta.shape[0]
+    ddim_t = torch.linspace(0, T - 1, steps).round().long().tolist()[::-1]
+    autocast = autocast_for(device, precision)
+
+    def reverse_loop():
+        x = torch.randn(batch, channels, unet.IMAGE_SIZE, unet.IMAGE_SIZE, device=device)
+        if sampler == "ancestral":
+            for t in range(T - 1, -1, -1):
+                eps = model(x, torch.full((batch,), t, dtype=torch.long, device=device)).float()
+                mean = (x - beta[t] / (1 - alpha_bar[t]).sqrt() * eps) / alpha[t].sqrt()
+                x = mean + beta[t].sqrt() * torch.randn_like(x) if t > 0 else mean
+        else:
+            for i, t in enumerate(ddim_t):
+                eps = model(x, torch.full((batch,), t, dtype=torch.long, device=device)).float()
+                x0 = (x - (1 - alpha_bar[t]).sqrt() * eps) / alpha_bar[t].sqrt()
+                prev = alpha_bar[ddim_t[i + 1]] if i + 1 < len(ddim_t) else torch.tensor(1.0, device=device)
+                x = prev.sqrt() * x0 + (1 - prev).sqrt() * eps
+        return x
+
+    clock = time.perf_counter_ns
+    times = []
+    with torch.inference_mode(), autocast:
+        for i in range(warmup + reps):
+            sync(device)
+            start = clock()
+            out = reverse_loop()
+            sync(device)
+            elapsed = clock() - start
+            del out
+            if i >= warmup:
+                times.append(elapsed)
     return times
 
 
@@ -229,9 +288,11 @@ def main(argv=None):
     if args.workload == "add16":
         times = bench_add16(device, args.warmup, args.reps)
     elif args.workload == "forward":
-        times = bench_forward(args.config, args.batch, device, args.warmup, args.reps)
+        times = bench_forward(args.config, args.batch, device, args.warmup, args.reps, args.precision)
+    elif args.workload == "sample":
+        times = bench_sample(args.config, args.batch, device, args.warmup, args.reps, args.sampler, args.steps, args.precision)
     else:
-        times = bench_train(args.config, args.batch, device, args.warmup, args.reps)
+        times = bench_train(args.config, args.batch, device, args.warmup, args.reps, args.precision)
 
     add16 = args.workload == "add16"
     result = {
