@@ -70,7 +70,7 @@ ddpm4j_find_jdk() {
 #   /a/folder  the prefix of any LibTorch (holding share/cmake/Torch)
 # Exports Torch_DIR (read by CMakeLists.txt) and sets DDPM4J_NATIVE_BUILD, a build
 # folder of its own per LibTorch, so that switching never mixes two builds.
-DDPM4J_DEFAULT_LIBTORCH=debian
+DDPM4J_DEFAULT_LIBTORCH=2.13.0
 # Every LibTorch that CI runs the whole suite on (.ci/run).
 DDPM4J_TESTED_LIBTORCH=(debian 2.13.0)
 ddpm4j_select_libtorch() {
@@ -82,6 +82,12 @@ ddpm4j_select_libtorch() {
       DDPM4J_LIBTORCH_ID=debian
       return 0 ;;
     [0-9]*)
+      # the wheel comes through pip: Debian's python3-pip where python3 has no pip of its own
+      if ! python3 -m pip --version >/dev/null 2>&1; then
+        ddpm4j_log "installing python3-pip (LibTorch $choice comes from a torch wheel through pip)"
+        ddpm4j_as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive ddpm4j_as_root apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+      fi
       prefix=$("$DDPM4J_ROOT/scripts/fetch-libtorch" "$choice") || { ddpm4j_log "cannot get LibTorch $choice"; return 1; }
       id=$choice ;;
     *)

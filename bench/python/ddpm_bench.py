@@ -138,6 +138,22 @@ def model_inputs(config, batch, device):
     return x, t
 
 
+def timed(device, warmup, reps, one):
+    """Runs one() warmup + reps times, each between device syncs; returns the reps' times in ns."""
+    clock = time.perf_counter_ns
+    times = []
+    for i in range(warmup + reps):
+        sync(device)
+        start = clock()
+        out = one()
+        sync(device)
+        elapsed = clock() - start
+        del out
+        if i >= warmup:
+            times.append(elapsed)
+    return times
+
+
 def autocast_for(device, precision):
     """torch.autocast to bfloat16 for --precision bf16, a context that does nothing for fp32."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
@@ -148,19 +164,8 @@ def bench_forward(config, batch, device, warmup, reps, precision="fp32"):
     model = unet.build(config).to(device)
     model.eval()
     x, t = model_inputs(config, batch, device)
-    clock = time.perf_counter_ns
-    times = []
     with torch.inference_mode(), autocast_for(device, precision):
-        for i in range(warmup + reps):
-            sync(device)
-            start = clock()
-            eps = model(x, t)
-            sync(device)
-            elapsed = clock() - start
-            del eps
-            if i >= warmup:
-                times.append(elapsed)
-    return times
+        return timed(device, warmup, reps, lambda: model(x, t))
 
 
 def bench_train(config, batch, device, warmup, reps, precision="fp32"):
@@ -170,23 +175,16 @@ def bench_train(config, batch, device, warmup, reps, precision="fp32"):
     opt = torch.optim.Adam(model.parameters(), lr=2e-5)
     x, t = model_inputs(config, batch, device)
     noise = torch.randn_like(x)
-    clock = time.perf_counter_ns
-    times = []
-    for i in range(warmup + reps):
-        sync(device)
-        start = clock()
+
+    def step():
         with autocast_for(device, precision):
-            eps = model(x, t)
-            loss = F.mse_loss(eps, noise)
+            loss = F.mse_loss(model(x, t), noise)
         loss.backward()
         opt.step()
-        opt.zero_grad()  # 1.13 default set_to_none=False, like C++ Optimizer::zero_grad()
-        sync(device)
-        elapsed = clock() - start
-        del eps, loss
-        if i >= warmup:
-            times.append(elapsed)
-    return times
+        opt.zero_grad()  # set_to_none: False on 1.13 and True on 2.x (the defaults); ddpm4j's Module.zeroGrad() drops
+        return loss
+
+    return timed(device, warmup, reps, step)
 
 
 def linear_schedule(device, steps=1000):
@@ -222,19 +220,8 @@ def bench_sample(config, batch, device, warmup, reps, sampler, steps, precision)
                 x = prev.sqrt() * x0 + (1 - prev).sqrt() * eps
         return x
 
-    clock = time.perf_counter_ns
-    times = []
     with torch.inference_mode(), autocast:
-        for i in range(warmup + reps):
-            sync(device)
-            start = clock()
-            out = reverse_loop()
-            sync(device)
-            elapsed = clock() - start
-            del out
-            if i >= warmup:
-                times.append(elapsed)
-    return times
+        return timed(device, warmup, reps, reverse_loop)
 
 
 def run_check(args, device):

@@ -2,6 +2,8 @@ package io.github.ddpm4j.torch;
 
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
+import io.github.ddpm4j.ffi.DdpmNative;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
@@ -71,27 +73,13 @@ public final class CudaGraph implements AutoCloseable {
   }
 
   private final Device device;
-  private final Free free;
+  private final HandleFree free;
   private final Cleaner.Cleanable cleanable;
 
-  private static final class Free implements Runnable {
-    volatile MemorySegment handle;
-
-    Free(MemorySegment handle) {
-      this.handle = handle;
-    }
-
-    @Override
-    public void run() {
-      MemorySegment h = handle;
-      handle = null;
-      if (h != null) dd_cuda_graph_free(h);
-    }
-  }
 
   private CudaGraph(MemorySegment handle, Device device) {
     this.device = device;
-    this.free = new Free(handle);
+    this.free = new HandleFree(handle, DdpmNative::dd_cuda_graph_free);
     this.cleanable = Tensor.CLEANER.register(this, free);
   }
 

@@ -2,6 +2,8 @@ package io.github.ddpm4j.torch;
 
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
+import io.github.ddpm4j.ffi.DdpmNative;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
@@ -18,23 +20,9 @@ public final class Generator implements AutoCloseable {
   }
 
   private final Device device;
-  private final Free free;
+  private final HandleFree free;
   private final Cleaner.Cleanable cleanable;
 
-  private static final class Free implements Runnable {
-    volatile MemorySegment handle;
-
-    Free(MemorySegment handle) {
-      this.handle = handle;
-    }
-
-    @Override
-    public void run() {
-      MemorySegment h = handle;
-      handle = null;
-      if (h != null) dd_generator_free(h);
-    }
-  }
 
   /**
    * Creates a CPU generator seeded with {@code seed} ({@code torch.Generator().manual_seed(seed)}).
@@ -57,7 +45,7 @@ public final class Generator implements AutoCloseable {
     MemorySegment h = dd_generator_new(ctx, seed, device.type().ordinal(), device.index());
     Native.check(ctx);
     this.device = device;
-    this.free = new Free(h);
+    this.free = new HandleFree(h, DdpmNative::dd_generator_free);
     this.cleanable = Tensor.CLEANER.register(this, free);
   }
 

@@ -2,6 +2,8 @@ package io.github.ddpm4j.torch;
 
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
+import io.github.ddpm4j.ffi.DdpmNative;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
@@ -24,28 +26,14 @@ public final class NativeOptimizer implements AutoCloseable {
     NativeLibrary.load();
   }
 
-  private static final class Free implements Runnable {
-    volatile MemorySegment handle;
 
-    Free(MemorySegment handle) {
-      this.handle = handle;
-    }
-
-    @Override
-    public void run() {
-      MemorySegment h = handle;
-      handle = null;
-      if (h != null) dd_optimizer_free(h);
-    }
-  }
-
-  private final Free free;
+  private final HandleFree free;
   private final Cleaner.Cleanable cleanable;
   /** The Java-owned memory of parameters made over segments; usually empty. */
   private final MemorySegment[] backings;
 
   private NativeOptimizer(MemorySegment handle, MemorySegment[] backings) {
-    this.free = new Free(handle);
+    this.free = new HandleFree(handle, DdpmNative::dd_optimizer_free);
     this.backings = backings;
     this.cleanable = Tensor.CLEANER.register(this, free);
   }
