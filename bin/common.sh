@@ -66,15 +66,22 @@ ddpm4j_find_jdk() {
 
 # The LibTorch to build against, from DDPM4J_LIBTORCH:
 #   debian     Debian's libtorch-dev (LibTorch 1.13, CPU)
-#   2.13.0     a torch version: scripts/fetch-libtorch unpacks the LibTorch of its wheel (pip)
-#   /a/folder  the prefix of any LibTorch (holding share/cmake/Torch)
+#   2.13.0     a torch version: scripts/fetch-libtorch unpacks the LibTorch of its CPU wheel (pip)
+#   /a/folder  the prefix of any CPU LibTorch (holding share/cmake/Torch)
+# Without DDPM4J_LIBTORCH, a Torch_DIR in the environment names the folder (its
+# share/cmake/Torch); without either, the default below. A LibTorch built with CUDA is
+# built by scripts/build-cuda, which sets up the toolkit and the nvidia-* libraries.
 # Exports Torch_DIR (read by CMakeLists.txt) and sets DDPM4J_NATIVE_BUILD, a build
 # folder of its own per LibTorch, so that switching never mixes two builds.
 DDPM4J_DEFAULT_LIBTORCH=2.13.0
 # Every LibTorch that CI runs the whole suite on (.ci/run).
 DDPM4J_TESTED_LIBTORCH=(debian 2.13.0)
 ddpm4j_select_libtorch() {
-  local choice=${DDPM4J_LIBTORCH:-$DDPM4J_DEFAULT_LIBTORCH} prefix id
+  local choice=${DDPM4J_LIBTORCH:-} prefix id
+  if [ -z "$choice" ] && [ -n "${Torch_DIR:-}" ]; then
+    choice=$(cd "$Torch_DIR/../../.." 2>/dev/null && pwd) || { ddpm4j_log "Torch_DIR=$Torch_DIR is not a folder"; return 1; }
+  fi
+  choice=${choice:-$DDPM4J_DEFAULT_LIBTORCH}
   case "$choice" in
     debian)
       unset Torch_DIR
@@ -98,9 +105,28 @@ ddpm4j_select_libtorch() {
       prefix=$(cd "$choice" && pwd)
       id=custom-$(printf '%s' "$prefix" | cksum | cut -d' ' -f1) ;;
   esac
+  if compgen -G "$prefix/lib/libtorch_cuda*" >/dev/null; then
+    ddpm4j_log "the LibTorch in $prefix is built with CUDA: build the shim for it with scripts/build-cuda (it sets up the CUDA"
+    ddpm4j_log "toolkit and the nvidia-* libraries), and run with -Dddpm4j.library=<its libddpm4j.so>; bin/ddpm4j and bin/test build CPU LibTorch"
+    return 1
+  fi
   export Torch_DIR=$prefix/share/cmake/Torch
   DDPM4J_NATIVE_BUILD=$DDPM4J_ROOT/target/native-$id
   DDPM4J_LIBTORCH_ID=$id
+}
+
+# Runs "$@" while holding the build lock of this checkout (target/.build.lock): two builds
+# in one target/ folder would overwrite each other's classes. Waits for another holder.
+ddpm4j_locked() {
+  mkdir -p "$DDPM4J_ROOT/target"
+  (
+    exec 9>"$DDPM4J_ROOT/target/.build.lock"
+    if ! flock -n 9; then
+      ddpm4j_log "waiting for another build or test run in $DDPM4J_ROOT to finish"
+      flock 9
+    fi
+    "$@"
+  )
 }
 
 # Maven in batch mode with the chosen JDK; quiet about JDK 24+'s Unsafe warnings from Maven itself.

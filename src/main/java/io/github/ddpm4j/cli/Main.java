@@ -54,6 +54,12 @@ public final class Main implements Runnable {
    */
   public static void main(String[] args) {
     System.setProperty("java.awt.headless", "true");
+    try {
+      io.github.ddpm4j.torch.NativeLibrary.checkProperties();
+    } catch (IllegalArgumentException e) {
+      System.err.println("ddpm4j: " + e.getMessage());
+      System.exit(2);
+    }
     System.exit(commandLine().execute(args));
   }
 

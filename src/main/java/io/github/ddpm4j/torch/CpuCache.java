@@ -6,7 +6,6 @@ import io.github.ddpm4j.ffi.dd_cpu_cache_stats;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -161,30 +160,7 @@ public final class CpuCache {
    * @throws IllegalArgumentException if {@code text} is not such a duration, or is negative
    */
   public static Duration parseDuration(String text) {
-    String s = text.strip().toLowerCase(Locale.ROOT);
-    String digits = s;
-    java.time.temporal.ChronoUnit unit = java.time.temporal.ChronoUnit.MILLIS;
-    if (s.endsWith("ms")) {
-      digits = s.substring(0, s.length() - 2);
-    } else if (s.endsWith("s")) {
-      digits = s.substring(0, s.length() - 1);
-      unit = java.time.temporal.ChronoUnit.SECONDS;
-    } else if (s.endsWith("m")) {
-      digits = s.substring(0, s.length() - 1);
-      unit = java.time.temporal.ChronoUnit.MINUTES;
-    }
-    long value;
-    try {
-      value = Long.parseLong(digits.strip());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a duration (e.g. 500ms, 5s, 2m): '" + text + "'");
-    }
-    if (value < 0) throw new IllegalArgumentException("duration must be >= 0, got '" + text + "'");
-    try {
-      return Duration.of(value, unit);
-    } catch (ArithmeticException e) {
-      throw new IllegalArgumentException("duration overflows: '" + text + "'");
-    }
+    return LibraryProperties.parseDuration(text);
   }
 
   /**
@@ -196,26 +172,7 @@ public final class CpuCache {
    * @throws IllegalArgumentException if {@code text} is not such a size, is negative, or overflows a long
    */
   public static long parseSize(String text) {
-    String s = text.strip().toLowerCase(Locale.ROOT);
-    int shift = 0;
-    if (!s.isEmpty()) {
-      switch (s.charAt(s.length() - 1)) {
-        case 'k' -> shift = 10;
-        case 'm' -> shift = 20;
-        case 'g' -> shift = 30;
-        default -> { }
-      }
-    }
-    String digits = shift == 0 ? s : s.substring(0, s.length() - 1);
-    long value;
-    try {
-      value = Long.parseLong(digits);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a size in bytes (e.g. 1073741824, 512m, 2g): '" + text + "'");
-    }
-    if (value < 0) throw new IllegalArgumentException("size must be >= 0, got '" + text + "'");
-    if (value > (Long.MAX_VALUE >> shift)) throw new IllegalArgumentException("size overflows: '" + text + "'");
-    return value << shift;
+    return LibraryProperties.parseSize(text);
   }
 
   /**
@@ -240,28 +197,10 @@ public final class CpuCache {
    * @throws IllegalArgumentException if a property is malformed
    */
   static void applyProperties() {
-    String value = System.getProperty(LIMIT_PROPERTY);
-    long bytes;
-    if (value == null || value.isBlank()) {
-      bytes = NativeMemory.processMemory() / 4;
-    } else {
-      try {
-        bytes = parseSize(value);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("system property " + LIMIT_PROPERTY + ": " + e.getMessage(), e);
-      }
-    }
-    String idle = System.getProperty(MAX_IDLE_PROPERTY);
-    Duration maxIdle = DEFAULT_MAX_IDLE;
-    if (idle != null && !idle.isBlank()) {
-      try {
-        maxIdle = parseDuration(idle);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("system property " + MAX_IDLE_PROPERTY + ": " + e.getMessage(), e);
-      }
-    }
-    setLimit(bytes);
-    setMaxIdle(maxIdle);
+    long bytes = LibraryProperties.size(LIMIT_PROPERTY);
+    Duration idle = LibraryProperties.duration(MAX_IDLE_PROPERTY);
+    setLimit(bytes >= 0 ? bytes : NativeMemory.processMemory() / 4);
+    setMaxIdle(idle != null ? idle : DEFAULT_MAX_IDLE);
   }
 
   /** Gives back blocks idle for longer than the period, checking twice per period (at most every 50 ms). */

@@ -44,6 +44,17 @@ public final class NativeLibrary {
     }
   }
 
+  /**
+   * Checks the system properties that configure the library when it loads, without loading
+   * it: a command line calls this first, so that a malformed value is a one-line error
+   * rather than an {@link ExceptionInInitializerError} from the first class that loads it.
+   *
+   * @throws IllegalArgumentException {@code "system property NAME: ..."} for the first malformed property
+   */
+  public static void checkProperties() {
+    LibraryProperties.check();
+  }
+
   private static Path locate() {
     String prop = System.getProperty("ddpm4j.library");
     if (prop != null && !prop.isBlank()) return existing(Path.of(prop), "system property ddpm4j.library");

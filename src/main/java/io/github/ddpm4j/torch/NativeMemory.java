@@ -157,14 +157,7 @@ public final class NativeMemory {
 
   /** Applies {@link #UNSCOPED_LIMIT_PROPERTY} if it is set; called once, when the library loads. */
   static void applyProperty() {
-    String value = System.getProperty(UNSCOPED_LIMIT_PROPERTY);
-    if (value == null || value.isBlank()) return;
-    long bytes;
-    try {
-      bytes = CpuCache.parseSize(value);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("system property " + UNSCOPED_LIMIT_PROPERTY + ": " + e.getMessage(), e);
-    }
-    setUnscopedLimit(bytes);
+    long bytes = LibraryProperties.size(UNSCOPED_LIMIT_PROPERTY);
+    if (bytes >= 0) setUnscopedLimit(bytes);
   }
 }

@@ -7,13 +7,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a main class of the test class path in a new JVM, optionally inside a memory cgroup. */
-final class ChildJvm {
+public final class ChildJvm {
   private ChildJvm() {}
 
   /** The child's exit code and its merged output. */
-  record Result(int code, String output) {}
+  public record Result(int code, String output) {}
 
-  static String java() {
+  public static String java() {
     return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
   }
 
@@ -23,7 +23,7 @@ final class ChildJvm {
    * @param main the main class
    * @param args its arguments
    */
-  static Result run(List<String> prefix, List<String> jvmArgs, Class<?> main, String... args) throws IOException, InterruptedException {
+  public static Result run(List<String> prefix, List<String> jvmArgs, Class<?> main, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(java());
     cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -42,7 +42,7 @@ final class ChildJvm {
   }
 
   /** @return the value of {@code key=VALUE} in the output, as a long */
-  static long value(Result r, String key) {
+  public static long value(Result r, String key) {
     for (String line : r.output().split("\n")) {
       if (line.startsWith(key + "=")) return Long.parseLong(line.substring(key.length() + 1).strip());
     }
