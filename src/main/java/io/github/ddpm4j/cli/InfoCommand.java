@@ -1,7 +1,7 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.UNet;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;

@@ -4,7 +4,7 @@ import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.nn.StateDictMismatchException;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;

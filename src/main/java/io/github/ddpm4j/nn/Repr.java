@@ -4,16 +4,22 @@ import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
 
-/** Formats values the way Python's {@code repr} does, for {@link Module#extraRepr()}. */
-final class Repr {
+/**
+ * Formats values the way Python's {@code repr} does, for {@link Module#extraRepr()} and the
+ * descriptions of optimizers, so that ddpm4j prints a model as PyTorch prints it.
+ */
+public final class Repr {
   private Repr() {}
 
   /**
    * Python's {@code repr(float)}: the shortest digits that round-trip, in
    * positional notation when the decimal exponent is in [-4, 16), otherwise in
    * scientific notation with a signed exponent of at least two digits.
+   *
+   * @param x any double, NaN and infinities included
+   * @return {@code repr(x)} as Python prints it, e.g. {@code 0.001}, {@code 1e-05}, {@code inf}
    */
-  static String pyFloat(double x) {
+  public static String pyFloat(double x) {
     if (Double.isNaN(x)) return "nan";
     if (Double.isInfinite(x)) return x > 0 ? "inf" : "-inf";
     if (x == 0) return (Double.doubleToRawLongBits(x) < 0) ? "-0.0" : "0.0";

@@ -1,6 +1,7 @@
 package io.github.ddpm4j.nn;
 
 import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.Functional;
 
 /**
  * The sigmoid-weighted linear unit {@code x * sigmoid(x)} (Elfwing et al. 2018;
@@ -17,6 +18,6 @@ public final class SiLU extends Module implements UnaryModule {
    */
   @Override
   public Tensor forward(Tensor input) {
-    return F.silu(Checks.input(input, this));
+    return Functional.silu(Checks.input(input, this));
   }
 }

@@ -3,6 +3,7 @@ package io.github.ddpm4j.nn;
 import io.github.ddpm4j.torch.Functional.InterpolateMode;
 import io.github.ddpm4j.torch.Tensor;
 import java.util.Objects;
+import io.github.ddpm4j.torch.Functional;
 
 /**
  * Resizes images by a scale factor ({@code torch.nn.Upsample(scale_factor=s, mode=m)});
@@ -35,7 +36,7 @@ public final class Upsample extends Module implements UnaryModule {
   public Tensor forward(Tensor input) {
     Checks.input(input, this);
     if (input.dim() != 4) throw Checks.badShape(this, "[N, C, H, W]", input);
-    return F.upsample(input, scaleFactor, mode);
+    return Functional.upsample(input, scaleFactor, mode);
   }
 
   /** @return the scale factor */

@@ -4,9 +4,11 @@
  * dotted parameter names and state dicts, layers with torch.nn's default
  * initialisation ({@link io.github.ddpm4j.nn.Linear},
  * {@link io.github.ddpm4j.nn.Conv2d}, {@link io.github.ddpm4j.nn.ConvTranspose2d},
- * {@link io.github.ddpm4j.nn.GroupNorm}, ...), the functional forms in
- * {@link io.github.ddpm4j.nn.F}, initialisers in {@link io.github.ddpm4j.nn.Init},
- * and LibTorch's Adam and AdamW.
+ * {@link io.github.ddpm4j.nn.GroupNorm}, ...), initialisers in
+ * {@link io.github.ddpm4j.nn.Init} and gradient clipping in {@link io.github.ddpm4j.nn.Utils}.
+ * The functional forms ({@code torch.nn.functional}) are {@link io.github.ddpm4j.torch.Functional};
+ * the optimizers are in {@link io.github.ddpm4j.optim}; state dicts in PyTorch's file
+ * format and safetensors in {@link io.github.ddpm4j.serialize}.
  *
  * <p>A training step, with every temporary freed by the scope:
  * {@snippet :
@@ -15,7 +17,7 @@
  *   for (int step = 0; step < steps; step++) {
  *     try (Scope s = Scope.open()) {
  *       opt.zeroGrad();
- *       Tensor loss = F.mseLoss(model.forward(x), y);
+ *       Tensor loss = Functional.mseLoss(model.forward(x), y);
  *       loss.backward();
  *       Utils.clipGradNorm(model.parameters(), 1.0);
  *       opt.step();

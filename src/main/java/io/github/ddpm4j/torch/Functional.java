@@ -4,11 +4,18 @@ import static io.github.ddpm4j.ffi.DdpmNative.*;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
- * Neural-network operators computed by LibTorch, as in
- * {@code torch.nn.functional}. Optional tensors ({@code bias}, GroupNorm's
- * {@code weight}) may be {@code null}.
+ * Stateless neural-network functions, as in {@code torch.nn.functional}
+ * (imported in PyTorch code as {@code F}), computed by LibTorch's own operators, so
+ * values and gradients are PyTorch's. Optional tensors ({@code bias}, GroupNorm's
+ * {@code weight}) may be {@code null}. Every function checks its arguments' shapes
+ * first and names the one at fault ({@link IllegalArgumentException}), returns a new
+ * tensor owned by the caller (it joins the innermost open {@link Scope}), records
+ * autograd history when grad mode is on, and throws {@link IllegalStateException} for
+ * a closed input and {@link NullPointerException} for a null required argument.
  */
 public final class Functional {
   static {
@@ -41,16 +48,112 @@ public final class Functional {
     return t == null ? MemorySegment.NULL : t.handle();
   }
 
+  private static Tensor req(Tensor t, String name) {
+    return Objects.requireNonNull(t, name);
+  }
+
+  private static long positive(long value, String name) {
+    if (value <= 0) throw new IllegalArgumentException(name + " must be > 0, got " + value);
+    return value;
+  }
+
+  private static long nonNegative(long value, String name) {
+    if (value < 0) throw new IllegalArgumentException(name + " must be >= 0, got " + value);
+    return value;
+  }
+
+  private static void finiteEps(double eps, String fn) {
+    if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException(fn + ": eps must be finite and >= 0, got " + eps);
+  }
+
+  private static void checkDim(Tensor x, long dim, String fn) {
+    int d = x.dim();
+    if (dim < -Math.max(d, 1) || dim >= Math.max(d, 1)) {
+      throw new IllegalArgumentException(fn + ": dim " + dim + " is out of range for a " + d + "-d input");
+    }
+  }
+
+  // ------------------------------------------------------------- activations
+
+  /**
+   * @param input any shape, floating point
+   * @return {@code input * sigmoid(input)}, same shape ({@code F.silu}; Elfwing et al. 2018)
+   */
+  public static Tensor silu(Tensor input) {
+    return req(input, "input").silu();
+  }
+
+  /**
+   * @param input any shape, floating point
+   * @return {@code 1 / (1 + exp(-input))}, same shape ({@code torch.sigmoid})
+   */
+  public static Tensor sigmoid(Tensor input) {
+    return req(input, "input").sigmoid();
+  }
+
+  /**
+   * @param input any shape
+   * @return {@code max(input, 0)}, same shape ({@code F.relu})
+   */
+  public static Tensor relu(Tensor input) {
+    return req(input, "input").relu();
+  }
+
+  /**
+   * @param input any shape, floating point
+   * @return {@code input * Phi(input)} with the exact normal CDF, same shape ({@code F.gelu}, approximate='none')
+   */
+  public static Tensor gelu(Tensor input) {
+    return req(input, "input").gelu();
+  }
+
+  /**
+   * Softmax along one dimension ({@code F.softmax(input, dim)}).
+   *
+   * @param input any shape with at least one element, floating point
+   * @param dim the dimension that sums to one; negative counts from the end
+   * @return same shape and dtype
+   * @throws IllegalArgumentException if {@code dim} is out of range
+   */
+  public static Tensor softmax(Tensor input, long dim) {
+    checkDim(req(input, "input"), dim, "softmax");
+    return input.softmax(dim);
+  }
+
+  /**
+   * Log of the softmax along one dimension ({@code F.log_softmax(input, dim)}).
+   *
+   * @param input any shape, floating point
+   * @param dim the dimension; negative counts from the end
+   * @return same shape and dtype
+   * @throws IllegalArgumentException if {@code dim} is out of range
+   */
+  public static Tensor logSoftmax(Tensor input, long dim) {
+    checkDim(req(input, "input"), dim, "logSoftmax");
+    return input.logSoftmax(dim);
+  }
+
+  // ------------------------------------------------------------------ layers
+
   /**
    * {@code y = x W^T + b} ({@code F.linear}).
    *
    * @param input {@code [..., in_features]}
-   * @param weight {@code [out_features, in_features]}
+   * @param weight {@code [out_features, in_features]}, same dtype and device as {@code input}
    * @param bias {@code [out_features]} or {@code null}
    * @return {@code [..., out_features]}
-   * @throws TorchException if the feature sizes disagree
+   * @throws IllegalArgumentException if the sizes disagree
    */
   public static Tensor linear(Tensor input, Tensor weight, Tensor bias) {
+    req(input, "input");
+    req(weight, "weight");
+    if (weight.dim() != 2) throw new IllegalArgumentException("linear: weight must be 2-d [out, in], got " + Arrays.toString(weight.shape()));
+    if (input.dim() < 1 || input.size(-1) != weight.size(1)) {
+      throw new IllegalArgumentException("linear: input must be [*, " + weight.size(1) + "], got " + Arrays.toString(input.shape()));
+    }
+    if (bias != null && (bias.dim() != 1 || bias.size(0) != weight.size(0))) {
+      throw new IllegalArgumentException("linear: bias must be [" + weight.size(0) + "], got " + Arrays.toString(bias.shape()));
+    }
     Native n = Native.get();
     try {
       return Tensor.result(n, dd_linear(n.ctx, input.handle(), weight.handle(), opt(bias)), input, weight, bias);
@@ -59,6 +162,25 @@ public final class Functional {
       Reference.reachabilityFence(weight);
       Reference.reachabilityFence(bias);
     }
+  }
+
+  /**
+   * 2-d convolution with equal stride and padding on both axes ({@code F.conv2d}).
+   *
+   * @param input {@code [N, C, H, W]} or {@code [C, H, W]}
+   * @param weight {@code [out, C, kh, kw]}
+   * @param bias {@code [out]}, or {@code null}
+   * @param stride step on both axes, &gt; 0
+   * @param padding zeros on each side of both axes, &gt;= 0
+   * @return {@code [N, out, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1]}
+   * @throws IllegalArgumentException if {@code stride} or {@code padding} is out of range
+   * @throws TorchException if LibTorch rejects the shapes
+   */
+  public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, long stride, long padding) {
+    positive(stride, "stride");
+    nonNegative(padding, "padding");
+    return conv2d(req(input, "input"), req(weight, "weight"), bias, new long[] {stride, stride}, new long[] {padding, padding},
+        new long[] {1, 1}, 1);
   }
 
   /**
@@ -88,6 +210,26 @@ public final class Functional {
       Reference.reachabilityFence(weight);
       Reference.reachabilityFence(bias);
     }
+  }
+
+  /**
+   * 2-d transposed convolution with equal stride and padding on both axes
+   * ({@code F.conv_transpose2d}, {@code output_padding=0}).
+   *
+   * @param input {@code [N, C, H, W]} or {@code [C, H, W]}
+   * @param weight {@code [C, out, kh, kw]}
+   * @param bias {@code [out]}, or {@code null}
+   * @param stride step on both axes, &gt; 0
+   * @param padding padding removed from each side of the output, &gt;= 0
+   * @return {@code [N, out, (H - 1) s - 2p + kh, (W - 1) s - 2p + kw]}
+   * @throws IllegalArgumentException if {@code stride} or {@code padding} is out of range
+   * @throws TorchException if LibTorch rejects the shapes
+   */
+  public static Tensor convTranspose2d(Tensor input, Tensor weight, Tensor bias, long stride, long padding) {
+    positive(stride, "stride");
+    nonNegative(padding, "padding");
+    return convTranspose2d(req(input, "input"), req(weight, "weight"), bias, new long[] {stride, stride},
+        new long[] {padding, padding}, new long[] {0, 0}, new long[] {1, 1}, 1);
   }
 
   /**
@@ -127,20 +269,37 @@ public final class Functional {
   }
 
   /**
-   * Group normalisation (Wu and He 2018; {@code F.group_norm}).
+   * Group normalisation (Wu and He 2018; {@code F.group_norm}): normalises each
+   * sample's channel group to zero mean and unit (biased) variance, then applies
+   * the per-channel {@code weight} and {@code bias}.
    *
-   * @param input {@code [batch, channels, ...]}
-   * @param groups number of groups; must divide {@code channels}
-   * @param weight {@code [channels]} or {@code null}
-   * @param bias {@code [channels]} or {@code null}
-   * @param eps added to the variance
-   * @return the normalised input, same shape
-   * @throws TorchException if {@code channels} is not divisible by {@code groups}
+   * @param input {@code [N, C, *]}, floating point
+   * @param numGroups number of groups, &gt; 0, dividing {@code C}
+   * @param weight {@code [C]}, or {@code null} for no scaling
+   * @param bias {@code [C]}, or {@code null} for no shift
+   * @param eps added to the variance, finite and &gt;= 0
+   * @return same shape as {@code input}
+   * @throws IllegalArgumentException if {@code input} has fewer than two dimensions, {@code numGroups}
+   *     does not divide {@code C}, {@code weight} or {@code bias} is not {@code [C]}, or {@code eps} is bad
    */
-  public static Tensor groupNorm(Tensor input, long groups, Tensor weight, Tensor bias, double eps) {
+  public static Tensor groupNorm(Tensor input, long numGroups, Tensor weight, Tensor bias, double eps) {
+    req(input, "input");
+    if (input.dim() < 2) throw new IllegalArgumentException("groupNorm: input must be [N, C, *], got " + Arrays.toString(input.shape()));
+    positive(numGroups, "numGroups");
+    long c = input.size(1);
+    if (c % numGroups != 0) {
+      throw new IllegalArgumentException("groupNorm: the input's channel count (" + c + ") must be divisible by numGroups (" + numGroups + ")");
+    }
+    if (weight != null && !Arrays.equals(weight.shape(), new long[] {c})) {
+      throw new IllegalArgumentException("groupNorm: weight must be [" + c + "], got " + Arrays.toString(weight.shape()));
+    }
+    if (bias != null && !Arrays.equals(bias.shape(), new long[] {c})) {
+      throw new IllegalArgumentException("groupNorm: bias must be [" + c + "], got " + Arrays.toString(bias.shape()));
+    }
+    finiteEps(eps, "groupNorm");
     Native n = Native.get();
     try {
-      return Tensor.result(n, dd_group_norm(n.ctx, input.handle(), groups, opt(weight), opt(bias), eps), input, weight, bias);
+      return Tensor.result(n, dd_group_norm(n.ctx, input.handle(), numGroups, opt(weight), opt(bias), eps), input, weight, bias);
     } finally {
       Reference.reachabilityFence(input);
       Reference.reachabilityFence(weight);
@@ -149,17 +308,33 @@ public final class Functional {
   }
 
   /**
-   * Layer normalisation ({@code F.layer_norm}).
+   * Layer normalisation (Ba et al. 2016; {@code F.layer_norm}) over the trailing dimensions.
    *
-   * @param input {@code [..., *normalizedShape]}
-   * @param normalizedShape the trailing sizes to normalise over
-   * @param weight {@code normalizedShape} or {@code null}
-   * @param bias {@code normalizedShape} or {@code null}
-   * @param eps added to the variance
-   * @return the normalised input, same shape
-   * @throws TorchException if the trailing sizes disagree
+   * @param input {@code [*, normalizedShape...]}, floating point
+   * @param normalizedShape the trailing sizes to normalise over, non-empty
+   * @param weight {@code normalizedShape}, or {@code null}
+   * @param bias {@code normalizedShape}, or {@code null}
+   * @param eps added to the variance, finite and &gt;= 0
+   * @return same shape as {@code input}
+   * @throws IllegalArgumentException if the trailing sizes of {@code input}, {@code weight} or {@code bias}
+   *     differ from {@code normalizedShape}, or {@code eps} is bad
    */
   public static Tensor layerNorm(Tensor input, long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+    req(input, "input");
+    Objects.requireNonNull(normalizedShape, "normalizedShape");
+    long[] s = input.shape();
+    int k = normalizedShape.length;
+    if (k == 0 || k > s.length || !Arrays.equals(Arrays.copyOfRange(s, s.length - k, s.length), normalizedShape)) {
+      throw new IllegalArgumentException("layerNorm: input must end in normalizedShape " + Arrays.toString(normalizedShape) + ", got "
+          + Arrays.toString(s));
+    }
+    if (weight != null && !Arrays.equals(weight.shape(), normalizedShape)) {
+      throw new IllegalArgumentException("layerNorm: weight must be " + Arrays.toString(normalizedShape) + ", got " + Arrays.toString(weight.shape()));
+    }
+    if (bias != null && !Arrays.equals(bias.shape(), normalizedShape)) {
+      throw new IllegalArgumentException("layerNorm: bias must be " + Arrays.toString(normalizedShape) + ", got " + Arrays.toString(bias.shape()));
+    }
+    finiteEps(eps, "layerNorm");
     Native n = Native.get();
     try {
       return Tensor.result(n, dd_layer_norm(n.ctx, input.handle(), n.longs(0, normalizedShape), normalizedShape.length, opt(weight),
@@ -172,17 +347,18 @@ public final class Functional {
   }
 
   /**
-   * Dropout ({@code F.dropout}): in training, zeroes each element with
-   * probability {@code p} and scales the rest by {@code 1/(1-p)}, drawing from
-   * the default generator.
+   * Dropout ({@code F.dropout}): when {@code training}, zeroes each element
+   * with probability {@code p} (default generator) and scales the rest by
+   * {@code 1 / (1 - p)}.
    *
-   * @param input any shape
+   * @param input any shape, floating point
    * @param p drop probability in [0, 1]
-   * @param training whether to drop; when false the input is returned unchanged (as a new handle)
+   * @param training whether to drop; when false the result is a new handle to {@code input}
    * @return same shape
    * @throws IllegalArgumentException if {@code p} is outside [0, 1]
    */
   public static Tensor dropout(Tensor input, double p, boolean training) {
+    req(input, "input");
     if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout probability must be in [0, 1], got " + p);
     Native n = Native.get();
     try {
@@ -193,15 +369,35 @@ public final class Functional {
   }
 
   /**
-   * Mean squared error ({@code F.mse_loss}).
+   * Mean squared error, averaged over all elements ({@code F.mse_loss(input, target)}).
    *
-   * @param input predictions
-   * @param target targets, same shape as {@code input}
-   * @param reduction how to reduce
-   * @return a 0-d tensor, or per-element losses for {@link Reduction#NONE}
-   * @throws TorchException if the shapes differ
+   * @param input predictions, any shape, floating point
+   * @param target targets, the same shape, dtype and device
+   * @return a 0-d tensor
+   * @throws IllegalArgumentException if the shapes differ
+   */
+  public static Tensor mseLoss(Tensor input, Tensor target) {
+    return mseLoss(input, target, Reduction.MEAN);
+  }
+
+  /**
+   * Mean squared error {@code (input - target)^2} ({@code F.mse_loss(input, target, reduction=...)}).
+   *
+   * @param input predictions, any shape, floating point
+   * @param target targets, the same shape, dtype and device
+   * @param reduction {@code NONE} for per-element losses (same shape), {@code MEAN} or {@code SUM} for a 0-d tensor
+   * @return the loss
+   * @throws IllegalArgumentException if the shapes differ (PyTorch would broadcast, with a warning;
+   *     that is almost always a bug)
    */
   public static Tensor mseLoss(Tensor input, Tensor target, Reduction reduction) {
+    req(input, "input");
+    req(target, "target");
+    Objects.requireNonNull(reduction, "reduction");
+    if (!Arrays.equals(input.shape(), target.shape())) {
+      throw new IllegalArgumentException("mseLoss: input " + Arrays.toString(input.shape()) + " and target "
+          + Arrays.toString(target.shape()) + " must have the same shape");
+    }
     Native n = Native.get();
     try {
       return Tensor.result(n, dd_mse_loss(n.ctx, input.handle(), target.handle(), reduction.ordinal()), input, target);
@@ -212,23 +408,75 @@ public final class Functional {
   }
 
   /**
-   * Resizes images ({@code F.interpolate(size=(outH, outW), mode=...)}).
+   * Resizes images to a given size ({@code F.interpolate(input, size=(outH, outW), mode=...)},
+   * {@code align_corners=False} for the modes that take it).
    *
-   * @param input {@code [batch, channels, height, width]}
+   * @param input {@code [N, C, H, W]}, floating point
    * @param outH output height, &gt; 0
    * @param outW output width, &gt; 0
-   * @param mode resampling mode
-   * @param alignCorners PyTorch's {@code align_corners}; ignored for {@link InterpolateMode#NEAREST}
-   * @return {@code [batch, channels, outH, outW]}
-   * @throws TorchException if the input is not 4-d or a size is not positive
+   * @param mode the resampling mode
+   * @return {@code [N, C, outH, outW]}
+   * @throws IllegalArgumentException if {@code input} is not 4-d or a size is not positive
+   */
+  public static Tensor interpolate(Tensor input, long outH, long outW, InterpolateMode mode) {
+    return interpolate(input, outH, outW, mode, false);
+  }
+
+  /**
+   * Resizes images to a given size ({@code F.interpolate(input, size=(outH, outW), mode=..., align_corners=...)}).
+   *
+   * @param input {@code [N, C, H, W]}, floating point
+   * @param outH output height, &gt; 0
+   * @param outW output width, &gt; 0
+   * @param mode the resampling mode
+   * @param alignCorners PyTorch's {@code align_corners}; must be false for {@link InterpolateMode#NEAREST}
+   * @return {@code [N, C, outH, outW]}
+   * @throws IllegalArgumentException if {@code input} is not 4-d, a size is not positive, or
+   *     {@code alignCorners} is set for nearest-neighbour sampling (PyTorch rejects that too)
    */
   public static Tensor interpolate(Tensor input, long outH, long outW, InterpolateMode mode, boolean alignCorners) {
+    req(input, "input");
+    Objects.requireNonNull(mode, "mode");
+    if (input.dim() != 4) throw new IllegalArgumentException("interpolate: input must be [N, C, H, W], got " + Arrays.toString(input.shape()));
+    positive(outH, "outH");
+    positive(outW, "outW");
+    if (alignCorners && mode == InterpolateMode.NEAREST) {
+      throw new IllegalArgumentException("interpolate: alignCorners only applies to BILINEAR and BICUBIC, not NEAREST");
+    }
     Native n = Native.get();
     try {
       return Tensor.result(n, dd_interpolate(n.ctx, input.handle(), outH, outW, mode.ordinal(), alignCorners ? 1 : 0), input);
     } finally {
       Reference.reachabilityFence(input);
     }
+  }
+
+  /**
+   * Resizes images by a scale factor ({@code F.interpolate(input, scale_factor=s, mode=m,
+   * recompute_scale_factor=True)}, and for integer {@code s} exactly
+   * {@code nn.Upsample(scale_factor=s, mode=m)}): the output is
+   * {@code floor(H * s) x floor(W * s)}, sampled as {@link #interpolate} samples that size.
+   *
+   * @param input {@code [N, C, H, W]}, floating point
+   * @param scaleFactor the factor for both axes, finite and &gt; 0
+   * @param mode the resampling mode ({@code align_corners=False})
+   * @return {@code [N, C, floor(H * s), floor(W * s)]}
+   * @throws IllegalArgumentException if {@code input} is not 4-d, {@code scaleFactor} is bad, or an output
+   *     size would be 0
+   */
+  public static Tensor upsample(Tensor input, double scaleFactor, InterpolateMode mode) {
+    req(input, "input");
+    if (!(scaleFactor > 0) || Double.isInfinite(scaleFactor)) {
+      throw new IllegalArgumentException("upsample: scaleFactor must be finite and > 0, got " + scaleFactor);
+    }
+    if (input.dim() != 4) throw new IllegalArgumentException("upsample: input must be [N, C, H, W], got " + Arrays.toString(input.shape()));
+    long h = (long) Math.floor(input.size(2) * scaleFactor);
+    long w = (long) Math.floor(input.size(3) * scaleFactor);
+    if (h <= 0 || w <= 0) {
+      throw new IllegalArgumentException("upsample: scaleFactor " + scaleFactor + " turns " + Arrays.toString(input.shape())
+          + " into an empty image");
+    }
+    return interpolate(input, h, w, mode, false);
   }
 
   /**

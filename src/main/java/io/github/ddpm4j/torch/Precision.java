@@ -12,7 +12,7 @@ public enum Precision {
   FP32(null),
   /** bfloat16 autocast: float32's range, 8 bits of mantissa; CPU (fast with AVX-512 BF16/AMX) and CUDA. */
   BF16(DType.BFLOAT16),
-  /** float16 autocast with loss scaling ({@code io.github.ddpm4j.nn.GradScaler}); CUDA only. */
+  /** float16 autocast with loss scaling ({@code io.github.ddpm4j.optim.GradScaler}); CUDA only. */
   FP16(DType.FLOAT16);
 
   private final DType autocastType;

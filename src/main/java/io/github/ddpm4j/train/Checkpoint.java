@@ -1,9 +1,9 @@
 package io.github.ddpm4j.train;
 
 import io.github.ddpm4j.data.DataLoader;
-import io.github.ddpm4j.nn.GradScaler;
+import io.github.ddpm4j.optim.GradScaler;
 import io.github.ddpm4j.nn.Module;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;

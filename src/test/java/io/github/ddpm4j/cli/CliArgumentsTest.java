@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.IdxFiles;
-import io.github.ddpm4j.nn.serialize.StateDict;
-import io.github.ddpm4j.nn.serialize.ZipRecords;
+import io.github.ddpm4j.serialize.StateDict;
+import io.github.ddpm4j.serialize.ZipRecords;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;

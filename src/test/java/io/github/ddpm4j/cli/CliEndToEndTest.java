@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.data.ScopedTest;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.train.Checkpoint;
 import java.awt.image.BufferedImage;

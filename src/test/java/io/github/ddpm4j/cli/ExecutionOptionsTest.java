@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.train.Checkpoint;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.ScopedTest;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.train.Checkpoint;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.awt.image.BufferedImage;

@@ -2,7 +2,7 @@ package io.github.ddpm4j.diffusion;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.nn.Adam;
+import io.github.ddpm4j.optim.Adam;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;

@@ -25,15 +25,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * Reads the JSON fixtures that {@code src/test/python/make_nn_fixtures.py}
  * computes with PyTorch, and compares tensors with them.
  */
-final class Fixtures {
+public final class Fixtures {
   private Fixtures() {}
 
   private static final Map<String, JsonObject> CACHE = new ConcurrentHashMap<>();
 
   /** Largest relative error seen per fixture file, for the report printed by the tests. */
-  static final Map<String, Double> WORST = new ConcurrentHashMap<>();
+  public static final Map<String, Double> WORST = new ConcurrentHashMap<>();
 
-  static JsonObject load(String name) {
+  public static JsonObject load(String name) {
     return CACHE.computeIfAbsent(name, n -> {
       String path = "/fixtures/nn/" + n + ".json";
       try (InputStream in = Fixtures.class.getResourceAsStream(path)) {
@@ -45,14 +45,14 @@ final class Fixtures {
     });
   }
 
-  static long[] shape(JsonElement t) {
+  public static long[] shape(JsonElement t) {
     JsonArray a = t.getAsJsonObject().getAsJsonArray("shape");
     long[] s = new long[a.size()];
     for (int i = 0; i < s.length; i++) s[i] = a.get(i).getAsLong();
     return s;
   }
 
-  static double[] values(JsonElement t) {
+  public static double[] values(JsonElement t) {
     JsonArray a = t.getAsJsonObject().getAsJsonArray("data");
     double[] v = new double[a.size()];
     for (int i = 0; i < v.length; i++) v[i] = a.get(i).getAsDouble();
@@ -60,7 +60,7 @@ final class Fixtures {
   }
 
   /** @return a new float32 CPU tensor with the fixture's exact values */
-  static Tensor tensor(JsonElement t) {
+  public static Tensor tensor(JsonElement t) {
     double[] v = values(t);
     float[] f = new float[v.length];
     for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
@@ -68,13 +68,13 @@ final class Fixtures {
   }
 
   /** @return name to new tensor, in the fixture's order */
-  static Map<String, Tensor> tensors(JsonObject o) {
+  public static Map<String, Tensor> tensors(JsonObject o) {
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (var e : o.entrySet()) out.put(e.getKey(), tensor(e.getValue()));
     return out;
   }
 
-  static long[] longs(JsonArray a) {
+  public static long[] longs(JsonArray a) {
     long[] s = new long[a.size()];
     for (int i = 0; i < s.length; i++) s[i] = a.get(i).getAsLong();
     return s;
@@ -85,7 +85,7 @@ final class Fixtures {
    * the expected values: {@code max|a - e| / max|e|} (the absolute difference
    * when every expected value is zero).
    */
-  static double relErr(Tensor actual, JsonElement expected) {
+  public static double relErr(Tensor actual, JsonElement expected) {
     assertArrayEquals(shape(expected), actual.shape(), "shape");
     double[] e = values(expected);
     float[] a;
@@ -102,7 +102,7 @@ final class Fixtures {
   }
 
   /** Asserts {@link #relErr} is at most {@code tol}, and records it under {@code file}. */
-  static double assertClose(String file, String what, Tensor actual, JsonElement expected, double tol) {
+  public static double assertClose(String file, String what, Tensor actual, JsonElement expected, double tol) {
     assertNotNull(actual, what + " is missing");
     double err = relErr(actual, expected);
     WORST.merge(file, err, Math::max);
@@ -111,7 +111,7 @@ final class Fixtures {
   }
 
   /** @return the layer that a fixture's {@code kind}, {@code args} and {@code bias} describe */
-  static Module build(JsonObject c) {
+  public static Module build(JsonObject c) {
     String kind = c.get("kind").getAsString();
     JsonArray a = c.getAsJsonArray("args");
     boolean bias = !c.has("bias") || c.get("bias").getAsBoolean();
@@ -131,7 +131,7 @@ final class Fixtures {
     };
   }
 
-  static io.github.ddpm4j.torch.Functional.InterpolateMode mode(String m) {
+  public static io.github.ddpm4j.torch.Functional.InterpolateMode mode(String m) {
     return io.github.ddpm4j.torch.Functional.InterpolateMode.valueOf(m.toUpperCase(java.util.Locale.ROOT));
   }
 }

@@ -20,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import io.github.ddpm4j.optim.Adam;
+import io.github.ddpm4j.torch.Functional;
 
 /**
  * Module trees: PyTorch's dotted names and order (fixtures/nn/module_tree.json,
@@ -45,7 +47,7 @@ class ModuleTest extends NnTestBase {
 
     /** @param x [N, ch, H, W] @param emb [N, temb] */
     Tensor forward(Tensor x, Tensor emb) {
-      Tensor h = conv.forward(F.silu(norm.forward(x)));
+      Tensor h = conv.forward(Functional.silu(norm.forward(x)));
       Tensor e = proj.forward(emb).unsqueeze(-1).unsqueeze(-1);
       Tensor g = parameter("gamma").add(1).mul(buffer("scale")).view(1, -1, 1, 1);
       return x.add(drop.forward(h.add(e).mul(g)));
@@ -371,7 +373,7 @@ class ModuleTest extends NnTestBase {
       long before = Torch.liveHandles();
       Tensor y = chain.forward(x);
       assertEquals(before + 1, Torch.liveHandles(), "only the result survives the forward pass");
-      Tensor expected = l2.forward(F.silu(l1.forward(x)));
+      Tensor expected = l2.forward(Functional.silu(l1.forward(x)));
       assertTrue(y.equal(expected));
       assertEquals(3, chain.size());
       assertTrue(chain.get(1) instanceof SiLU);

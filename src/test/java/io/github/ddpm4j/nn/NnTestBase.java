@@ -11,23 +11,23 @@ import org.junit.jupiter.api.BeforeEach;
  * no tensors behind, and gives LibTorch the thread count the build asks for
  * (the fixtures were computed with the same count).
  */
-abstract class NnTestBase {
-  static final int TEST_THREADS = Integer.getInteger("ddpm4j.test.threads", 2);
+public abstract class NnTestBase {
+  public static final int TEST_THREADS = Integer.getInteger("ddpm4j.test.threads", 2);
 
   private Scope scope;
 
   @BeforeAll
-  static void useTestThreads() {
+  public static void useTestThreads() {
     if (Torch.getNumThreads() != TEST_THREADS) Torch.setNumThreads(TEST_THREADS);
   }
 
   @BeforeEach
-  void openScope() {
+  public void openScope() {
     scope = Scope.open();
   }
 
   @AfterEach
-  void closeScope() {
+  public void closeScope() {
     scope.close();
   }
 }

@@ -10,6 +10,8 @@ import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import io.github.ddpm4j.optim.Adam;
+import io.github.ddpm4j.torch.Functional;
 
 /**
  * A two-layer SiLU MLP trained end to end on a small regression task (Adam,
@@ -39,7 +41,7 @@ class TrainingTest extends NnTestBase {
       for (int step = 0; step < losses.size(); step++) {
         try (Scope s = Scope.open()) {
           opt.zeroGrad();
-          Tensor loss = F.mseLoss(model.forward(x), y);
+          Tensor loss = Functional.mseLoss(model.forward(x), y);
           loss.backward();
           double norm = Utils.clipGradNorm(model.parameters(), maxNorm);
           opt.step();

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.github.ddpm4j.nn.Conv2d;
 import io.github.ddpm4j.nn.ConvTranspose2d;
 import io.github.ddpm4j.nn.Dropout;
-import io.github.ddpm4j.nn.F;
 import io.github.ddpm4j.nn.GroupNorm;
 import io.github.ddpm4j.nn.Identity;
 import io.github.ddpm4j.nn.Linear;
@@ -47,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * JVM with SIGSEGV); a result with memory of its own must keep its values.
  *
  * <p>The table is checked against reflection: every public op of {@link Tensor},
- * {@link Torch}, {@link Functional} and {@link F} that takes a tensor and returns
+ * {@link Torch} and {@link Functional} that takes a tensor and returns
  * tensors, and every {@link UnaryModule} of {@code nn}, must have a case here, so a new
  * op cannot skip this test.
  */
@@ -179,28 +178,28 @@ class AliasTrackingTest extends TorchTestBase {
     s("onesLike", Torch::onesLike);
     s("zerosLike", Torch::zerosLike);
     s("randnLike", x -> Torch.randnLike(x, null));
-    s("linear", x -> List.of(Functional.linear(x, Torch.ones(4, 4), null), F.linear(x, Torch.ones(3, 4), Torch.zeros(3))));
+    s("linear", x -> List.of(Functional.linear(x, Torch.ones(4, 4), null), Functional.linear(x, Torch.ones(3, 4), Torch.zeros(3))));
     s("conv2d", x -> List.of(Functional.conv2d(x, Torch.ones(2, 2, 1, 1), null, new long[] {1, 1}, new long[] {0, 0},
-        new long[] {1, 1}, 1), F.conv2d(x, Torch.ones(3, 2, 3, 3), null, 1, 1)));
+        new long[] {1, 1}, 1), Functional.conv2d(x, Torch.ones(3, 2, 3, 3), null, 1, 1)));
     s("convTranspose2d", x -> List.of(Functional.convTranspose2d(x, Torch.ones(2, 2, 1, 1), null, new long[] {1, 1},
-        new long[] {0, 0}, new long[] {0, 0}, new long[] {1, 1}, 1), F.convTranspose2d(x, Torch.ones(2, 3, 2, 2), null, 2, 0)));
-    s("groupNorm", x -> List.of(Functional.groupNorm(x, 2, null, null, 1e-5), F.groupNorm(x, 1, Torch.ones(2), Torch.zeros(2), 1e-5)));
+        new long[] {0, 0}, new long[] {0, 0}, new long[] {1, 1}, 1), Functional.convTranspose2d(x, Torch.ones(2, 3, 2, 2), null, 2, 0)));
+    s("groupNorm", x -> List.of(Functional.groupNorm(x, 2, null, null, 1e-5), Functional.groupNorm(x, 1, Torch.ones(2), Torch.zeros(2), 1e-5)));
     s("layerNorm", x -> List.of(Functional.layerNorm(x, new long[] {4, 4}, null, null, 1e-5),
-        F.layerNorm(x, new long[] {4}, Torch.ones(4), Torch.zeros(4), 1e-5)));
+        Functional.layerNorm(x, new long[] {4}, Torch.ones(4), Torch.zeros(4), 1e-5)));
     s("dropout", x -> List.of(Functional.dropout(x, 0.5, false), Functional.dropout(x, 0.0, true), Functional.dropout(x, 0.5, true),
-        F.dropout(x, 0.5, false), F.dropout(x, 0.0, true), F.dropout(x, 1.0, true)));
-    s("mseLoss", x -> List.of(Functional.mseLoss(x, x.mul(2.0), Functional.Reduction.NONE), F.mseLoss(x, x),
-        F.mseLoss(x, x, Functional.Reduction.SUM)));
+        Functional.dropout(x, 0.5, false), Functional.dropout(x, 0.0, true), Functional.dropout(x, 1.0, true)));
+    s("mseLoss", x -> List.of(Functional.mseLoss(x, x.mul(2.0), Functional.Reduction.NONE), Functional.mseLoss(x, x),
+        Functional.mseLoss(x, x, Functional.Reduction.SUM)));
     s("interpolate", x -> List.of(Functional.interpolate(x, 4, 4, Functional.InterpolateMode.NEAREST, false),
         Functional.interpolate(x, 8, 8, Functional.InterpolateMode.BILINEAR, false),
-        F.interpolate(x, 4, 4, Functional.InterpolateMode.BILINEAR), F.interpolate(x, 2, 2, Functional.InterpolateMode.BICUBIC, true)));
-    s("upsample", x -> List.of(F.upsample(x, 1.0, Functional.InterpolateMode.NEAREST), F.upsample(x, 2.0, Functional.InterpolateMode.NEAREST)));
-    s("silu", F::silu);
-    s("sigmoid", F::sigmoid);
-    s("relu", F::relu);
-    s("gelu", F::gelu);
-    s("softmax", x -> F.softmax(x, 1));
-    s("logSoftmax", x -> F.logSoftmax(x, 1));
+        Functional.interpolate(x, 4, 4, Functional.InterpolateMode.BILINEAR), Functional.interpolate(x, 2, 2, Functional.InterpolateMode.BICUBIC, true)));
+    s("upsample", x -> List.of(Functional.upsample(x, 1.0, Functional.InterpolateMode.NEAREST), Functional.upsample(x, 2.0, Functional.InterpolateMode.NEAREST)));
+    s("silu", Functional::silu);
+    s("sigmoid", Functional::sigmoid);
+    s("relu", Functional::relu);
+    s("gelu", Functional::gelu);
+    s("softmax", x -> Functional.softmax(x, 1));
+    s("logSoftmax", x -> Functional.logSoftmax(x, 1));
     // ---- modules, in both modes where the mode matters
     m(Identity.class, x -> new Identity().forward(x));
     m(Dropout.class, x -> List.of(((Dropout) new Dropout(0.5).eval()).forward(x), new Dropout(0.0).forward(x),
@@ -249,7 +248,7 @@ class AliasTrackingTest extends TorchTestBase {
         missing.add("Tensor." + m.getName());
       }
     }
-    for (Class<?> c : List.of(Torch.class, Functional.class, F.class)) {
+    for (Class<?> c : List.of(Torch.class, Functional.class)) {
       for (Method m : c.getMethods()) {
         if (m.getDeclaringClass() == c && Modifier.isStatic(m.getModifiers()) && returnsTensors(m) && takesTensors(m)
             && !STATIC_OPS.containsKey(m.getName())) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.ScopedTest;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.Precision;
 import java.io.IOException;
 import java.io.StringWriter;

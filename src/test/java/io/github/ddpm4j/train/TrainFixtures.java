@@ -2,7 +2,7 @@ package io.github.ddpm4j.train;
 
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.diffusion.UNetConfig;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.diffusion.UNet;
-import io.github.ddpm4j.nn.Adam;
-import io.github.ddpm4j.nn.serialize.StateDict;
+import io.github.ddpm4j.optim.Adam;
+import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;

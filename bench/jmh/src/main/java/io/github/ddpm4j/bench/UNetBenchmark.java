@@ -2,8 +2,8 @@ package io.github.ddpm4j.bench;
 
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.diffusion.UNetConfig;
-import io.github.ddpm4j.nn.Adam;
-import io.github.ddpm4j.nn.AdamOptions;
+import io.github.ddpm4j.optim.Adam;
+import io.github.ddpm4j.optim.AdamOptions;
 import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
