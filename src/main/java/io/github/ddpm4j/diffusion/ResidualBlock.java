@@ -10,6 +10,7 @@ import io.github.ddpm4j.nn.SiLU;
 import io.github.ddpm4j.nn.UnaryModule;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.nn.ConvOptions;
 
 /**
  * The seed's residual block (a wide-ResNet block as in Ho et al. 2020, appendix B):
@@ -35,11 +36,11 @@ final class ResidualBlock extends UNetBlock {
   ResidualBlock(long inChannels, long outChannels, long timeChannels, long nGroups, double dropout) {
     this.norm1 = registerModule("norm1", new GroupNorm(nGroups, inChannels));
     this.act1 = registerModule("act1", new SiLU());
-    this.conv1 = registerModule("conv1", new Conv2d(inChannels, outChannels, 3, 1, 1));
+    this.conv1 = registerModule("conv1", new Conv2d(inChannels, outChannels, ConvOptions.kernel(3).withPadding(1)));
     this.norm2 = registerModule("norm2", new GroupNorm(nGroups, outChannels));
     this.act2 = registerModule("act2", new SiLU());
-    this.conv2 = registerModule("conv2", new Conv2d(outChannels, outChannels, 3, 1, 1));
-    Module skip = inChannels != outChannels ? new Conv2d(inChannels, outChannels, 1, 1, 0) : new Identity();
+    this.conv2 = registerModule("conv2", new Conv2d(outChannels, outChannels, ConvOptions.kernel(3).withPadding(1)));
+    Module skip = inChannels != outChannels ? new Conv2d(inChannels, outChannels, ConvOptions.kernel(1)) : new Identity();
     this.shortcut = (UnaryModule) registerModule("shortcut", skip);
     this.timeEmb = registerModule("time_emb", new Linear(timeChannels, outChannels));
     this.timeAct = registerModule("time_act", new SiLU());

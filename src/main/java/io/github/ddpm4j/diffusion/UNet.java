@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import io.github.ddpm4j.nn.ConvOptions;
 
 /**
  * The seed's U-Net noise predictor {@code epsTheta(x_t, t)} (Ho et al. 2020, appendix B;
@@ -60,7 +61,7 @@ public final class UNet extends Module implements EpsilonModel {
     long groups = config.nGroups();
     double p = config.dropout();
     int levels = config.levels();
-    this.imageProj = registerModule("image_proj", new Conv2d(config.imageChannels(), nChannels, 3, 1, 1));
+    this.imageProj = registerModule("image_proj", new Conv2d(config.imageChannels(), nChannels, ConvOptions.kernel(3).withPadding(1)));
     this.timeEmb = registerModule("time_emb", new TimeEmbedding(timeChannels));
 
     ModuleList<UNetBlock> downList = registerModule("down", new ModuleList<>());
@@ -92,7 +93,7 @@ public final class UNet extends Module implements EpsilonModel {
     this.up = upList;
     this.norm = registerModule("norm", new GroupNorm(config.finalGroups(), nChannels));
     this.act = registerModule("act", new SiLU());
-    this.finalConv = registerModule("final", new Conv2d(in, config.imageChannels(), 3, 1, 1));
+    this.finalConv = registerModule("final", new Conv2d(in, config.imageChannels(), ConvOptions.kernel(3).withPadding(1)));
   }
 
   /** @return the configuration this network was built from */

@@ -117,10 +117,8 @@ public final class Fixtures {
     boolean bias = !c.has("bias") || c.get("bias").getAsBoolean();
     return switch (kind) {
       case "Linear" -> new Linear(a.get(0).getAsLong(), a.get(1).getAsLong(), bias);
-      case "Conv2d" -> new Conv2d(a.get(0).getAsLong(), a.get(1).getAsLong(), a.get(2).getAsLong(), a.get(3).getAsLong(),
-          a.get(4).getAsLong(), bias);
-      case "ConvTranspose2d" -> new ConvTranspose2d(a.get(0).getAsLong(), a.get(1).getAsLong(), a.get(2).getAsLong(),
-          a.get(3).getAsLong(), a.get(4).getAsLong(), bias);
+      case "Conv2d" -> new Conv2d(a.get(0).getAsLong(), a.get(1).getAsLong(), convOptions(a, bias));
+      case "ConvTranspose2d" -> new ConvTranspose2d(a.get(0).getAsLong(), a.get(1).getAsLong(), convOptions(a, bias));
       case "GroupNorm" -> a.size() == 2 ? new GroupNorm(a.get(0).getAsLong(), a.get(1).getAsLong())
           : new GroupNorm(a.get(0).getAsLong(), a.get(1).getAsLong(), a.get(2).getAsDouble());
       case "Dropout" -> new Dropout(a.get(0).getAsDouble());
@@ -129,6 +127,11 @@ public final class Fixtures {
       case "Upsample" -> new Upsample(a.get(0).getAsDouble(), mode(a.get(1).getAsString()));
       default -> throw new IllegalArgumentException("unknown layer kind " + kind);
     };
+  }
+
+  /** Kernel size, stride and padding from a fixture's positional arguments 2 to 4, as PyTorch's constructors take them. */
+  private static ConvOptions convOptions(JsonArray a, boolean bias) {
+    return ConvOptions.kernel(a.get(2).getAsLong()).withStride(a.get(3).getAsLong()).withPadding(a.get(4).getAsLong()).withBias(bias);
   }
 
   public static io.github.ddpm4j.torch.Functional.InterpolateMode mode(String m) {

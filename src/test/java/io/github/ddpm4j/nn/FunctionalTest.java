@@ -115,7 +115,7 @@ class FunctionalTest extends NnTestBase {
   @Test
   void functionalFormsAgreeWithTheLayers() {
     Torch.manualSeed(9);
-    try (Conv2d conv = new Conv2d(3, 4, 3, 2, 1); ConvTranspose2d up = new ConvTranspose2d(4, 2, 4, 2, 1)) {
+    try (Conv2d conv = new Conv2d(3, 4, ConvOptions.kernel(3).withStride(2).withPadding(1)); ConvTranspose2d up = new ConvTranspose2d(4, 2, ConvOptions.kernel(4).withStride(2).withPadding(1))) {
       Tensor x = Torch.randn(1, 3, 6, 6);
       Tensor a = conv.forward(x);
       assertTrue(a.equal(Functional.conv2d(x, conv.weight(), conv.bias(), 2, 1)));

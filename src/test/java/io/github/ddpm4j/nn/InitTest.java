@@ -145,8 +145,8 @@ class InitTest extends NnTestBase {
   void defaultInitStaysWithinPyTorchsBoundsAndFillsThem() {
     Torch.manualSeed(0);
     try (Linear lin = new Linear(100, 400);
-        Conv2d conv = new Conv2d(8, 128, 3, 1, 1);
-        ConvTranspose2d up = new ConvTranspose2d(16, 128, 4, 2, 1);
+        Conv2d conv = new Conv2d(8, 128, ConvOptions.kernel(3).withPadding(1));
+        ConvTranspose2d up = new ConvTranspose2d(16, 128, ConvOptions.kernel(4).withStride(2).withPadding(1));
         GroupNorm gn = new GroupNorm(4, 16)) {
       double linBound = 1 / Math.sqrt(100);
       double convBound = 1 / Math.sqrt(8 * 9);

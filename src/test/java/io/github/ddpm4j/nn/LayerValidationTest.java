@@ -31,14 +31,14 @@ class LayerValidationTest extends NnTestBase {
   void constructorsRejectBadArguments() {
     assertRejects(() -> new Linear(0, 3), "inFeatures", "0");
     assertRejects(() -> new Linear(3, -2, false), "outFeatures", "-2");
-    assertRejects(() -> new Conv2d(0, 4, 3, 1, 1), "inChannels");
-    assertRejects(() -> new Conv2d(3, 0, 3, 1, 1), "outChannels");
-    assertRejects(() -> new Conv2d(3, 4, 0, 1, 1), "kernelSize");
-    assertRejects(() -> new Conv2d(3, 4, 3, 0, 1), "stride");
-    assertRejects(() -> new Conv2d(3, 4, 3, 1, -1, false), "padding");
-    assertRejects(() -> new ConvTranspose2d(-1, 4, 4, 2, 1), "inChannels");
-    assertRejects(() -> new ConvTranspose2d(4, 4, 4, 0, 1), "stride");
-    assertRejects(() -> new ConvTranspose2d(4, 4, 4, 2, -1, true), "padding");
+    assertRejects(() -> new Conv2d(0, 4, ConvOptions.kernel(3).withPadding(1)), "inChannels");
+    assertRejects(() -> new Conv2d(3, 0, ConvOptions.kernel(3).withPadding(1)), "outChannels");
+    assertRejects(() -> new Conv2d(3, 4, ConvOptions.kernel(0).withPadding(1)), "kernelSize");
+    assertRejects(() -> new Conv2d(3, 4, ConvOptions.kernel(3).withStride(0).withPadding(1)), "stride");
+    assertRejects(() -> new Conv2d(3, 4, ConvOptions.kernel(3).withPadding(-1).withBias(false)), "padding");
+    assertRejects(() -> new ConvTranspose2d(-1, 4, ConvOptions.kernel(4).withStride(2).withPadding(1)), "inChannels");
+    assertRejects(() -> new ConvTranspose2d(4, 4, ConvOptions.kernel(4).withStride(0).withPadding(1)), "stride");
+    assertRejects(() -> new ConvTranspose2d(4, 4, ConvOptions.kernel(4).withStride(2).withPadding(-1)), "padding");
     assertRejects(() -> new GroupNorm(3, 8), "numChannels (8)", "numGroups (3)");
     assertRejects(() -> new GroupNorm(0, 8), "numGroups");
     assertRejects(() -> new GroupNorm(2, 0), "numChannels");
@@ -54,7 +54,7 @@ class LayerValidationTest extends NnTestBase {
   @Test
   void failedConstructorsLeakNoHandles() {
     long before = Torch.liveHandles();
-    assertThrows(IllegalArgumentException.class, () -> new Conv2d(3, 4, 3, 0, 1));
+    assertThrows(IllegalArgumentException.class, () -> new Conv2d(3, 4, ConvOptions.kernel(3).withStride(0).withPadding(1)));
     assertThrows(IllegalArgumentException.class, () -> new GroupNorm(3, 8));
     assertEquals(before, Torch.liveHandles());
   }
@@ -71,12 +71,12 @@ class LayerValidationTest extends NnTestBase {
 
   @Test
   void conv2dRejectsWrongRankChannelsAndSize() {
-    try (Conv2d c = new Conv2d(3, 4, 3, 2, 1)) {
+    try (Conv2d c = new Conv2d(3, 4, ConvOptions.kernel(3).withStride(2).withPadding(1))) {
       String name = "Conv2d(3, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))";
       assertRejects(() -> c.forward(Torch.randn(2, 2, 8, 8)), name, "[N, 3, H, W]", "[2, 2, 8, 8]");
       assertRejects(() -> c.forward(Torch.randn(3, 8)), name, "[3, 8]");
       assertRejects(() -> c.forward(Torch.randn(1, 1, 3, 8, 8)), "[1, 1, 3, 8, 8]");
-      try (Conv2d big = new Conv2d(3, 4, 5, 1, 0)) {
+      try (Conv2d big = new Conv2d(3, 4, ConvOptions.kernel(5))) {
         assertRejects(() -> big.forward(Torch.randn(1, 3, 4, 9)), "H + 2*padding >= 5", "[1, 3, 4, 9]");
       }
       assertArrayEquals(new long[] {2, 4, 4, 4}, c.forward(Torch.randn(2, 3, 8, 8)).shape());
@@ -86,10 +86,10 @@ class LayerValidationTest extends NnTestBase {
 
   @Test
   void convTranspose2dRejectsWrongRankAndChannels() {
-    try (ConvTranspose2d c = new ConvTranspose2d(4, 2, 4, 2, 1)) {
+    try (ConvTranspose2d c = new ConvTranspose2d(4, 2, ConvOptions.kernel(4).withStride(2).withPadding(1))) {
       assertRejects(() -> c.forward(Torch.randn(1, 2, 5, 5)), "ConvTranspose2d(4, 2", "[N, 4, H, W]", "[1, 2, 5, 5]");
       assertRejects(() -> c.forward(Torch.randn(4, 5)), "[4, 5]");
-      try (ConvTranspose2d shrink = new ConvTranspose2d(4, 2, 1, 1, 1)) {
+      try (ConvTranspose2d shrink = new ConvTranspose2d(4, 2, ConvOptions.kernel(1).withPadding(1))) {
         assertRejects(() -> shrink.forward(Torch.randn(1, 4, 2, 2)), "non-empty output");
       }
       assertArrayEquals(new long[] {1, 2, 10, 10}, c.forward(Torch.randn(1, 4, 5, 5)).shape());

@@ -38,7 +38,7 @@ class ModuleTest extends NnTestBase {
 
     Block(long ch, long temb) {
       norm = registerModule("norm", new GroupNorm(2, ch));
-      conv = registerModule("conv", new Conv2d(ch, ch, 3, 1, 1));
+      conv = registerModule("conv", new Conv2d(ch, ch, ConvOptions.kernel(3).withPadding(1)));
       registerBuffer("scale", Torch.ones(ch));
       proj = registerModule("proj", new Linear(temb, ch));
       drop = registerModule("drop", new Dropout(0.1));
@@ -62,9 +62,9 @@ class ModuleTest extends NnTestBase {
     final Sequential head;
 
     Net() {
-      inp = registerModule("inp", new Conv2d(3, 4, 3, 1, 1));
+      inp = registerModule("inp", new Conv2d(3, 4, ConvOptions.kernel(3).withPadding(1)));
       blocks = registerModule("blocks", new ModuleList<Block>().add(new Block(4, 8)).add(new Block(4, 8)));
-      up = registerModule("up", new ConvTranspose2d(4, 4, 4, 2, 1, false));
+      up = registerModule("up", new ConvTranspose2d(4, 4, ConvOptions.kernel(4).withStride(2).withPadding(1).withBias(false)));
       head = registerModule("head", new Sequential(new Identity(), new SiLU(), new Linear(4, 2, false)));
       registerParameter("embed", Torch.zeros(8));
     }

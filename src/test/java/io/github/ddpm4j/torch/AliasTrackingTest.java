@@ -36,6 +36,7 @@ import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import io.github.ddpm4j.nn.ConvOptions;
 
 /**
  * Every Java op whose result may share memory with its input, run on a tensor made
@@ -211,8 +212,8 @@ class AliasTrackingTest extends TorchTestBase {
         new Upsample(2.0, Functional.InterpolateMode.NEAREST).forward(x)));
     m(GroupNorm.class, x -> new GroupNorm(1, 2).forward(x));
     m(Linear.class, x -> new Linear(4, 3).forward(x));
-    m(Conv2d.class, x -> new Conv2d(2, 3, 3, 1, 1).forward(x));
-    m(ConvTranspose2d.class, x -> new ConvTranspose2d(2, 1, 2, 2, 0).forward(x));
+    m(Conv2d.class, x -> new Conv2d(2, 3, ConvOptions.kernel(3).withPadding(1)).forward(x));
+    m(ConvTranspose2d.class, x -> new ConvTranspose2d(2, 1, ConvOptions.kernel(2).withStride(2)).forward(x));
   }
 
   private static Object invoke(Tensor x, String name, Object... args) {
