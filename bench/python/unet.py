@@ -8,9 +8,12 @@ GroupNorm to the input before the q/k/v projection (the original builds `norm` b
 calls it). The residual connection of the attention block still adds the un-normalised
 input.
 
-Two knobs the original hard-codes are parameters here: `n_groups` (GroupNorm groups of
-the residual and attention blocks; the original uses 32) and `dropout` (0.1). The final
-GroupNorm always has 8 groups, as in the original.
+Three knobs the original hard-codes are parameters here: `n_groups` (GroupNorm groups of
+the residual and attention blocks; the original uses 32), `dropout` (0.1) and
+`final_groups` (the final GroupNorm's groups; 8, as in the original).
+
+This is the one Python definition of the network: the benchmark baselines use it, and so
+does src/test/python/make_unet_fixture.py, which writes the UNet's golden values.
 """
 
 import math
@@ -156,7 +159,7 @@ class UNet(nn.Module):
     def __init__(self, image_channels: int = 3, n_channels: int = 64,
                  ch_mults: Sequence[int] = (1, 2, 2, 4),
                  is_attn: Sequence[bool] = (False, False, True, True),
-                 n_blocks: int = 2, n_groups: int = 32, dropout: float = 0.1):
+                 n_blocks: int = 2, n_groups: int = 32, dropout: float = 0.1, final_groups: int = 8):
         super().__init__()
         n_res = len(ch_mults)
         time_ch = n_channels * 4
@@ -189,7 +192,7 @@ class UNet(nn.Module):
                 up.append(Upsample(in_ch))
         self.up = nn.ModuleList(up)
 
-        self.norm = nn.GroupNorm(8, n_channels)
+        self.norm = nn.GroupNorm(final_groups, n_channels)
         self.act = Swish()
         self.final = nn.Conv2d(in_ch, image_channels, kernel_size=3, padding=1)
 
