@@ -39,10 +39,10 @@ class CliEndToEndTest {
   private static CliRunner.Result resumed;
 
   private static String[] trainArgs(Path data, Path out, int steps, String... more) {
-    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--steps",
+    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--train-steps",
         Integer.toString(steps), "--limit", "64", "--batch-size", "8", "--image-size", Integer.toString(SIZE), "--base-channels", "8",
-        "--groups", "4", "--channel-mults", "1,2", "--attention", "false,true", "--blocks", "1", "--diffusion-steps", "50",
-        "--warmup", "2", "--checkpoint-every", "3", "--sample-every", "3", "--samples", "4", "--sample-steps", "5", "--flip",
+        "--groups", "4", "--channel-mults", "1,2", "--attention", "false,true", "--blocks", "1", "--timesteps", "50",
+        "--warmup", "2", "--checkpoint-every", "3", "--sample-every", "3", "--samples", "4", "--sampling-steps", "5", "--flip",
         "--no-progress", "--threads", CliRunner.THREADS, "--seed", "3"));
     args.addAll(List.of(more));
     return args.toArray(String[]::new);
@@ -120,7 +120,7 @@ class CliEndToEndTest {
     Path grid = dir.resolve("out/ddim.png");
     Path singles = dir.resolve("out/singles");
     CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "5", "--sampler", "ddim",
-        "--ddim-steps", "5", "--grid", grid.toString(), "--singles", singles.toString(), "--no-progress", "--threads",
+        "--sampling-steps", "5", "--grid", grid.toString(), "--singles", singles.toString(), "--no-progress", "--threads",
         CliRunner.THREADS);
     assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("wrote 5 images into " + singles), r::toString);
@@ -137,7 +137,7 @@ class CliEndToEndTest {
     Path a = dir.resolve("repro/a.png");
     Path b = dir.resolve("repro/b.png");
     for (Path p : List.of(a, b)) {
-      CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "2", "--ddim-steps", "4",
+      CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "2", "--sampling-steps", "4",
           "--grid", p.toString(), "--no-progress", "--seed", "11", "--threads", CliRunner.THREADS);
       assertEquals(0, r.code(), r::toString);
     }
@@ -224,9 +224,9 @@ class CliEndToEndTest {
   void trainOnARawIdxFileResizedToTheModel() throws IOException {
     Path raw = IdxFiles.write(dir.resolve("raw/images-idx3-ubyte"), 16, 10, 10);
     Path out = dir.resolve("run-raw");
-    CliRunner.Result r = CliRunner.run("train", "--data", raw.toString(), "--out", out.toString(), "--steps", "2", "--image-size", "8",
+    CliRunner.Result r = CliRunner.run("train", "--data", raw.toString(), "--out", out.toString(), "--train-steps", "2", "--image-size", "8",
         "--batch-size", "8", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false",
-        "--diffusion-steps", "20", "--samples", "1", "--sample-every", "0", "--no-progress", "--threads", CliRunner.THREADS);
+        "--timesteps", "20", "--samples", "1", "--sample-every", "0", "--no-progress", "--threads", CliRunner.THREADS);
     assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("16 images 1x8x8"), r::toString);
     assertTrue(r.out().contains("resized to 8"), r::toString);

@@ -66,7 +66,7 @@ final class LegacySamplers {
 
   static Tensor ancestralSample(GaussianDiffusion d, long n, long[] shape, long seed) {
     try (Generator g = new Generator(seed, d.schedule().device()); Scope scope = Scope.open()) {
-      return Scope.keep(ancestral(d, noise(d, n, shape, g), d.schedule().nSteps() - 1, g));
+      return Scope.keep(ancestral(d, noise(d, n, shape, g), d.schedule().timesteps() - 1, g));
     }
   }
 
@@ -74,7 +74,7 @@ final class LegacySamplers {
     try (Generator g = new Generator(seed, d.schedule().device()); Scope scope = Scope.open()) {
       List<Tensor> frames = new ArrayList<>();
       List<Integer> recorded = new ArrayList<>();
-      Tensor x = ancestral(d, noise(d, n, shape, g), d.schedule().nSteps() - 1, g, k, frames, recorded);
+      Tensor x = ancestral(d, noise(d, n, shape, g), d.schedule().timesteps() - 1, g, k, frames, recorded);
       int[] ts = recorded.stream().mapToInt(Integer::intValue).toArray();
       return new Frames(ts, Scope.keep(Torch.stack(frames, 0)), Scope.keep(x));
     }
@@ -93,7 +93,7 @@ final class LegacySamplers {
 
   /** Old DdimSampler.sample and its step. */
   static Tensor ddim(GaussianDiffusion d, int S, double eta, long n, long[] shape, long seed) {
-    int T = d.schedule().nSteps();
+    int T = d.schedule().timesteps();
     int[] tau = new int[S];
     for (int i = 0; i < S; i++) tau[i] = (int) ((long) i * T / S);
     boolean training = d.epsModel() instanceof io.github.ddpm4j.nn.Module m && m.isTraining();

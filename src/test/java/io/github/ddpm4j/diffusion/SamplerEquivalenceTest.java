@@ -92,8 +92,9 @@ class SamplerEquivalenceTest {
   void trajectory(Case c) {
     try (Scope scope = Scope.open(); Generator g = new Generator(13)) {
       LegacySamplers.Frames old = LegacySamplers.trajectory(c.diffusion(), 2, c.shape(), 13, 3);
-      try (Trajectory now = new TrajectorySampler(c.diffusion(), 3).sample(2, c.shape(), g, Progress.NONE)) {
-        assertArrayEquals(old.t(), now.timesteps());
+      TrajectoryRecorder recorder = new TrajectoryRecorder(3);
+      try (Trajectory now = recorder.trajectory(new AncestralSampler(c.diffusion()).sample(2, c.shape(), g, recorder))) {
+        assertArrayEquals(old.t(), now.t());
         assertSame(old.x0Hat(), now.x0Hat(), "trajectory frames");
         assertSame(old.sample(), now.sample(), "trajectory sample");
       }
@@ -114,7 +115,7 @@ class SamplerEquivalenceTest {
       };
       Tensor x1 = image.apply(1L);
       Tensor x2 = image.apply(2L);
-      int t = c.diffusion().schedule().nSteps() / 2;
+      int t = c.diffusion().timesteps() / 2;
       Tensor now;
       try (Generator g = new Generator(14)) {
         now = new Interpolator(c.diffusion()).interpolate(x1, x2, 0.3, t, g, Progress.NONE);
