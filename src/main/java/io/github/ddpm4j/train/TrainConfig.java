@@ -179,12 +179,20 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    * @return one {@code name: this value vs other value} line per field that differs, in declaration order
    */
   public List<String> differences(TrainConfig other) {
-    List<String> out = new ArrayList<>();
+    return diff(other).stream().map(d -> d.field() + ": " + d.mine() + " vs " + d.theirs()).toList();
+  }
+
+  /** A field in which two configurations differ, and its two values. */
+  record Difference(String field, Object mine, Object theirs) {}
+
+  /** The fields in which {@code other} differs from this configuration, in declaration order. */
+  List<Difference> diff(TrainConfig other) {
+    List<Difference> out = new ArrayList<>();
     for (RecordComponent c : TrainConfig.class.getRecordComponents()) {
       try {
         Object mine = c.getAccessor().invoke(this);
         Object theirs = c.getAccessor().invoke(other);
-        if (!Objects.equals(mine, theirs)) out.add(c.getName() + ": " + mine + " vs " + theirs);
+        if (!Objects.equals(mine, theirs)) out.add(new Difference(c.getName(), mine, theirs));
       } catch (ReflectiveOperationException e) {
         throw new IllegalStateException(e);
       }

@@ -291,6 +291,19 @@ public final class Trainer {
     }
   }
 
+  /** Names each differing setting, so that the command line shows it as its option. */
+  private InvalidSettingException anotherRun(TrainConfig saved) {
+    StringBuilder template = new StringBuilder("the checkpoint in {} was made with another configuration; resume with the same "
+        + "options (only {trainSteps} may differ), or choose another output folder; differences (saved vs current):");
+    List<Object> values = new ArrayList<>(List.of(output.dir()));
+    for (TrainConfig.Difference d : saved.diff(config.withTrainSteps(saved.trainSteps()))) {
+      template.append("\n  {").append(d.field()).append("}: {} vs {}");
+      values.add(d.mine());
+      values.add(d.theirs());
+    }
+    return new InvalidSettingException(template.toString(), values.toArray());
+  }
+
   /** What changes as the run trains, and what a checkpoint saves: the modules, the optimizer, the loss scaler, the generators. */
   private record RunState(UNet model, Ema ema, Adam opt, GradScaler scaler, Generator rng, DataLoader loader) {}
 
@@ -298,11 +311,7 @@ public final class Trainer {
     Path file = checkpointFile();
     try (StateDict ck = Checkpoint.open(file)) {
       TrainConfig saved = Checkpoint.config(ck);
-      if (!config.sameRunAs(saved)) {
-        throw new InvalidSettingException("the checkpoint in {} was made with another configuration; resume with the same "
-            + "options (only {trainSteps} may differ), or choose another output folder; differences (saved vs current):\n  {}",
-            output.dir(), String.join("\n  ", saved.differences(config.withTrainSteps(saved.trainSteps()))));
-      }
+      if (!config.sameRunAs(saved)) throw anotherRun(saved);
       long step = Checkpoint.meta(ck, "meta.step");
       if (step > config.trainSteps()) {
         throw new InvalidSettingException("the checkpoint in {} is at step {}, past {trainSteps=}", output.dir(), step,

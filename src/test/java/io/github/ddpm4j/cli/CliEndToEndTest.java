@@ -3,6 +3,8 @@ package io.github.ddpm4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.serialize.StateDict;
@@ -10,11 +12,14 @@ import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.train.Checkpoint;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -142,6 +147,30 @@ class CliEndToEndTest {
       assertEquals(0, r.code(), r::toString);
     }
     assertTrue(Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
+  }
+
+  /** A checkpoint written before T was called timesteps has {@code "steps": 50} in its configuration. */
+  @Test
+  void aCheckpointWithTheOldConfigurationKeysStillLoads() throws IOException {
+    Path old = Files.createDirectories(dir.resolve("old")).resolve("checkpoint.pt");
+    try (StateDict full = StateDict.load(checkpoint)) {
+      Map<String, io.github.ddpm4j.torch.Tensor> entries = new LinkedHashMap<>(full);
+      JsonObject config = JsonParser.parseString(new String(full.get("meta.config").toByteArray(), StandardCharsets.UTF_8))
+          .getAsJsonObject();
+      config.add("steps", config.remove("timesteps"));
+      byte[] json = config.toString().getBytes(StandardCharsets.UTF_8);
+      entries.put("meta.config", io.github.ddpm4j.torch.Torch.tensor(json, json.length));
+      StateDict.savePyTorch(entries, old);
+    }
+    assertTrue(new String(Files.readAllBytes(old), StandardCharsets.ISO_8859_1).contains("\"steps\":50"));
+    CliRunner.Result info = CliRunner.run("info", "--checkpoint", old.toString(), "--threads", CliRunner.THREADS);
+    assertEquals(0, info.code(), info::toString);
+    assertTrue(info.out().contains("T = 50"), info::toString);
+    Path grid = dir.resolve("old/grid.png");
+    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", old.toString(), "-n", "2", "--sampling-steps", "50", "--grid",
+        grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
+    assertEquals(0, r.code(), r::toString);
+    assertSize(grid(2), grid(1), image(grid));
   }
 
   @Test
