@@ -112,7 +112,7 @@ final class TrainCommand implements Callable<Integer> {
   int sampleCount;
 
   @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
-      description = "DDIM steps S for sample grids, at most T (default: ${DEFAULT-VALUE}).")
+      description = "DDIM steps S for sample grids; at most T are used (default: ${DEFAULT-VALUE}).")
   int samplingSteps;
 
   @Option(names = "--no-progress", description = "Print no progress bar.")
