@@ -1,9 +1,9 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.data.ImageWriter;
-import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.diffusion.AncestralSampler;
 import io.github.ddpm4j.diffusion.Trajectory;
-import io.github.ddpm4j.diffusion.TrajectorySampler;
+import io.github.ddpm4j.diffusion.TrajectoryRecorder;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
@@ -45,6 +45,12 @@ final class AnimateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  /** Ancestral sampling (Algorithm 2) that records {@code x0Hat} every {@code --every} steps. */
+  private Trajectory trajectory(LoadedModel m, Generator g) {
+    TrajectoryRecorder recorder = new TrajectoryRecorder(every);
+    return recorder.trajectory(new AncestralSampler(m.diffusion()).sample(count, m.imageShape(), g, recorder));
+  }
+
   @Override
   public Integer call() throws Exception {
     String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
@@ -57,7 +63,7 @@ final class AnimateCommand implements Callable<Integer> {
     Sampling.outputFolder(out);
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open();
          Generator g = new Generator(common.seed, device);
-         Trajectory tr = new TrajectorySampler(m.diffusion(), every).sample(count, m.imageShape(), g, Progress.NONE)) {
+         Trajectory tr = trajectory(m, g)) {
       m.requireFinite(tr.x0Hat());
       int frames = (int) tr.x0Hat().size(0);
       if (gif) {

@@ -101,7 +101,7 @@ final class InfoCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "parameters:  %,d%n", model.parameterCount());
     out.println("images:      " + config.model().imageChannels() + "x" + config.imageSize() + "x" + config.imageSize()
         + " from " + config.data());
-    out.println("diffusion:   " + config.schedule() + " schedule, T = " + config.steps());
+    out.println("diffusion:   " + config.schedule() + " schedule, T = " + config.timesteps());
     if (verbose) out.println(model);
   }
 }

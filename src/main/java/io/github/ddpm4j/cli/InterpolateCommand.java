@@ -63,9 +63,9 @@ final class InterpolateCommand implements Callable<Integer> {
     Device device = common.apply();
     Sampling.outputFolder(out);
     try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open()) {
-      int step = t == null ? m.config().steps() / 2 : t;
-      if (step >= m.config().steps()) {
-        throw new IllegalArgumentException("--t must be in [0, " + m.config().steps() + ") for this model, got " + step);
+      int step = t == null ? m.config().timesteps() / 2 : t;
+      if (step >= m.config().timesteps()) {
+        throw new IllegalArgumentException("--t must be in [0, " + m.config().timesteps() + ") for this model, got " + step);
       }
       Tensor pair = sources(m);
       Tensor x1 = pair.narrow(0, 0, 1).to(device);

@@ -66,9 +66,7 @@ record LoadedModel(Path file, TrainConfig config, UNet model, NoiseSchedule sche
         }
         model.to(device);
         model.eval();
-        NoiseSchedule schedule = config.schedule().equals("cosine") ? NoiseSchedule.cosine(config.steps(), 0.008, 0.999, device)
-            : NoiseSchedule.linear(config.steps(), config.betaStart(), config.betaEnd(), device);
-        return new LoadedModel(checkpoint, config, model, schedule);
+        return new LoadedModel(checkpoint, config, model, config.noiseSchedule(device));
       } catch (RuntimeException | IOException e) {
         model.close();
         throw e;

@@ -1,8 +1,16 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.diffusion.SamplerType;
+import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.io.FileErrors;
+import io.github.ddpm4j.io.InvalidSettingException;
+import java.lang.reflect.Field;
+import java.util.Arrays;
+import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * The {@code ddpm4j} command line: train, sample, interpolate, animate, info.
@@ -14,7 +22,7 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  CommandSpec spec;
 
   /** Prints usage when no command is given. */
   @Override
@@ -29,9 +37,13 @@ public final class Main implements Runnable {
    */
   public static CommandLine commandLine() {
     CommandLine cmd = new CommandLine(new Main());
+    cmd.registerConverter(ScheduleType.class, text -> parse(ScheduleType::parse, text));
+    cmd.registerConverter(SamplerType.class, text -> parse(SamplerType::parse, text));
     cmd.setExecutionExceptionHandler((ex, line, parseResult) -> {
       if (ex instanceof IllegalArgumentException && !(ex instanceof NumberFormatException)) {
-        line.getErr().println("ddpm4j " + line.getCommandName() + ": " + ex.getMessage());
+        String message = ex instanceof InvalidSettingException bad
+            ? bad.message(setting -> optionName(line.getCommandSpec(), setting), "=") : ex.getMessage();
+        line.getErr().println("ddpm4j " + line.getCommandName() + ": " + message);
         line.getErr().println("Try 'ddpm4j " + line.getCommandName() + " --help'.");
         return 2;
       }
@@ -40,6 +52,39 @@ public final class Main implements Runnable {
       return 1;
     });
     return cmd;
+  }
+
+  /** An option's value by a parser that throws {@link IllegalArgumentException}, as picocli's usage error. */
+  private static <T> T parse(Function<String, T> parser, String text) {
+    try {
+      return parser.apply(text);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.TypeConversionException(e.getMessage());
+    }
+  }
+
+  /**
+   * The option that sets a setting of a library type: the option whose field has the setting's name
+   * ({@code nChannels} is {@code --base-channels}), else the option named as the setting
+   * ({@code batchSize} is {@code --batch-size}), else the setting's own name.
+   *
+   * @param command the command that ran
+   * @param setting a setting's name, as an {@link InvalidSettingException} names it
+   * @return the option's longest name, or {@code setting}
+   */
+  static String optionName(CommandSpec command, String setting) {
+    for (OptionSpec o : command.options()) {
+      if (o.userObject() instanceof Field f && f.getName().equals(setting)) return o.longestName();
+    }
+    StringBuilder kebab = new StringBuilder("--");
+    for (char c : setting.toCharArray()) {
+      if (Character.isUpperCase(c)) kebab.append('-');
+      kebab.append(Character.toLowerCase(c));
+    }
+    for (OptionSpec o : command.options()) {
+      if (Arrays.asList(o.names()).contains(kebab.toString())) return o.longestName();
+    }
+    return setting;
   }
 
   /** One line for a failure; failures about a file read {@code "PATH: REASON"} (see {@link FileErrors#message}). */

@@ -1,5 +1,7 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.diffusion.SamplerOptions;
+import io.github.ddpm4j.diffusion.SamplerType;
 import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import java.nio.file.Path;
@@ -21,10 +23,11 @@ final class SampleCommand implements Callable<Integer> {
   int count;
 
   @Option(names = "--sampler", paramLabel = "NAME", defaultValue = "ddim", description = "ddim or ancestral (default: ${DEFAULT-VALUE}).")
-  String sampler;
+  SamplerType sampler;
 
-  @Option(names = "--ddim-steps", paramLabel = "S", defaultValue = "100", description = "DDIM steps S <= T (default: ${DEFAULT-VALUE}).")
-  int ddimSteps;
+  @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
+      description = "DDIM steps S, at most the model's T (default: ${DEFAULT-VALUE}).")
+  int samplingSteps;
 
   @Option(names = "--eta", paramLabel = "ETA", defaultValue = "0.0", description = "DDIM eta: 0 deterministic, 1 ancestral-like (default: ${DEFAULT-VALUE}).")
   double eta;
@@ -57,13 +60,13 @@ final class SampleCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Sampling.checkOptions(count, sampler, ddimSteps, eta);
+    Sampling.checkCount("count", count);
     Precision p = precision == null ? null : Precision.parse(precision);
     var device = common.apply();
-    new Execution(p, MemoryFormat.CONTIGUOUS_FORMAT, cudaGraphs).check(device);
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
-    Sampling.fromCheckpoint(model.checkpoint, device, count, sampler, ddimSteps, eta, common.seed, g, singles, !noProgress,
-        new Execution(p, channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT, cudaGraphs));
+    Execution execution = new Execution(p, channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT, cudaGraphs);
+    Sampling.fromCheckpoint(model.checkpoint, device, count, new SamplerOptions(sampler, samplingSteps, eta), common.seed, g, singles,
+        !noProgress, execution);
     if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
     if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
     return 0;

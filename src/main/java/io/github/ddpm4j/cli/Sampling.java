@@ -1,12 +1,13 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.data.ImageWriter;
-import io.github.ddpm4j.diffusion.AncestralSampler;
 import io.github.ddpm4j.diffusion.CudaGraphEpsilon;
-import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.diffusion.Sampler;
+import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.io.FileErrors;
+import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.MemoryFormat;
@@ -28,28 +29,23 @@ final class Sampling {
   private Sampling() {}
 
   /**
-   * Checks the sampling options that do not depend on the model.
+   * Checks a number of images to sample, once, where the command reads it.
    *
-   * @throws IllegalArgumentException naming the option that is out of range
+   * @param setting the name of the command's field that holds it
+   * @param n the number of images
+   * @throws InvalidSettingException naming {@code setting} unless {@code n} is in 1..{@value #MAX_COUNT}
    */
-  static void checkOptions(int n, String sampler, int ddimSteps, double eta) {
+  static void checkCount(String setting, int n) {
     if (n < 1 || n > MAX_COUNT) {
-      throw new IllegalArgumentException("--count must be in 1.." + MAX_COUNT + " (they are sampled as one batch), got " + n);
+      throw new InvalidSettingException("{" + setting + "=} must be in 1..{} (they are sampled as one batch)", n, MAX_COUNT);
     }
-    if (!sampler.equals("ddim") && !sampler.equals("ancestral")) {
-      throw new IllegalArgumentException("--sampler must be ddim or ancestral, got '" + sampler + "'");
-    }
-    if (ddimSteps < 1) throw new IllegalArgumentException("--ddim-steps must be >= 1, got " + ddimSteps);
-    if (!(eta >= 0 && Double.isFinite(eta))) throw new IllegalArgumentException("--eta must be finite and >= 0, got " + eta);
   }
 
   /**
    * @param checkpoint a ddpm4j checkpoint
    * @param device where to sample
-   * @param n number of images
-   * @param sampler {@code ddim} or {@code ancestral}
-   * @param ddimSteps DDIM steps S (ignored for ancestral)
-   * @param eta DDIM's eta (ignored for ancestral)
+   * @param n number of images, in 1..{@value #MAX_COUNT} ({@link #checkCount})
+   * @param sampler which sampler, and its settings
    * @param seed sampling seed
    * @param grid PNG grid to write, or null
    * @param singles folder for one PNG per image, or null
@@ -57,20 +53,15 @@ final class Sampling {
    * @param execution the precision, memory format and CUDA graphs of the forward passes
    * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
    *     not finite (naming the checkpoint)
-   * @throws IllegalArgumentException if the sampler name or its settings are invalid, or the DDIM
-   *     steps exceed the model's diffusion steps
+   * @throws InvalidSettingException naming {@code samplingSteps} or {@code eta} if the sampler refuses them
+   *     (more sampling steps than the model's {@code timesteps})
    */
-  static void fromCheckpoint(Path checkpoint, Device device, int n, String sampler, int ddimSteps, double eta, long seed, Path grid,
-      Path singles, boolean progressBar, Execution execution) throws IOException {
-    checkOptions(n, sampler, ddimSteps, eta);
+  static void fromCheckpoint(Path checkpoint, Device device, int n, SamplerOptions sampler, long seed, Path grid, Path singles,
+      boolean progressBar, Execution execution) throws IOException {
     execution.check(device);
     if (grid != null) outputFolder(grid);
     if (singles != null) FileErrors.createDirectories(singles);
     try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
-      if (sampler.equals("ddim") && ddimSteps > m.config().steps()) {
-        throw new IllegalArgumentException("--ddim-steps " + ddimSteps + " exceeds the model's " + m.config().steps()
-            + " diffusion steps");
-      }
       if (execution.memoryFormat() != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(execution.memoryFormat());
       Precision p = execution.precision() != null ? execution.precision() : m.config().precision();
       p.checkDevice(device);
@@ -78,7 +69,7 @@ final class Sampling {
       try (Autocast ac = p.autocast();
            CudaGraphEpsilon graphs = execution.cudaGraphs() ? new CudaGraphEpsilon(m.model(), device) : null) {
         GaussianDiffusion diffusion = graphs == null ? m.diffusion() : new GaussianDiffusion(graphs, m.schedule());
-        x = sample(diffusion, n, m.imageShape(), sampler, ddimSteps, eta, seed, progressBar);
+        x = sample(sampler.create(diffusion), n, m.imageShape(), seed, progressBar);
       }
       m.requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
@@ -101,19 +92,13 @@ final class Sampling {
     FileErrors.createDirectories(file.toAbsolutePath().getParent());
   }
 
-  static Tensor sample(GaussianDiffusion diffusion, int n, long[] shape, String sampler, int ddimSteps, double eta, long seed,
-      boolean progressBar) {
-    if (n < 1) throw new IllegalArgumentException("the number of images must be >= 1, got " + n);
+  private static Tensor sample(Sampler sampler, int n, long[] shape, long seed, boolean progressBar) {
     try (ProgressBar bar = progressBar ? bar("sample") : null) {
       Progress p = bar == null ? Progress.NONE : (done, total) -> {
         bar.maxHint(total);
         bar.stepTo(done);
       };
-      return switch (sampler) {
-        case "ddim" -> new DdimSampler(diffusion, ddimSteps, eta).sample(n, shape, seed, p);
-        case "ancestral" -> new AncestralSampler(diffusion).sample(n, shape, seed, p);
-        default -> throw new IllegalArgumentException("--sampler must be ddim or ancestral, got '" + sampler + "'");
-      };
+      return sampler.sample(n, shape, seed, p);
     }
   }
 

@@ -1,5 +1,8 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.diffusion.SamplerOptions;
+import io.github.ddpm4j.diffusion.SamplerType;
+import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.MemoryFormat;
@@ -10,10 +13,7 @@ import io.github.ddpm4j.train.Trainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,7 +37,7 @@ final class TrainCommand implements Callable<Integer> {
   Path out;
 
   @Option(names = "--resume",
-      description = "Continue the run whose checkpoint is in --out, with the same options; --steps may be larger to train longer.")
+      description = "Continue the run whose checkpoint is in --out, with the same options; --train-steps may be larger to train longer.")
   boolean resume;
 
   @Option(names = "--force",
@@ -46,8 +46,8 @@ final class TrainCommand implements Callable<Integer> {
           "train refuses a folder that holds checkpoint.pt or loss.csv."})
   boolean force;
 
-  @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).", defaultValue = "2000")
-  long steps;
+  @Option(names = "--train-steps", paramLabel = "N", defaultValue = "2000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+  long trainSteps;
 
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step (default: ${DEFAULT-VALUE}).")
   int batchSize;
@@ -56,7 +56,7 @@ final class TrainCommand implements Callable<Integer> {
   double lr;
 
   @Option(names = "--warmup", paramLabel = "N", defaultValue = "200", description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
-  long warmup;
+  long warmupSteps;
 
   @Option(names = "--grad-clip", paramLabel = "NORM", defaultValue = "1.0", description = "Gradient-norm limit, 0 for none (default: ${DEFAULT-VALUE}).")
   double gradClip;
@@ -68,7 +68,7 @@ final class TrainCommand implements Callable<Integer> {
   int imageSize;
 
   @Option(names = "--channels", paramLabel = "C", defaultValue = "1", description = "1 (grayscale) or 3 (RGB; image folders) (default: ${DEFAULT-VALUE}).")
-  int channels;
+  int imageChannels;
 
   @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "Use at most N training images, 0 for all (default: ${DEFAULT-VALUE}).")
   long limit;
@@ -77,30 +77,30 @@ final class TrainCommand implements Callable<Integer> {
   boolean flip;
 
   @Option(names = "--base-channels", paramLabel = "C", defaultValue = "32", description = "UNet base channels (default: ${DEFAULT-VALUE}).")
-  int baseChannels;
+  int nChannels;
 
   @Option(names = "--channel-mults", paramLabel = "M,..", split = ",", defaultValue = "1,2,2",
       description = "Channel multiplier per resolution (default: ${DEFAULT-VALUE}).")
-  List<Integer> mults;
+  List<Integer> chMults;
 
   @Option(names = "--attention", paramLabel = "B,..", split = ",", arity = "1", defaultValue = "false,false,true",
       description = "Self-attention per resolution (default: ${DEFAULT-VALUE}).")
-  List<Boolean> attention;
+  List<Boolean> isAttn;
 
   @Option(names = "--blocks", paramLabel = "N", defaultValue = "1", description = "Residual blocks per resolution (default: ${DEFAULT-VALUE}).")
-  int blocks;
+  int nBlocks;
 
   @Option(names = "--dropout", paramLabel = "P", defaultValue = "0.1", description = "Dropout in residual blocks (default: ${DEFAULT-VALUE}).")
   double dropout;
 
   @Option(names = "--groups", paramLabel = "G", defaultValue = "8", description = "GroupNorm groups (default: ${DEFAULT-VALUE}).")
-  int groups;
+  int nGroups;
 
   @Option(names = "--schedule", paramLabel = "NAME", defaultValue = "linear", description = "linear or cosine (default: ${DEFAULT-VALUE}).")
-  String schedule;
+  ScheduleType schedule;
 
-  @Option(names = "--diffusion-steps", paramLabel = "T", defaultValue = "1000", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
-  int diffusionSteps;
+  @Option(names = "--timesteps", paramLabel = "T", defaultValue = "1000", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
+  int timesteps;
 
   @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "250", description = "Checkpoint interval in steps (default: ${DEFAULT-VALUE}).")
   long checkpointEvery;
@@ -109,11 +109,11 @@ final class TrainCommand implements Callable<Integer> {
   long sampleEvery;
 
   @Option(names = "--samples", paramLabel = "N", defaultValue = "64", description = "Images in the final sample grid (default: ${DEFAULT-VALUE}).")
-  int samples;
+  int sampleCount;
 
-  @Option(names = "--sample-steps", paramLabel = "S", defaultValue = "100",
-      description = "DDIM steps for sample grids (default: ${DEFAULT-VALUE}).")
-  int sampleSteps;
+  @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
+      description = "DDIM steps S for sample grids; at most T are used (default: ${DEFAULT-VALUE}).")
+  int samplingSteps;
 
   @Option(names = "--no-progress", description = "Print no progress bar.")
   boolean noProgress;
@@ -132,48 +132,18 @@ final class TrainCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  /** Option names of the configuration fields whose validation messages reach the user. */
-  private static final Map<String, String> OPTIONS = Map.ofEntries(Map.entry("data", "--data"), Map.entry("imageSize", "--image-size"),
-      Map.entry("limit", "--limit"), Map.entry("schedule", "--schedule"), Map.entry("steps", "--diffusion-steps"),
-      Map.entry("batchSize", "--batch-size"), Map.entry("trainSteps", "--steps"), Map.entry("lr", "--lr"),
-      Map.entry("warmupSteps", "--warmup"), Map.entry("gradClip", "--grad-clip"), Map.entry("emaDecay", "--ema-decay"),
-      Map.entry("imageChannels", "--channels"), Map.entry("nChannels", "--base-channels"), Map.entry("chMults", "--channel-mults"),
-      Map.entry("isAttn", "--attention"), Map.entry("nBlocks", "--blocks"), Map.entry("dropout", "--dropout"),
-      Map.entry("nGroups", "--groups"), Map.entry("finalGroups", "--groups"), Map.entry("checkpointEvery", "--checkpoint-every"),
-      Map.entry("sampleEvery", "--sample-every"), Map.entry("sampleCount", "--samples"), Map.entry("sampleSteps", "--sample-steps"),
-      Map.entry("channels", "--channels"));
-  /** A field name as a word of its own, not part of a path or an option. */
-  private static final Pattern FIELD =
-      Pattern.compile("(?<![\\w/\\\\.-])(" + String.join("|", OPTIONS.keySet()) + ")(?![\\w/\\\\.-])( = )?");
-
   /**
-   * Rewrites a validation message of {@link TrainConfig}, {@link UNetConfig} or {@link Trainer.Output}
-   * in terms of the command's options: {@code "imageSize = 30 must be ..."} becomes {@code "--image-size=30 must be ..."}.
+   * Names its Java fields after the settings they set ({@code trainSteps}, {@code nChannels}, ...), so
+   * that {@link Main} shows an {@link io.github.ddpm4j.io.InvalidSettingException} of {@link TrainConfig},
+   * {@link UNetConfig} or {@link Trainer.Output} under the options' names.
    */
-  static String inOptionNames(String message) {
-    if (message == null) return null;
-    Matcher m = FIELD.matcher(message);
-    StringBuilder sb = new StringBuilder();
-    while (m.find()) m.appendReplacement(sb, Matcher.quoteReplacement(OPTIONS.get(m.group(1)) + (m.group(2) != null ? "=" : "")));
-    m.appendTail(sb);
-    return sb.toString();
-  }
-
   @Override
   public Integer call() throws Exception {
-    if (samples < 1 || samples > Sampling.MAX_COUNT) {
-      throw new IllegalArgumentException("--samples=" + samples + " must be in 1.." + Sampling.MAX_COUNT);
-    }
-    TrainConfig config;
-    Trainer.Output output;
-    try {
-      UNetConfig model = new UNetConfig(channels, baseChannels, mults, attention, blocks, dropout, groups, groups);
-      config = new TrainConfig(data, imageSize, limit, flip, model, schedule, diffusionSteps, D.betaStart(), D.betaEnd(), batchSize,
-          steps, lr, warmup, gradClip, emaDecay, true, common.seed, Precision.parse(precision));
-      output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(samples, 16), sampleSteps, !noProgress);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);
-    }
+    Sampling.checkCount("sampleCount", sampleCount);
+    UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
+    TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
+        batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, Precision.parse(precision));
+    Trainer.Output output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), samplingSteps, !noProgress);
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     Device device = common.apply();
     PrintWriter log = spec.commandLine().getOut();
@@ -185,14 +155,12 @@ final class TrainCommand implements Callable<Integer> {
     } catch (ExistingRunException e) {
       throw new IllegalArgumentException(out + " already holds a run (" + String.join(", ", e.found()) + "): continue it with --resume, "
           + "start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --out", e);
-    } catch (IllegalArgumentException e) {
-      if (e instanceof NumberFormatException) throw e;
-      throw new IllegalArgumentException(inOptionNames(e.getMessage()), e);
     }
-    if (done == steps) {
+    if (done == trainSteps) {
       Path grid = out.resolve("samples.png");
-      Sampling.fromCheckpoint(trainer.checkpointFile(), device, samples, "ddim", Math.min(sampleSteps, diffusionSteps), 0.0,
-          common.seed, grid, null, !noProgress, new Execution(null, format, false));
+      Sampling.fromCheckpoint(trainer.checkpointFile(), device, sampleCount,
+          new SamplerOptions(SamplerType.DDIM, Math.min(samplingSteps, timesteps), 0.0), common.seed, grid, null, !noProgress,
+          new Execution(null, format, false));
       log.println("ddpm4j: samples in " + grid);
       log.flush();
     }

@@ -1,5 +1,6 @@
 package io.github.ddpm4j.data;
 
+import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
@@ -33,11 +34,11 @@ public final class DataLoader implements AutoCloseable {
    * @param flip randomly mirror images horizontally
    * @param device where batches are placed
    * @param seed seed of the shuffling and flipping generator
-   * @throws IllegalArgumentException if {@code batchSize} is out of range
+   * @throws InvalidSettingException naming {@code batchSize} if it is out of range
    */
   public DataLoader(ImageDataset dataset, int batchSize, boolean flip, Device device, long seed) {
     if (batchSize <= 0 || batchSize > dataset.size()) {
-      throw new IllegalArgumentException("batchSize = " + batchSize + " must be in 1.." + dataset.size() + " (the dataset size)");
+      throw new InvalidSettingException("{batchSize=} must be in 1..{} (the dataset size)", batchSize, dataset.size());
     }
     this.dataset = dataset;
     this.batchSize = batchSize;

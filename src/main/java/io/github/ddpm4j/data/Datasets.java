@@ -1,5 +1,6 @@
 package io.github.ddpm4j.data;
 
+import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Functional;
 import io.github.ddpm4j.torch.Scope;
@@ -46,7 +47,7 @@ public final class Datasets {
     if (Files.isRegularFile(path)) requireIdx(path);
     boolean idx = Files.isRegularFile(path) || (Files.isDirectory(path) && hasIdx(path));
     if (!idx) return ImageFolderReader.read(path, imageSize, channels, limit);
-    if (channels != 1) throw new IllegalArgumentException("IDX images are grayscale: channels must be 1, got " + channels);
+    if (channels != 1) throw new InvalidSettingException("IDX images are grayscale: {channels} must be 1, got {}", channels);
     ImageDataset ds = IdxReader.readImages(Files.isDirectory(path) ? IdxReader.trainImages(path) : path, limit);
     if (ds.height() == imageSize && ds.width() == imageSize) return ds;
     try (ds) {

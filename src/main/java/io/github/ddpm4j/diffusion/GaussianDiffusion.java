@@ -74,8 +74,8 @@ public final class GaussianDiffusion {
   }
 
   /** @return the number of diffusion steps {@code T} */
-  public int nSteps() {
-    return schedule.nSteps();
+  public int timesteps() {
+    return schedule.timesteps();
   }
 
   /** @return the reverse-process variance choice */
@@ -208,8 +208,26 @@ public final class GaussianDiffusion {
     checkImages(xt, "xt");
     try (Scope scope = Scope.open()) {
       Tensor index = checkTimesteps(t, xt);
-      Prediction p = predict(xt, t, index);
-      return new Prediction(Scope.keep(p.mean()), Scope.keep(p.variance()), Scope.keep(p.x0Hat()), Scope.keep(p.epsTheta()));
+      return keep(predict(xt, t, index));
+    }
+  }
+
+  /**
+   * {@link #pMeanVariance(Tensor, Tensor)} with the same timestep for the whole batch, as a sampler's
+   * reverse loop uses it (the model sees {@link #tBatch(int, Tensor) tBatch(t, xt)}).
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t the timestep index, in [0, T)
+   * @return the mean, variance, {@code x0Hat} and {@code epsTheta}
+   * @throws IllegalArgumentException naming {@code xt} or {@code t} when invalid, or if the model's
+   *     output does not have the shape of {@code xt}
+   */
+  public Prediction pMeanVariance(Tensor xt, int t) {
+    checkImages(xt, "xt");
+    schedule.checkIndex(t);
+    try (Scope scope = Scope.open()) {
+      Tensor index = Torch.full(new long[] {xt.size(0)}, t, DType.INT64, schedule.device());
+      return keep(predict(xt, tBatch(t, xt), index));
     }
   }
 
@@ -230,10 +248,27 @@ public final class GaussianDiffusion {
       Prediction p = predict(xt, t, index);
       long[] range = minMax(index);
       if (range[1] == 0) return Scope.keep(p.mean());
-      Tensor z = Torch.randnLike(xt, generator);
-      Tensor noise = p.variance().sqrt().mul(z);
+      Tensor noise = noise(p, generator);
       if (range[0] == 0) noise = noise.mul(index.ne(0).to(xt.dtype()).view(broadcastShape(xt)));
       return Scope.keep(p.mean().add(noise));
+    }
+  }
+
+  /**
+   * Algorithm 2, line 4, from the model's prediction at one timestep shared by the batch:
+   * {@code x_{t-1} = mu_theta + sigma_t z} with {@code z ~ N(0, I)}, and {@code x_0 = mu_theta} at {@code t = 0}.
+   *
+   * @param p the prediction at {@code t} ({@link #pMeanVariance(Tensor, int)})
+   * @param t the timestep index of the prediction, in [0, T)
+   * @param generator the source of {@code z}, on the device of the prediction; unused at {@code t = 0}
+   * @return {@code x_{t-1}}, the shape and dtype of {@code p.mean()}; at {@code t = 0} it is {@code p.mean()} itself
+   * @throws IllegalArgumentException naming {@code t} when out of range
+   */
+  public Tensor pSample(Prediction p, int t, Generator generator) {
+    schedule.checkIndex(t);
+    if (t == 0) return p.mean();
+    try (Scope scope = Scope.open()) {
+      return Scope.keep(p.mean().add(noise(p, generator)));
     }
   }
 
@@ -247,9 +282,8 @@ public final class GaussianDiffusion {
    * @throws IllegalArgumentException naming {@code xt} or {@code t} when invalid
    */
   public Tensor pSample(Tensor xt, int t, Generator generator) {
-    checkImages(xt, "xt");
     try (Scope scope = Scope.open()) {
-      return Scope.keep(pSample(xt, timesteps(t, xt), generator));
+      return Scope.keep(pSample(pMeanVariance(xt, t), t, generator));
     }
   }
 
@@ -269,7 +303,7 @@ public final class GaussianDiffusion {
   public Tensor loss(Tensor x0, Generator generator) {
     checkImages(x0, "x0");
     try (Scope scope = Scope.open()) {
-      Tensor t = Torch.randint(0, schedule.nSteps(), new long[] {x0.size(0)}, x0.device(), generator);
+      Tensor t = Torch.randint(0, schedule.timesteps(), new long[] {x0.size(0)}, x0.device(), generator);
       Tensor eps = Torch.randnLike(x0, generator);
       return Scope.keep(loss(x0, t, eps));
     }
@@ -301,12 +335,22 @@ public final class GaussianDiffusion {
    * @return int64 {@code [batch]} filled with {@code t}, on the device of {@code like}
    * @throws IllegalArgumentException naming {@code t} unless {@code 0 <= t < T}
    */
-  public Tensor timesteps(int t, Tensor like) {
+  public Tensor tBatch(int t, Tensor like) {
     schedule.checkIndex(t);
     return Torch.full(new long[] {like.size(0)}, t, DType.INT64, like.device());
   }
 
   // ------------------------------------------------------------------ internals
+
+  private static Prediction keep(Prediction p) {
+    return new Prediction(Scope.keep(p.mean()), Scope.keep(p.variance()), Scope.keep(p.x0Hat()), Scope.keep(p.epsTheta()));
+  }
+
+  /** {@code sigma_t z} with {@code z ~ N(0, I)} drawn from {@code generator}. */
+  private static Tensor noise(Prediction p, Generator generator) {
+    Tensor z = Torch.randnLike(p.mean(), generator);
+    return p.variance().sqrt().mul(z);
+  }
 
   /** Model output, x0Hat, mean and variance; all tensors join the current scope. */
   private Prediction predict(Tensor xt, Tensor t, Tensor index) {
@@ -383,9 +427,9 @@ public final class GaussianDiffusion {
     }
     Tensor index = t.to(DType.INT64, schedule.device());
     long[] range = minMax(index);
-    if (range[0] < 0 || range[1] >= schedule.nSteps()) {
+    if (range[0] < 0 || range[1] >= schedule.timesteps()) {
       throw new IllegalArgumentException("t = " + (range[0] < 0 ? range[0] : range[1]) + " is outside [0, "
-          + (schedule.nSteps() - 1) + "]");
+          + (schedule.timesteps() - 1) + "]");
     }
     return index;
   }

@@ -11,11 +11,12 @@ import java.util.Objects;
  * Interpolation in latent space (Ho et al. 2020, section 4.3 and appendix D.3): both
  * source images are noised to step {@code t} with the same noise through {@code q(x_t | x_0)}
  * (equation 4), mixed as {@code (1 - lambda) x_t' + lambda x_t''}, and the mixture is
- * denoised by the reverse process starting at that same step {@code t} (not {@code t - 1}).
- * Runs in inference mode like {@link AncestralSampler}.
+ * denoised by {@link AncestralSampler} starting at that same step {@code t} (not {@code t - 1}),
+ * in the loop of {@link Sampler}.
  */
 public final class Interpolator {
   private final GaussianDiffusion diffusion;
+  private final AncestralSampler ancestral;
 
   /**
    * @param diffusion the model and schedule
@@ -23,6 +24,7 @@ public final class Interpolator {
    */
   public Interpolator(GaussianDiffusion diffusion) {
     this.diffusion = Objects.requireNonNull(diffusion, "diffusion");
+    this.ancestral = new AncestralSampler(diffusion);
   }
 
   /**
@@ -33,12 +35,13 @@ public final class Interpolator {
    * @param lambda the mixing weight of {@code x2}, in [0, 1]
    * @param t the step both are noised to and denoised from, in [0, T)
    * @param generator the source of the shared noise and of the reverse steps' noise
-   * @param progress told after each of the {@code t + 1} reverse steps
+   * @param observer told after each of the {@code t + 1} reverse steps
    * @return the interpolated images, the shape and dtype of {@code x1}; joins the caller's scope
    * @throws IllegalArgumentException naming {@code x1}, {@code x2}, {@code lambda} or {@code t} when invalid
+   * @throws NullPointerException if {@code generator} or {@code observer} is null
    */
-  public Tensor interpolate(Tensor x1, Tensor x2, double lambda, int t, Generator generator, Progress progress) {
-    Objects.requireNonNull(progress, "progress");
+  public Tensor interpolate(Tensor x1, Tensor x2, double lambda, int t, Generator generator, StepObserver observer) {
+    Objects.requireNonNull(observer, "observer");
     GaussianDiffusion.checkImages(x1, "x1");
     if (!Arrays.equals(x1.shape(), x2.shape()) || x1.dtype() != x2.dtype()) {
       throw new IllegalArgumentException("x2 must match x1, got " + x2.dtype() + Arrays.toString(x2.shape()) + " and "
@@ -46,13 +49,14 @@ public final class Interpolator {
     }
     if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("lambda = " + lambda + " must lie in [0, 1]");
     diffusion.schedule().checkIndex(t);
-    try (SamplingMode mode = SamplingMode.enter(diffusion); Scope scope = Scope.open()) {
-      Tensor steps = diffusion.timesteps(t, x1);
+    Tensor xt;
+    try (Scope scope = Scope.open()) {
+      Tensor steps = diffusion.tBatch(t, x1);
       Tensor eps = Torch.randnLike(x1, generator);
       Tensor x1t = diffusion.qSample(x1, steps, eps);
       Tensor x2t = diffusion.qSample(x2, steps, eps);
-      Tensor xt = x1t.mul(1 - lambda).add(x2t.mul(lambda));
-      return Scope.keep(AncestralSampler.run(xt, t, diffusion, generator, progress));
+      xt = Scope.keep(x1t.mul(1 - lambda).add(x2t.mul(lambda)));
     }
+    return ancestral.denoise(xt, t, true, generator, observer);
   }
 }

@@ -20,7 +20,7 @@ import io.github.ddpm4j.torch.Torch;
  *
  * {@snippet :
  * try (NoiseSchedule schedule = NoiseSchedule.linear()) {
- *   double alphaBarLast = schedule.alphaBar(schedule.nSteps() - 1); // about 4.0e-5
+ *   double alphaBarLast = schedule.alphaBar(schedule.timesteps() - 1); // about 4.0e-5
  * }
  * }
  */
@@ -36,7 +36,7 @@ public final class NoiseSchedule implements AutoCloseable {
   /** Largest {@code beta_t} the cosine schedule allows (Nichol and Dhariwal 2021, section 3.2). */
   public static final double COSINE_MAX_BETA = 0.999;
 
-  private final int nSteps;
+  private final int timesteps;
   private final Device device;
   private final Tensor beta;
   private final Tensor alpha;
@@ -55,14 +55,14 @@ public final class NoiseSchedule implements AutoCloseable {
   private boolean closed;
 
   private NoiseSchedule(Tensor betaCpu, Device device) {
-    this.nSteps = (int) betaCpu.size(0);
+    this.timesteps = (int) betaCpu.size(0);
     this.device = device;
     try (Scope scope = Scope.open(); GradMode g = GradMode.noGrad()) {
       Tensor b = betaCpu.to(DType.FLOAT64);
       Tensor a = b.rsub(1.0);
       Tensor ab = a.cumprod(0);
       Tensor abPrev = Torch.cat(java.util.List.of(Torch.ones(new long[] {1}, DType.FLOAT64, Device.CPU),
-          ab.narrow(0, 0, nSteps - 1)), 0);
+          ab.narrow(0, 0, timesteps - 1)), 0);
       Tensor oneMinusAb = ab.rsub(1.0);
       Tensor oneMinusAbPrev = abPrev.rsub(1.0);
       // beta~_t = beta_t (1 - alphaBar_{t-1}) / (1 - alphaBar_t), equation 7
@@ -206,8 +206,8 @@ public final class NoiseSchedule implements AutoCloseable {
   }
 
   /** @return the number of diffusion steps {@code T} */
-  public int nSteps() {
-    return nSteps;
+  public int timesteps() {
+    return timesteps;
   }
 
   /** @return the device of the coefficient tensors */
@@ -306,7 +306,7 @@ public final class NoiseSchedule implements AutoCloseable {
    * @throws IllegalArgumentException naming {@code t} unless {@code 0 <= t < T}
    */
   int checkIndex(long t) {
-    if (t < 0 || t >= nSteps) throw new IllegalArgumentException("t = " + t + " is outside [0, " + (nSteps - 1) + "]");
+    if (t < 0 || t >= timesteps) throw new IllegalArgumentException("t = " + t + " is outside [0, " + (timesteps - 1) + "]");
     return (int) t;
   }
 
@@ -317,7 +317,7 @@ public final class NoiseSchedule implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "NoiseSchedule(T=" + nSteps + ", beta=[" + betaValues[0] + " .. " + betaValues[nSteps - 1] + "], device=" + device + ")";
+    return "NoiseSchedule(T=" + timesteps + ", beta=[" + betaValues[0] + " .. " + betaValues[timesteps - 1] + "], device=" + device + ")";
   }
 
   /** Frees the coefficient tensors. Closing twice does nothing. */

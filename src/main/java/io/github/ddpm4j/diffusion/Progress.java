@@ -1,10 +1,11 @@
 package io.github.ddpm4j.diffusion;
 
 /**
- * Receives a sampler's progress, once per reverse step, on the sampling thread.
+ * The {@link StepObserver} for progress: receives {@code (done, total)} once per reverse step,
+ * on the sampling thread.
  */
 @FunctionalInterface
-public interface Progress {
+public interface Progress extends StepObserver {
   /** A callback that ignores every report. */
   Progress NONE = (done, total) -> {};
 
@@ -15,4 +16,14 @@ public interface Progress {
    * @param total steps this run will take
    */
   void step(int done, int total);
+
+  /**
+   * Reports {@link Step#done()} and {@link Step#total()} to {@link #step(int, int)}.
+   *
+   * @param step the finished step
+   */
+  @Override
+  default void afterStep(Step step) {
+    step(step.done(), step.total());
+  }
 }

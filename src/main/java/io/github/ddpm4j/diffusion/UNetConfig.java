@@ -1,5 +1,6 @@
 package io.github.ddpm4j.diffusion;
 
+import io.github.ddpm4j.io.InvalidSettingException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -45,7 +46,7 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
   /**
    * Validates the configuration.
    *
-   * @throws IllegalArgumentException naming the parameter that is out of range, or {@code nGroups} /
+   * @throws InvalidSettingException naming the parameter that is out of range, or {@code nGroups} /
    *     {@code finalGroups} when it does not divide a normalised channel count
    * @throws NullPointerException if a list or one of its entries is null
    */
@@ -53,41 +54,40 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
     chMults = List.copyOf(Objects.requireNonNull(chMults, "chMults"));
     isAttn = List.copyOf(Objects.requireNonNull(isAttn, "isAttn"));
     if (imageChannels < 1 || imageChannels > MAX_IMAGE_CHANNELS) {
-      throw new IllegalArgumentException("imageChannels = " + imageChannels + " must be in 1.." + MAX_IMAGE_CHANNELS);
+      throw new InvalidSettingException("{imageChannels=} must be in 1..{}", imageChannels, MAX_IMAGE_CHANNELS);
     }
     if (nChannels < 4 || nChannels > MAX_CHANNELS || nChannels % 2 != 0) {
-      throw new IllegalArgumentException("nChannels = " + nChannels + " must be even and in 4.." + MAX_CHANNELS
-          + " (the sinusoidal time embedding uses nChannels / 2 frequencies, at least 2)");
+      throw new InvalidSettingException("{nChannels=} must be even and in 4..{} (the sinusoidal time embedding uses "
+          + "{nChannels} / 2 frequencies, at least 2)", nChannels, MAX_CHANNELS);
     }
-    if (chMults.isEmpty()) throw new IllegalArgumentException("chMults must list at least one level");
+    if (chMults.isEmpty()) throw new InvalidSettingException("{chMults} must list at least one level");
     if (chMults.size() > MAX_LEVELS) {
-      throw new IllegalArgumentException("chMults has " + chMults.size() + " levels, at most " + MAX_LEVELS + " are allowed");
+      throw new InvalidSettingException("{chMults} has {} levels, at most {} are allowed", chMults.size(), MAX_LEVELS);
     }
     long width = nChannels;
     for (int m : chMults) {
-      if (m < 1) throw new IllegalArgumentException("chMults = " + chMults + " must hold values >= 1");
+      if (m < 1) throw new InvalidSettingException("{chMults=} must hold values >= 1", chMults);
       width = Math.min(width * m, MAX_WIDTH + 1L);
     }
     if (width > MAX_WIDTH) {
-      throw new IllegalArgumentException("chMults = " + chMults + " make the widest level (nChannels = " + nChannels
-          + " times their product) wider than " + MAX_WIDTH + " channels");
+      throw new InvalidSettingException("{chMults=} make the widest level ({nChannels=} times their product) wider than {} "
+          + "channels", chMults, nChannels, MAX_WIDTH);
     }
     if (isAttn.size() != chMults.size()) {
-      throw new IllegalArgumentException("isAttn has " + isAttn.size() + " entries but chMults has " + chMults.size()
-          + " levels");
+      throw new InvalidSettingException("{isAttn} has {} entries but {chMults} has {} levels", isAttn.size(), chMults.size());
     }
-    if (nBlocks < 1 || nBlocks > MAX_BLOCKS) throw new IllegalArgumentException("nBlocks = " + nBlocks + " must be in 1.." + MAX_BLOCKS);
-    if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout = " + dropout + " must lie in [0, 1)");
-    if (nGroups < 1) throw new IllegalArgumentException("nGroups = " + nGroups + " must be >= 1");
-    if (finalGroups < 1) throw new IllegalArgumentException("finalGroups = " + finalGroups + " must be >= 1");
+    if (nBlocks < 1 || nBlocks > MAX_BLOCKS) throw new InvalidSettingException("{nBlocks=} must be in 1..{}", nBlocks, MAX_BLOCKS);
+    if (!(dropout >= 0 && dropout < 1)) throw new InvalidSettingException("{dropout=} must lie in [0, 1)", dropout);
+    if (nGroups < 1) throw new InvalidSettingException("{nGroups=} must be >= 1", nGroups);
+    if (finalGroups < 1) throw new InvalidSettingException("{finalGroups=} must be >= 1", finalGroups);
     for (long c : normalisedChannels(nChannels, chMults, nBlocks)) {
       if (c % nGroups != 0) {
-        throw new IllegalArgumentException("nGroups = " + nGroups + " does not divide " + c + ", the channel count of a"
-            + " GroupNorm in this UNet (nChannels = " + nChannels + ", chMults = " + chMults + ")");
+        throw new InvalidSettingException("{nGroups=} does not divide {}, the channel count of a GroupNorm in this UNet "
+            + "({nChannels=}, {chMults=})", nGroups, c, nChannels, chMults);
       }
     }
     if (nChannels % finalGroups != 0) {
-      throw new IllegalArgumentException("finalGroups = " + finalGroups + " does not divide nChannels = " + nChannels);
+      throw new InvalidSettingException("{finalGroups=} does not divide {nChannels=}", finalGroups, nChannels);
     }
   }
 

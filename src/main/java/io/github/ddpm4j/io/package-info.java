@@ -1,5 +1,5 @@
 /**
- * Writing output files safely and reporting file errors plainly.
+ * Writing output files safely, and reporting file errors and invalid settings plainly.
  *
  * <ul>
  *   <li>{@link io.github.ddpm4j.io.AtomicFiles}: the one way ddpm4j writes a file (checkpoints,
@@ -9,6 +9,9 @@
  *       files that a killed process left behind.</li>
  *   <li>{@link io.github.ddpm4j.io.FileErrors}: turns an {@link java.io.IOException} into
  *       {@code "PATH: REASON"}, the form every error about a file takes.</li>
+ *   <li>{@link io.github.ddpm4j.io.InvalidSettingException}: a setting out of range, whose message names
+ *       the settings by their field names ({@code batchSize = 0 must be >= 1}), so that the command line can
+ *       show the same error under its option names ({@code --batch-size=0 must be >= 1}).</li>
  * </ul>
  *
  * <p>This package depends on nothing else in ddpm4j, so that {@code nn.serialize},

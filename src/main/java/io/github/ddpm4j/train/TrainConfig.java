@@ -2,11 +2,23 @@ package io.github.ddpm4j.train;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.google.gson.TypeAdapter;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonWriter;
+import io.github.ddpm4j.diffusion.NoiseSchedule;
+import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.diffusion.UNetConfig;
+import io.github.ddpm4j.io.InvalidSettingException;
+import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Precision;
+import java.io.IOException;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -26,12 +38,13 @@ import java.util.Objects;
  * @param limit use at most this many training images (0: all)
  * @param flip mirror images left-right at random
  * @param model the UNet; its images have 1 (grayscale) or 3 (RGB) channels
- * @param schedule {@code linear} or {@code cosine}
- * @param steps diffusion steps T, 2..{@value #MAX_DIFFUSION_STEPS}
+ * @param schedule the kind of noise schedule, {@code "linear"} or {@code "cosine"} in JSON
+ * @param timesteps the number of diffusion steps T, 2..{@value #MAX_DIFFUSION_STEPS} (JSON written before
+ *     this name existed calls it {@code steps})
  * @param betaStart first beta of the linear schedule
  * @param betaEnd last beta of the linear schedule
  * @param batchSize images per optimizer step, 1..{@value #MAX_BATCH_SIZE}
- * @param trainSteps optimizer steps in total
+ * @param trainSteps optimizer steps in total, &gt;= 1
  * @param lr peak learning rate of Adam, in (0, {@value #MAX_LR}]
  * @param warmupSteps linear learning-rate warm-up, in steps (0: none)
  * @param gradClip largest gradient norm, finite (0: no clipping)
@@ -41,7 +54,7 @@ import java.util.Objects;
  * @param precision float32, or mixed precision for the forward pass ({@link Precision}); a configuration
  *     without the field (written before it existed) is float32
  */
-public record TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, String schedule, int steps,
+public record TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, ScheduleType schedule, int timesteps,
     double betaStart, double betaEnd, int batchSize, long trainSteps, double lr, long warmupSteps, double gradClip,
     double emaDecay, boolean emaWarmup, long seed, Precision precision) {
 
@@ -54,46 +67,66 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
   /** Largest learning rate: Adam's steps are about lr in size, and weights live around 1. */
   public static final double MAX_LR = 1.0;
 
-  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+  /** Keys that older versions wrote, and what they are called now. */
+  private static final Map<String, String> OLD_KEYS = Map.of("steps", "timesteps");
+
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting()
+      .registerTypeAdapter(ScheduleType.class, new ScheduleTypeAdapter().nullSafe()).create();
+
+  /** {@link ScheduleType} as its lower-case name. */
+  private static final class ScheduleTypeAdapter extends TypeAdapter<ScheduleType> {
+    @Override
+    public void write(JsonWriter out, ScheduleType value) throws IOException {
+      out.value(value.toString());
+    }
+
+    @Override
+    public ScheduleType read(JsonReader in) throws IOException {
+      String text = in.nextString();
+      try {
+        return ScheduleType.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSettingException("{schedule}: {}", e.getMessage());
+      }
+    }
+  }
 
   /**
    * Validates every field.
    *
-   * @throws IllegalArgumentException naming the first field out of range
+   * @throws InvalidSettingException naming the first field out of range
    */
   public TrainConfig {
-    if (data == null || data.isBlank()) throw new IllegalArgumentException("data must name a dataset");
+    if (data == null || data.isBlank()) throw new InvalidSettingException("{data} must name a dataset");
     if (imageSize < 4 || imageSize > MAX_IMAGE_SIZE) {
-      throw new IllegalArgumentException("imageSize = " + imageSize + " must be in 4.." + MAX_IMAGE_SIZE);
+      throw new InvalidSettingException("{imageSize=} must be in 4..{}", imageSize, MAX_IMAGE_SIZE);
     }
-    if (model == null) throw new IllegalArgumentException("model is missing");
+    if (model == null) throw new InvalidSettingException("{model} is missing");
     if (model.imageChannels() != 1 && model.imageChannels() != 3) {
-      throw new IllegalArgumentException("imageChannels = " + model.imageChannels() + " must be 1 (grayscale) or 3 (RGB)");
+      throw new InvalidSettingException("{imageChannels=} must be 1 (grayscale) or 3 (RGB)", model.imageChannels());
     }
     if (imageSize % model.sizeDivisor() != 0) {
-      throw new IllegalArgumentException("imageSize = " + imageSize + " must be divisible by " + model.sizeDivisor()
-          + " (2^(levels-1) for " + model.levels() + " levels)");
+      throw new InvalidSettingException("{imageSize=} must be divisible by {} (2^(levels-1) for {} levels)", imageSize,
+          model.sizeDivisor(), model.levels());
     }
-    if (limit < 0) throw new IllegalArgumentException("limit = " + limit + " must be >= 0");
-    if (schedule == null || (!schedule.equals("linear") && !schedule.equals("cosine"))) {
-      throw new IllegalArgumentException("schedule = '" + schedule + "' must be linear or cosine");
-    }
-    if (steps < 2 || steps > MAX_DIFFUSION_STEPS) {
-      throw new IllegalArgumentException("steps = " + steps + " must be in 2.." + MAX_DIFFUSION_STEPS);
+    if (limit < 0) throw new InvalidSettingException("{limit=} must be >= 0", limit);
+    if (schedule == null) throw new InvalidSettingException("{schedule} is missing (linear or cosine)");
+    if (timesteps < 2 || timesteps > MAX_DIFFUSION_STEPS) {
+      throw new InvalidSettingException("{timesteps=} must be in 2..{}", timesteps, MAX_DIFFUSION_STEPS);
     }
     if (!(betaStart > 0 && betaStart < betaEnd && betaEnd < 1)) {
-      throw new IllegalArgumentException("need 0 < betaStart < betaEnd < 1, got betaStart = " + betaStart + ", betaEnd = " + betaEnd);
+      throw new InvalidSettingException("need 0 < {betaStart} < {betaEnd} < 1, got {betaStart=}, {betaEnd=}", betaStart, betaEnd);
     }
     if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-      throw new IllegalArgumentException("batchSize = " + batchSize + " must be in 1.." + MAX_BATCH_SIZE);
+      throw new InvalidSettingException("{batchSize=} must be in 1..{}", batchSize, MAX_BATCH_SIZE);
     }
-    if (trainSteps < 1) throw new IllegalArgumentException("trainSteps = " + trainSteps + " must be >= 1");
-    if (!(lr > 0 && lr <= MAX_LR)) throw new IllegalArgumentException("lr = " + lr + " must be in (0, " + MAX_LR + "]");
-    if (warmupSteps < 0) throw new IllegalArgumentException("warmupSteps = " + warmupSteps + " must be >= 0");
+    if (trainSteps < 1) throw new InvalidSettingException("{trainSteps=} must be >= 1", trainSteps);
+    if (!(lr > 0 && lr <= MAX_LR)) throw new InvalidSettingException("{lr=} must be in (0, {}]", lr, MAX_LR);
+    if (warmupSteps < 0) throw new InvalidSettingException("{warmupSteps=} must be >= 0", warmupSteps);
     if (!(gradClip >= 0 && Double.isFinite(gradClip))) {
-      throw new IllegalArgumentException("gradClip = " + gradClip + " must be finite and >= 0");
+      throw new InvalidSettingException("{gradClip=} must be finite and >= 0", gradClip);
     }
-    if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay = " + emaDecay + " must be in [0, 1)");
+    if (!(emaDecay >= 0 && emaDecay < 1)) throw new InvalidSettingException("{emaDecay=} must be in [0, 1)", emaDecay);
     if (precision == null) precision = Precision.FP32;
   }
 
@@ -104,7 +137,7 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
 
   /** @return the default run: Fashion-MNIST, the CPU model, 2000 steps of batch 32 */
   public static TrainConfig defaults() {
-    return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), "linear", 1000, 1e-4, 0.02, 32, 2000, 1e-3, 200, 1.0,
+    return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), ScheduleType.LINEAR, 1000, 1e-4, 0.02, 32, 2000, 1e-3, 200, 1.0,
         0.999, true, 0, Precision.FP32);
   }
 
@@ -114,8 +147,20 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    * @throws IllegalArgumentException if {@code newTrainSteps} is below 1
    */
   public TrainConfig withTrainSteps(long newTrainSteps) {
-    return new TrainConfig(data, imageSize, limit, flip, model, schedule, steps, betaStart, betaEnd, batchSize, newTrainSteps, lr,
+    return new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, betaStart, betaEnd, batchSize, newTrainSteps, lr,
         warmupSteps, gradClip, emaDecay, emaWarmup, seed, precision);
+  }
+
+  /**
+   * The run's noise schedule: {@link #schedule()} over {@link #timesteps()} steps, with {@link #betaStart()}
+   * and {@link #betaEnd()} for a linear one (see {@link ScheduleType#create}).
+   *
+   * @param device where the coefficient tensors live
+   * @return the schedule; the caller closes it
+   * @throws io.github.ddpm4j.torch.TorchException if the device is not available
+   */
+  public NoiseSchedule noiseSchedule(Device device) {
+    return schedule.create(timesteps, betaStart, betaEnd, device);
   }
 
   /**
@@ -134,12 +179,20 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    * @return one {@code name: this value vs other value} line per field that differs, in declaration order
    */
   public List<String> differences(TrainConfig other) {
-    List<String> out = new ArrayList<>();
+    return diff(other).stream().map(d -> d.field() + ": " + d.mine() + " vs " + d.theirs()).toList();
+  }
+
+  /** A field in which two configurations differ, and its two values. */
+  record Difference(String field, Object mine, Object theirs) {}
+
+  /** The fields in which {@code other} differs from this configuration, in declaration order. */
+  List<Difference> diff(TrainConfig other) {
+    List<Difference> out = new ArrayList<>();
     for (RecordComponent c : TrainConfig.class.getRecordComponents()) {
       try {
         Object mine = c.getAccessor().invoke(this);
         Object theirs = c.getAccessor().invoke(other);
-        if (!Objects.equals(mine, theirs)) out.add(c.getName() + ": " + mine + " vs " + theirs);
+        if (!Objects.equals(mine, theirs)) out.add(new Difference(c.getName(), mine, theirs));
       } catch (ReflectiveOperationException e) {
         throw new IllegalStateException(e);
       }
@@ -154,8 +207,10 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
 
   /**
    * Reads a configuration, checking it exactly as the constructor checks the command line's options.
+   * Keys that older versions wrote are read under their new names: {@code steps} (the diffusion
+   * length T, as {@code timesteps}); the key {@code trainSteps} always meant the optimizer steps.
    *
-   * @param json text written by {@link #toJson()}
+   * @param json text written by {@link #toJson()}, by this version or an older one
    * @return the configuration
    * @throws IllegalArgumentException {@code "invalid configuration: <field> = <value> must be ..."} if a
    *     field is out of range; {@code "malformed configuration: ..."} if the text is not such JSON;
@@ -164,7 +219,7 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
   public static TrainConfig fromJson(String json) {
     TrainConfig c;
     try {
-      c = GSON.fromJson(json, TrainConfig.class);
+      c = GSON.fromJson(renameOldKeys(JsonParser.parseString(json)), TrainConfig.class);
     } catch (RuntimeException e) {
       // Gson reports a failing record constructor as a plain RuntimeException whose cause is the validation error.
       for (Throwable t = e; t != null; t = t.getCause()) {
@@ -178,4 +233,13 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
     return c;
   }
 
+  /** Renames the keys of {@link #OLD_KEYS} in a top-level object, unless the new key is there too. */
+  private static JsonElement renameOldKeys(JsonElement json) {
+    if (json instanceof JsonObject o) {
+      OLD_KEYS.forEach((old, now) -> {
+        if (o.has(old) && !o.has(now)) o.add(now, o.remove(old));
+      });
+    }
+    return json;
+  }
 }

@@ -7,9 +7,11 @@ import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
+import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.io.FileErrors;
+import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.optim.Adam;
 import io.github.ddpm4j.optim.AdamOptions;
 import io.github.ddpm4j.optim.GradScaler;
@@ -94,18 +96,18 @@ public final class Trainer {
    * @param checkpointEvery write a checkpoint every this many steps, &gt;= 1 (and at the last step, and when stopped)
    * @param sampleEvery draw a sample grid every this many steps, 0 for never
    * @param sampleCount images in each sample grid, &gt;= 1
-   * @param sampleSteps DDIM steps for sample grids, &gt;= 1 (at most the diffusion steps are used)
+   * @param samplingSteps DDIM steps for sample grids, &gt;= 1 (at most {@link TrainConfig#timesteps()} are used)
    * @param progressBar show a progress bar on the console
    */
-  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, int sampleSteps, boolean progressBar) {
+  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, int samplingSteps, boolean progressBar) {
     /**
-     * @throws IllegalArgumentException if a count is out of range
+     * @throws InvalidSettingException naming a count that is out of range
      */
     public Output {
-      if (checkpointEvery < 1) throw new IllegalArgumentException("checkpointEvery = " + checkpointEvery + " must be >= 1");
-      if (sampleEvery < 0) throw new IllegalArgumentException("sampleEvery = " + sampleEvery + " must be >= 0 (0: never)");
-      if (sampleCount < 1) throw new IllegalArgumentException("sampleCount = " + sampleCount + " must be >= 1");
-      if (sampleSteps < 1) throw new IllegalArgumentException("sampleSteps = " + sampleSteps + " must be >= 1");
+      if (checkpointEvery < 1) throw new InvalidSettingException("{checkpointEvery=} must be >= 1", checkpointEvery);
+      if (sampleEvery < 0) throw new InvalidSettingException("{sampleEvery=} must be >= 0 (0: never)", sampleEvery);
+      if (sampleCount < 1) throw new InvalidSettingException("{sampleCount=} must be >= 1", sampleCount);
+      if (samplingSteps < 1) throw new InvalidSettingException("{samplingSteps=} must be >= 1", samplingSteps);
     }
   }
 
@@ -185,7 +187,9 @@ public final class Trainer {
    * @throws java.nio.file.FileSystemException naming the file and the reason if an output cannot be
    *     written (the output folder is a file, {@code loss.csv} is a directory, the disk is full)
    * @throws IOException if the data or the checkpoint cannot be read
-   * @throws IllegalArgumentException if a resumed checkpoint was made with another configuration
+   * @throws IllegalArgumentException if a resumed checkpoint was made with another configuration, or is past
+   *     {@code trainSteps}; an {@link InvalidSettingException} naming the setting, like {@code batchSize} above
+   *     the number of images
    */
   public long run(Mode mode) throws IOException {
     config.precision().checkDevice(device);
@@ -204,7 +208,7 @@ public final class Trainer {
     try (ImageDataset data = Datasets.open(config.data(), config.imageSize(), config.model().imageChannels(), config.limit());
          UNet model = new UNet(config.model());
          UNet emaModel = new UNet(config.model());
-         NoiseSchedule schedule = schedule(config, device);
+         NoiseSchedule schedule = config.noiseSchedule(device);
          DataLoader loader = new DataLoader(data, config.batchSize(), config.flip(), device, config.seed() + 1);
          Generator rng = new Generator(config.seed() + 2, device)) {
       model.to(device);
@@ -287,9 +291,17 @@ public final class Trainer {
     }
   }
 
-  static NoiseSchedule schedule(TrainConfig c, Device device) {
-    return c.schedule().equals("cosine") ? NoiseSchedule.cosine(c.steps(), 0.008, 0.999, device)
-        : NoiseSchedule.linear(c.steps(), c.betaStart(), c.betaEnd(), device);
+  /** Names each differing setting, so that the command line shows it as its option. */
+  private InvalidSettingException anotherRun(TrainConfig saved) {
+    StringBuilder template = new StringBuilder("the checkpoint in {} was made with another configuration; resume with the same "
+        + "options (only {trainSteps} may differ), or choose another output folder; differences (saved vs current):");
+    List<Object> values = new ArrayList<>(List.of(output.dir()));
+    for (TrainConfig.Difference d : saved.diff(config.withTrainSteps(saved.trainSteps()))) {
+      template.append("\n  {").append(d.field()).append("}: {} vs {}");
+      values.add(d.mine());
+      values.add(d.theirs());
+    }
+    return new InvalidSettingException(template.toString(), values.toArray());
   }
 
   /** What changes as the run trains, and what a checkpoint saves: the modules, the optimizer, the loss scaler, the generators. */
@@ -299,15 +311,11 @@ public final class Trainer {
     Path file = checkpointFile();
     try (StateDict ck = Checkpoint.open(file)) {
       TrainConfig saved = Checkpoint.config(ck);
-      if (!config.sameRunAs(saved)) {
-        throw new IllegalArgumentException("the checkpoint in " + output.dir() + " was made with another configuration; "
-            + "resume with the same options (only trainSteps may differ), or choose another output folder; "
-            + "differences (saved vs current):\n  " + String.join("\n  ", saved.differences(config.withTrainSteps(saved.trainSteps()))));
-      }
+      if (!config.sameRunAs(saved)) throw anotherRun(saved);
       long step = Checkpoint.meta(ck, "meta.step");
       if (step > config.trainSteps()) {
-        throw new IllegalArgumentException("the checkpoint in " + output.dir() + " is at step " + step + ", past trainSteps = "
-            + config.trainSteps());
+        throw new InvalidSettingException("the checkpoint in {} is at step {}, past {trainSteps=}", output.dir(), step,
+            config.trainSteps());
       }
       try {
         run.model().loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
@@ -411,10 +419,10 @@ public final class Trainer {
   private void sampleGrid(Ema ema, NoiseSchedule schedule, Path file) throws IOException {
     UNet shadow = (UNet) ema.shadow();
     GaussianDiffusion d = new GaussianDiffusion(shadow, schedule);
-    DdimSampler sampler = new DdimSampler(d, Math.min(output.sampleSteps(), schedule.nSteps()), 0.0);
+    DdimSampler sampler = new DdimSampler(d, Math.min(output.samplingSteps(), schedule.timesteps()), 0.0);
     try (Scope s = Scope.open(); Autocast ac = config.precision().autocast()) {
       long size = config.imageSize();
-      Tensor x = sampler.sample(output.sampleCount(), new long[] {config.model().imageChannels(), size, size}, config.seed(), io.github.ddpm4j.diffusion.Progress.NONE);
+      Tensor x = sampler.sample(output.sampleCount(), new long[] {config.model().imageChannels(), size, size}, config.seed(), Progress.NONE);
       ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(output.sampleCount())), 2), file);
     }
   }

@@ -99,7 +99,7 @@ class CliArgumentsTest {
     return Stream.of(
         // train
         Arguments.of(train("--bogus"), "--bogus"),
-        Arguments.of(train("--steps", "many"), "--steps"),
+        Arguments.of(train("--train-steps", "many"), "--train-steps"),
         Arguments.of(train("--lr", "fast"), "--lr"),
         Arguments.of(train("--device", "tpu"), "--device tpu"),
         Arguments.of(train("--threads", "-1"), "--threads"),
@@ -107,13 +107,13 @@ class CliArgumentsTest {
         Arguments.of(train("--channel-mults", "1,2", "--attention", "false"), "--attention has 1 entries but --channel-mults has 2"),
         Arguments.of(train("--channel-mults", "1,x"), "--channel-mults"),
         Arguments.of(train("--attention", "false,maybe,true"), "--attention"),
-        Arguments.of(train("--steps", "0"), "--steps=0"),
+        Arguments.of(train("--train-steps", "0"), "--train-steps=0 must be >= 1"),
         Arguments.of(train("--batch-size", "0"), "--batch-size=0"),
         Arguments.of(train("--lr", "-1"), "--lr=-1.0"),
         Arguments.of(train("--grad-clip", "Infinity"), "--grad-clip=Infinity"),
         Arguments.of(train("--ema-decay", "1"), "--ema-decay=1.0"),
-        Arguments.of(train("--schedule", "quadratic"), "--schedule='quadratic'"),
-        Arguments.of(train("--diffusion-steps", "1"), "--diffusion-steps=1"),
+        Arguments.of(train("--schedule", "quadratic"), "'--schedule': expected one of linear, cosine, got 'quadratic'"),
+        Arguments.of(train("--timesteps", "1"), "--timesteps=1"),
         Arguments.of(train("--base-channels", "7"), "--base-channels=7"),
         Arguments.of(train("--groups", "3"), "--groups=3"),
         Arguments.of(train("--dropout", "1.5"), "--dropout=1.5"),
@@ -128,7 +128,7 @@ class CliArgumentsTest {
         Arguments.of(train("--lr", "1.5"), "--lr=1.5 must be in (0, 1.0]"),
         Arguments.of(train("--lr", "NaN"), "--lr=NaN must be in (0, 1.0]"),
         Arguments.of(train("--image-size", "100000"), "--image-size=100000 must be in 4..1024"),
-        Arguments.of(train("--diffusion-steps", "100001"), "--diffusion-steps=100001 must be in 2..100000"),
+        Arguments.of(train("--timesteps", "100001"), "--timesteps=100001 must be in 2..100000"),
         Arguments.of(train("--batch-size", "4097"), "--batch-size=4097 must be in 1..4096"),
         Arguments.of(train("--base-channels", "2048"), "--base-channels=2048 must be even and in 4..1024"),
         Arguments.of(train("--channel-mults", "1,2,1000"), "--channel-mults=[1, 2, 1000] make the widest level (--base-channels=32 times their product) wider than 4096"),
@@ -146,11 +146,11 @@ class CliArgumentsTest {
         Arguments.of(withCheckpoint("sample", "--bogus"), "--bogus"),
         Arguments.of(withCheckpoint("sample", "--count", "some"), "--count"),
         Arguments.of(withCheckpoint("sample", "--count", "0"), "--count"),
-        Arguments.of(withCheckpoint("sample", "--count", "4097"), "--count must be in 1..4096"),
-        Arguments.of(withCheckpoint("sample", "--sampler", "foo"), "--sampler"),
-        Arguments.of(withCheckpoint("sample", "--ddim-steps", "0"), "--ddim-steps"),
-        Arguments.of(withCheckpoint("sample", "--ddim-steps", "51", "--no-progress"), "--ddim-steps 51 exceeds the model's 50"),
-        Arguments.of(withCheckpoint("sample", "--eta", "-1"), "--eta"),
+        Arguments.of(withCheckpoint("sample", "--count", "4097"), "--count=4097 must be in 1..4096"),
+        Arguments.of(withCheckpoint("sample", "--sampler", "foo"), "'--sampler': expected one of ddim, ancestral, got 'foo'"),
+        Arguments.of(withCheckpoint("sample", "--sampling-steps", "0", "--no-progress"), "--sampling-steps=0 must lie in [1, T = 50]"),
+        Arguments.of(withCheckpoint("sample", "--sampling-steps", "51", "--no-progress"), "--sampling-steps=51 must lie in [1, T = 50]"),
+        Arguments.of(withCheckpoint("sample", "--eta", "-1", "--sampling-steps", "5", "--no-progress"), "--eta=-1.0 must be finite and >= 0"),
         Arguments.of(withCheckpoint("sample", "--device", "tpu"), "--device tpu"),
         Arguments.of(withCheckpoint("sample", "--threads", "-1"), "--threads"),
         Arguments.of(withCheckpoint("sample", "--seed", "1.5"), "--seed"),
@@ -207,7 +207,7 @@ class CliArgumentsTest {
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + noData), noData),
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + notAnImage), notAnImage),
         Arguments.of(args("sample", "--checkpoint", mismatch.toString(), "--no-progress"), mismatch),
-        Arguments.of(args("sample", "--checkpoint", corrupted.file().toString(), "--ddim-steps", "5", "-n", "1",
+        Arguments.of(args("sample", "--checkpoint", corrupted.file().toString(), "--sampling-steps", "5", "-n", "1",
             "--grid", dir.resolve("never.png").toString(), "--no-progress"), corrupted.file()),
         Arguments.of(args("info", "--checkpoint", corrupted.file().toString()), corrupted.file()),
         Arguments.of(args("animate", "--checkpoint", missing.toString()), missing),
@@ -244,7 +244,7 @@ class CliArgumentsTest {
   void aCheckpointWithAnAbsurdConfigurationIsRejectedWhenRead() {
     for (String command : List.of("sample", "info")) {
       List<String> args = new ArrayList<>(List.of(command, "--checkpoint", tampered.toString(), "--threads", CliRunner.THREADS));
-      if (command.equals("sample")) args.addAll(List.of("--ddim-steps", "5", "--no-progress"));
+      if (command.equals("sample")) args.addAll(List.of("--sampling-steps", "5", "--no-progress"));
       CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
       assertEquals(1, r.code(), r::toString);
       assertEquals("ddpm4j " + command + ": " + tampered + ": invalid configuration: imageSize = 100000 must be in 4..1024",
@@ -277,11 +277,11 @@ class CliArgumentsTest {
     for (List<String> c : cases) {
       List<String> args = new ArrayList<>(c.subList(1, c.size()));
       if (args.get(0).equals("train")) {
-        args.addAll(List.of("--data", data.toString(), "--steps", "1", "--batch-size", "8", "--image-size", "8", "--base-channels", "8",
+        args.addAll(List.of("--data", data.toString(), "--train-steps", "1", "--batch-size", "8", "--image-size", "8", "--base-channels", "8",
             "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false", "--no-progress"));
       } else {
         args.addAll(List.of("--checkpoint", ck.toString()));
-        if (args.get(0).equals("sample")) args.addAll(List.of("-n", "1", "--ddim-steps", "2", "--no-progress"));
+        if (args.get(0).equals("sample")) args.addAll(List.of("-n", "1", "--sampling-steps", "2", "--no-progress"));
         else args.addAll(List.of("--count", "1", "--every", "25"));
       }
       args.addAll(List.of("--threads", CliRunner.THREADS));
@@ -297,7 +297,7 @@ class CliArgumentsTest {
   @Test
   void aCheckpointWithAFlippedBitInItsWeightsExitsWithOneNamingTheRecord() {
     CliRunner.Result r = CliRunner.run("sample", "--checkpoint", corrupted.file().toString(), "--no-progress", "-n", "1",
-        "--ddim-steps", "5", "--grid", dir.resolve("never.png").toString(), "--threads", CliRunner.THREADS);
+        "--sampling-steps", "5", "--grid", dir.resolve("never.png").toString(), "--threads", CliRunner.THREADS);
     assertEquals(1, r.code(), r::toString);
     assertTrue(r.err().contains(corrupted.file().toString()), r::toString);
     assertTrue(r.err().contains("'" + corrupted.entry() + "'"), r::toString);

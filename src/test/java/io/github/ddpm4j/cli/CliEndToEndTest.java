@@ -3,6 +3,8 @@ package io.github.ddpm4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.github.ddpm4j.data.IdxFiles;
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.serialize.StateDict;
@@ -10,11 +12,14 @@ import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.train.Checkpoint;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -39,10 +44,10 @@ class CliEndToEndTest {
   private static CliRunner.Result resumed;
 
   private static String[] trainArgs(Path data, Path out, int steps, String... more) {
-    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--steps",
+    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--train-steps",
         Integer.toString(steps), "--limit", "64", "--batch-size", "8", "--image-size", Integer.toString(SIZE), "--base-channels", "8",
-        "--groups", "4", "--channel-mults", "1,2", "--attention", "false,true", "--blocks", "1", "--diffusion-steps", "50",
-        "--warmup", "2", "--checkpoint-every", "3", "--sample-every", "3", "--samples", "4", "--sample-steps", "5", "--flip",
+        "--groups", "4", "--channel-mults", "1,2", "--attention", "false,true", "--blocks", "1", "--timesteps", "50",
+        "--warmup", "2", "--checkpoint-every", "3", "--sample-every", "3", "--samples", "4", "--sampling-steps", "5", "--flip",
         "--no-progress", "--threads", CliRunner.THREADS, "--seed", "3"));
     args.addAll(List.of(more));
     return args.toArray(String[]::new);
@@ -120,7 +125,7 @@ class CliEndToEndTest {
     Path grid = dir.resolve("out/ddim.png");
     Path singles = dir.resolve("out/singles");
     CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "5", "--sampler", "ddim",
-        "--ddim-steps", "5", "--grid", grid.toString(), "--singles", singles.toString(), "--no-progress", "--threads",
+        "--sampling-steps", "5", "--grid", grid.toString(), "--singles", singles.toString(), "--no-progress", "--threads",
         CliRunner.THREADS);
     assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("wrote 5 images into " + singles), r::toString);
@@ -137,11 +142,35 @@ class CliEndToEndTest {
     Path a = dir.resolve("repro/a.png");
     Path b = dir.resolve("repro/b.png");
     for (Path p : List.of(a, b)) {
-      CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "2", "--ddim-steps", "4",
+      CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "2", "--sampling-steps", "4",
           "--grid", p.toString(), "--no-progress", "--seed", "11", "--threads", CliRunner.THREADS);
       assertEquals(0, r.code(), r::toString);
     }
     assertTrue(Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
+  }
+
+  /** A checkpoint written before T was called timesteps has {@code "steps": 50} in its configuration. */
+  @Test
+  void aCheckpointWithTheOldConfigurationKeysStillLoads() throws IOException {
+    Path old = Files.createDirectories(dir.resolve("old")).resolve("checkpoint.pt");
+    try (StateDict full = StateDict.load(checkpoint)) {
+      Map<String, io.github.ddpm4j.torch.Tensor> entries = new LinkedHashMap<>(full);
+      JsonObject config = JsonParser.parseString(new String(full.get("meta.config").toByteArray(), StandardCharsets.UTF_8))
+          .getAsJsonObject();
+      config.add("steps", config.remove("timesteps"));
+      byte[] json = config.toString().getBytes(StandardCharsets.UTF_8);
+      entries.put("meta.config", io.github.ddpm4j.torch.Torch.tensor(json, json.length));
+      StateDict.savePyTorch(entries, old);
+    }
+    assertTrue(new String(Files.readAllBytes(old), StandardCharsets.ISO_8859_1).contains("\"steps\":50"));
+    CliRunner.Result info = CliRunner.run("info", "--checkpoint", old.toString(), "--threads", CliRunner.THREADS);
+    assertEquals(0, info.code(), info::toString);
+    assertTrue(info.out().contains("T = 50"), info::toString);
+    Path grid = dir.resolve("old/grid.png");
+    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", old.toString(), "-n", "2", "--sampling-steps", "50", "--grid",
+        grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
+    assertEquals(0, r.code(), r::toString);
+    assertSize(grid(2), grid(1), image(grid));
   }
 
   @Test
@@ -224,9 +253,9 @@ class CliEndToEndTest {
   void trainOnARawIdxFileResizedToTheModel() throws IOException {
     Path raw = IdxFiles.write(dir.resolve("raw/images-idx3-ubyte"), 16, 10, 10);
     Path out = dir.resolve("run-raw");
-    CliRunner.Result r = CliRunner.run("train", "--data", raw.toString(), "--out", out.toString(), "--steps", "2", "--image-size", "8",
+    CliRunner.Result r = CliRunner.run("train", "--data", raw.toString(), "--out", out.toString(), "--train-steps", "2", "--image-size", "8",
         "--batch-size", "8", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false",
-        "--diffusion-steps", "20", "--samples", "1", "--sample-every", "0", "--no-progress", "--threads", CliRunner.THREADS);
+        "--timesteps", "20", "--samples", "1", "--sample-every", "0", "--no-progress", "--threads", CliRunner.THREADS);
     assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("16 images 1x8x8"), r::toString);
     assertTrue(r.out().contains("resized to 8"), r::toString);

@@ -44,7 +44,7 @@ class ExecutionOptionsTest {
     }
     assertTrue(Files.isRegularFile(run.resolve("samples.png")));
     Path grid = dir.resolve("fp32.png");
-    CliRunner.Result s = CliRunner.run("sample", "--checkpoint", run.resolve("checkpoint.pt").toString(), "-n", "2", "--ddim-steps", "3",
+    CliRunner.Result s = CliRunner.run("sample", "--checkpoint", run.resolve("checkpoint.pt").toString(), "-n", "2", "--sampling-steps", "3",
         "--precision", "fp32", "--channels-last", "--grid", grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
     assertEquals(0, s.code(), s::toString);
     assertTrue(Files.isRegularFile(grid));

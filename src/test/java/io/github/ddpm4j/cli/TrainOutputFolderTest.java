@@ -46,10 +46,10 @@ class TrainOutputFolderTest {
   }
 
   static String[] train(Path data, Path out, int steps, String... more) {
-    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--steps",
+    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--train-steps",
         Integer.toString(steps), "--batch-size", "8", "--image-size", "8", "--base-channels", "8", "--groups", "4",
-        "--channel-mults", "1,2", "--attention", "false,true", "--diffusion-steps", "20", "--warmup", "1", "--checkpoint-every", "2",
-        "--sample-every", "2", "--samples", "4", "--sample-steps", "3", "--no-progress", "--threads", CliRunner.THREADS));
+        "--channel-mults", "1,2", "--attention", "false,true", "--timesteps", "20", "--warmup", "1", "--checkpoint-every", "2",
+        "--sample-every", "2", "--samples", "4", "--sampling-steps", "3", "--no-progress", "--threads", CliRunner.THREADS));
     args.addAll(List.of(more));
     return args.toArray(String[]::new);
   }
@@ -157,7 +157,7 @@ class TrainOutputFolderTest {
     ok(train(data, run, 2));
     Path checkpoint = run.resolve("checkpoint.pt");
     Path out = Files.createDirectories(dir.resolve("out"));
-    ok("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--ddim-steps", "2", "--grid", out.resolve("grid.png").toString(),
+    ok("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--sampling-steps", "2", "--grid", out.resolve("grid.png").toString(),
         "--singles", out.resolve("singles").toString(), "--no-progress", "--threads", CliRunner.THREADS);
     ok("animate", "--checkpoint", checkpoint.toString(), "--count", "1", "--every", "10", "--out", out.resolve("t.gif").toString(),
         "--threads", CliRunner.THREADS);

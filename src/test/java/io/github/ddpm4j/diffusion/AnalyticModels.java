@@ -19,7 +19,7 @@ final class AnalyticModels {
    * N(mu, s^2): E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) mu) / (ab s^2 + 1 - ab).
    */
   static EpsilonModel gaussianData(NoiseSchedule schedule, double mu, double s) {
-    double[] alphaBar = new double[schedule.nSteps()];
+    double[] alphaBar = new double[schedule.timesteps()];
     for (int t = 0; t < alphaBar.length; t++) alphaBar[t] = schedule.alphaBar(t);
     return (xt, t) -> {
       long[] steps = t.toLongArray();

@@ -82,7 +82,7 @@ class AncestralSamplerTest {
     try (Scope scope = Scope.open()) {
       AncestralSampler sampler = new AncestralSampler(new GaussianDiffusion(model, schedule));
       List<int[]> reports = new ArrayList<>();
-      Tensor a = sampler.sample(4, new long[] {1, 2, 2}, 17, (done, total) -> reports.add(new int[] {done, total}));
+      Tensor a = sampler.sample(4, new long[] {1, 2, 2}, 17, (Progress) (done, total) -> reports.add(new int[] {done, total}));
       assertArrayEquals(new long[] {4, 1, 2, 2}, a.shape());
       assertEquals(T, reports.size());
       for (int i = 0; i < T; i++) assertArrayEquals(new int[] {i + 1, T}, reports.get(i));
@@ -112,7 +112,7 @@ class AncestralSamplerTest {
     try (Scope scope = Scope.open(); Generator g = new Generator(2)) {
       AncestralSampler sampler = new AncestralSampler(new GaussianDiffusion(model, schedule));
       int[] count = {0};
-      Tensor out = sampler.denoise(Torch.randn(3, 1, 1, 1), 9, g, (done, total) -> {
+      Tensor out = sampler.denoise(Torch.randn(3, 1, 1, 1), 9, g, (Progress) (done, total) -> {
         count[0]++;
         assertEquals(10, total);
       });

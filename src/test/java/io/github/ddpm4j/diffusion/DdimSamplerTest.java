@@ -45,11 +45,11 @@ class DdimSamplerTest {
 
   @Test
   void timestepsAreEvenlySpaced() {
-    int[] all = new DdimSampler(small, T, 0).timesteps();
+    int[] all = new DdimSampler(small, T, 0).tau();
     for (int i = 0; i < T; i++) assertEquals(i, all[i]);
-    assertArrayEquals(new int[] {0, 5, 10, 15, 20, 25, 30, 35, 40, 45}, new DdimSampler(small, 10, 0).timesteps());
-    assertArrayEquals(new int[] {0, 16, 33}, new DdimSampler(small, 3, 0).timesteps());
-    assertArrayEquals(new int[] {0}, new DdimSampler(small, 1, 0).timesteps());
+    assertArrayEquals(new int[] {0, 5, 10, 15, 20, 25, 30, 35, 40, 45}, new DdimSampler(small, 10, 0).tau());
+    assertArrayEquals(new int[] {0, 16, 33}, new DdimSampler(small, 3, 0).tau());
+    assertArrayEquals(new int[] {0}, new DdimSampler(small, 1, 0).tau());
   }
 
   @Test
@@ -89,13 +89,13 @@ class DdimSamplerTest {
     try (Scope scope = Scope.open()) {
       DdimSampler sampler = new DdimSampler(small, 10, 0.0);
       List<int[]> reports = new ArrayList<>();
-      Tensor x = sampler.sample(N, SHAPE, 9, (done, total) -> reports.add(new int[] {done, total}));
+      Tensor x = sampler.sample(N, SHAPE, 9, (Progress) (done, total) -> reports.add(new int[] {done, total}));
       assertEquals(10, reports.size());
       assertArrayEquals(new int[] {1, 10}, reports.get(0));
       assertArrayEquals(new int[] {10, 10}, reports.get(9));
       // With this model every DDIM update is affine in x, x' = A x + B, so the exact output law is
       // N(m, k^2) with m and k carried through the ten updates from x_T ~ N(0, 1).
-      int[] tau = sampler.timesteps();
+      int[] tau = sampler.tau();
       double m = 0, k = 1;
       for (int i = tau.length - 1; i >= 0; i--) {
         double ab = schedule.alphaBar(tau[i]);
@@ -128,8 +128,8 @@ class DdimSamplerTest {
 
   @Test
   void badArgumentsNameTheParameter() {
-    assertStartsWith("S ", assertThrows(IllegalArgumentException.class, () -> new DdimSampler(small, T + 1, 0)));
-    assertStartsWith("S ", assertThrows(IllegalArgumentException.class, () -> new DdimSampler(small, 0, 0)));
+    assertStartsWith("samplingSteps ", assertThrows(IllegalArgumentException.class, () -> new DdimSampler(small, T + 1, 0)));
+    assertStartsWith("samplingSteps ", assertThrows(IllegalArgumentException.class, () -> new DdimSampler(small, 0, 0)));
     assertStartsWith("eta ", assertThrows(IllegalArgumentException.class, () -> new DdimSampler(small, 5, -0.1)));
     assertStartsWith("eta ", assertThrows(IllegalArgumentException.class, () -> new DdimSampler(small, 5, Double.NaN)));
     DdimSampler sampler = new DdimSampler(small, 5, 0);

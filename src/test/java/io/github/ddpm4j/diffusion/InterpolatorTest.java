@@ -44,7 +44,7 @@ class InterpolatorTest {
       int[] steps = {0};
       Tensor got;
       try (Generator g = new Generator(8)) {
-        got = new Interpolator(diffusion).interpolate(x1, x2, lambda, t, g, (done, total) -> {
+        got = new Interpolator(diffusion).interpolate(x1, x2, lambda, t, g, (Progress) (done, total) -> {
           steps[0]++;
           assertEquals(t + 1, total);
         });
@@ -53,7 +53,7 @@ class InterpolatorTest {
       Tensor expected;
       try (Generator g = new Generator(8)) {
         Tensor eps = Torch.randnLike(x1, g);
-        Tensor ts = diffusion.timesteps(t, x1);
+        Tensor ts = diffusion.tBatch(t, x1);
         Tensor xt = diffusion.qSample(x1, ts, eps).mul(1 - lambda).add(diffusion.qSample(x2, ts, eps).mul(lambda));
         expected = new AncestralSampler(diffusion).denoise(xt, t, g, Progress.NONE);
       }

@@ -28,7 +28,7 @@ class NoiseScheduleTest {
   @Test
   void linearDefaultsMatchClosedForm() {
     try (NoiseSchedule schedule = NoiseSchedule.linear()) {
-      assertEquals(1000, schedule.nSteps());
+      assertEquals(1000, schedule.timesteps());
       double[] beta = AnalyticModels.values(schedule.beta());
       double[] alphaBar = AnalyticModels.values(schedule.alphaBar());
       double product = 1;

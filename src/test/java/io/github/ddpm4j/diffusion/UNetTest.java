@@ -235,10 +235,11 @@ class UNetTest {
         mixed = new Interpolator(diffusion).interpolate(ancestral.narrow(0, 0, 1), ancestral.narrow(0, 1, 1), 0.5, 3, g,
             Progress.NONE);
       }
+      TrajectoryRecorder recorder = new TrajectoryRecorder(3);
       try (Generator g = new Generator(1);
-          Trajectory run = new TrajectorySampler(diffusion, 3).sample(2, shape, g, Progress.NONE)) {
+          Trajectory run = recorder.trajectory(new AncestralSampler(diffusion).sample(2, shape, g, recorder))) {
         assertTrue(run.sample().equal(ancestral), "trajectory and ancestral agree for the same seed");
-        assertArrayEquals(new int[] {6, 3, 0}, run.timesteps());
+        assertArrayEquals(new int[] {6, 3, 0}, run.t());
         assertArrayEquals(new long[] {3, 2, 1, 8, 8}, run.x0Hat().shape());
       }
       for (Tensor x : List.of(ancestral, ddim, mixed)) {

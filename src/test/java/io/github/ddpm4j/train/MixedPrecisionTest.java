@@ -35,7 +35,7 @@ class MixedPrecisionTest {
 
   private static TrainConfig config(Precision p) {
     TrainConfig c = TrainFixtures.config(data, STEPS);
-    return new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.steps(), c.betaStart(),
+    return new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.timesteps(), c.betaStart(),
         c.betaEnd(), c.batchSize(), c.trainSteps(), c.lr(), c.warmupSteps(), c.gradClip(), c.emaDecay(), c.emaWarmup(), c.seed(), p);
   }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.diffusion.UNetConfig;
 import java.util.List;
 import java.util.function.Supplier;
@@ -21,16 +22,16 @@ class TrainConfigTest {
 
   /** A valid configuration with every field changed from the defaults. */
   static TrainConfig custom() {
-    return new TrainConfig("/data/set", 12, 64, true, TINY, "cosine", 50, 2e-4, 0.03, 8, 123, 3e-4, 7, 0.5, 0.95, false, -5, Precision.BF16);
+    return new TrainConfig("/data/set", 12, 64, true, TINY, ScheduleType.COSINE, 50, 2e-4, 0.03, 8, 123, 3e-4, 7, 0.5, 0.95, false, -5, Precision.BF16);
   }
 
   private static TrainConfig with(String field, Object value) {
     TrainConfig d = custom();
-    Object[] v = {d.data(), d.imageSize(), d.limit(), d.flip(), d.model(), d.schedule(), d.steps(), d.betaStart(), d.betaEnd(),
+    Object[] v = {d.data(), d.imageSize(), d.limit(), d.flip(), d.model(), d.schedule(), d.timesteps(), d.betaStart(), d.betaEnd(),
         d.batchSize(), d.trainSteps(), d.lr(), d.warmupSteps(), d.gradClip(), d.emaDecay(), d.emaWarmup(), d.seed(), d.precision()};
     var components = TrainConfig.class.getRecordComponents();
     for (int i = 0; i < components.length; i++) if (components[i].getName().equals(field)) v[i] = value;
-    return new TrainConfig((String) v[0], (int) v[1], (long) v[2], (boolean) v[3], (UNetConfig) v[4], (String) v[5], (int) v[6],
+    return new TrainConfig((String) v[0], (int) v[1], (long) v[2], (boolean) v[3], (UNetConfig) v[4], (ScheduleType) v[5], (int) v[6],
         (double) v[7], (double) v[8], (int) v[9], (long) v[10], (double) v[11], (long) v[12], (double) v[13], (double) v[14],
         (boolean) v[15], (long) v[16], (Precision) v[17]);
   }
@@ -67,6 +68,60 @@ class TrainConfigTest {
     assertEquals(with("precision", Precision.FP32), TrainConfig.fromJson(old));
   }
 
+  /**
+   * Checkpoints written before the diffusion length was called {@code timesteps} name it {@code steps}:
+   * this is {@link #custom()} as those versions wrote it.
+   */
+  @Test
+  void aConfigurationInTheOldFormReadsTheSame() {
+    String old = """
+        {
+          "data": "/data/set",
+          "imageSize": 12,
+          "limit": 64,
+          "flip": true,
+          "model": {
+            "imageChannels": 1,
+            "nChannels": 8,
+            "chMults": [1, 2],
+            "isAttn": [false, true],
+            "nBlocks": 1,
+            "dropout": 0.1,
+            "nGroups": 4,
+            "finalGroups": 4
+          },
+          "schedule": "cosine",
+          "steps": 50,
+          "betaStart": 2.0E-4,
+          "betaEnd": 0.03,
+          "batchSize": 8,
+          "trainSteps": 123,
+          "lr": 3.0E-4,
+          "warmupSteps": 7,
+          "gradClip": 0.5,
+          "emaDecay": 0.95,
+          "emaWarmup": false,
+          "seed": -5,
+          "precision": "BF16"
+        }
+        """;
+    assertEquals(custom(), TrainConfig.fromJson(old));
+    assertEquals(50, TrainConfig.fromJson(old).timesteps());
+    String now = custom().toJson();
+    assertTrue(now.contains("\"timesteps\": 50") && !now.contains("\"steps\""), now);
+    assertTrue(now.contains("\"schedule\": \"cosine\""), now);
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> TrainConfig.fromJson(old.replace("\"steps\": 50", "\"steps\": 1")));
+    assertEquals("invalid configuration: timesteps = 1 must be in 2..100000", bad.getMessage());
+  }
+
+  @Test
+  void anUnknownScheduleNamesTheAcceptedOnes() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainConfig.fromJson(custom().toJson().replace("\"cosine\"", "\"quadratic\"")));
+    assertEquals("invalid configuration: schedule: expected one of linear, cosine, got 'quadratic'", e.getMessage());
+  }
+
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of("data", (Supplier<TrainConfig>) () -> with("data", " ")),
@@ -75,9 +130,9 @@ class TrainConfigTest {
         Arguments.of("imageSize", (Supplier<TrainConfig>) () -> with("imageSize", 13)),
         Arguments.of("model", (Supplier<TrainConfig>) () -> with("model", null)),
         Arguments.of("limit", (Supplier<TrainConfig>) () -> with("limit", -1L)),
-        Arguments.of("schedule", (Supplier<TrainConfig>) () -> with("schedule", "quadratic")),
+        Arguments.of("schedule", (Supplier<TrainConfig>) () -> TrainConfig.fromJson(custom().toJson().replace("\"cosine\"", "\"quadratic\""))),
         Arguments.of("schedule", (Supplier<TrainConfig>) () -> with("schedule", null)),
-        Arguments.of("steps", (Supplier<TrainConfig>) () -> with("steps", 1)),
+        Arguments.of("timesteps", (Supplier<TrainConfig>) () -> with("timesteps", 1)),
         Arguments.of("betaStart", (Supplier<TrainConfig>) () -> with("betaStart", 0.0)),
         Arguments.of("betaEnd", (Supplier<TrainConfig>) () -> with("betaEnd", 1.0)),
         Arguments.of("betaStart", (Supplier<TrainConfig>) () -> with("betaStart", 0.05)),
@@ -96,7 +151,7 @@ class TrainConfigTest {
         // upper bounds, which configurations read from checkpoints pass too
         Arguments.of("imageSize", (Supplier<TrainConfig>) () -> with("imageSize", 100_000)),
         Arguments.of("imageSize", (Supplier<TrainConfig>) () -> with("imageSize", 1026)),
-        Arguments.of("steps", (Supplier<TrainConfig>) () -> with("steps", 100_001)),
+        Arguments.of("timesteps", (Supplier<TrainConfig>) () -> with("timesteps", 100_001)),
         Arguments.of("batchSize", (Supplier<TrainConfig>) () -> with("batchSize", 4097)),
         Arguments.of("lr", (Supplier<TrainConfig>) () -> with("lr", 1e308)),
         Arguments.of("lr", (Supplier<TrainConfig>) () -> with("lr", 1.0000001)),
@@ -121,7 +176,7 @@ class TrainConfigTest {
   void theBoundsThemselvesAreValid() {
     TrainConfig big = with("imageSize", TrainConfig.MAX_IMAGE_SIZE);
     assertEquals(big, TrainConfig.fromJson(big.toJson()));
-    with("steps", TrainConfig.MAX_DIFFUSION_STEPS);
+    with("timesteps", TrainConfig.MAX_DIFFUSION_STEPS);
     with("batchSize", TrainConfig.MAX_BATCH_SIZE);
     with("lr", TrainConfig.MAX_LR);
     with("model", TINY.toBuilder().imageChannels(3).build());

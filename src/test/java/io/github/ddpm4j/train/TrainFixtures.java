@@ -33,7 +33,7 @@ public final class TrainFixtures {
 
   /** @return a run of {@code steps} steps of batch 8 on {@code data}, with flips, warm-up, clipping and dropout */
   public static TrainConfig config(Path data, long steps) {
-    return new TrainConfig(data.toString(), 8, 0, true, TINY, "linear", 50, 1e-4, 0.02, 8, steps, 2e-3, 3, 1.0, 0.9, true, 7, io.github.ddpm4j.torch.Precision.FP32);
+    return new TrainConfig(data.toString(), 8, 0, true, TINY, io.github.ddpm4j.diffusion.ScheduleType.LINEAR, 50, 1e-4, 0.02, 8, steps, 2e-3, 3, 1.0, 0.9, true, 7, io.github.ddpm4j.torch.Precision.FP32);
   }
 
   /** @return output into {@code dir}, checkpoints every 3 steps, a 4-image grid every 1000 steps and at the end */

@@ -252,7 +252,7 @@ class TrainerTest extends ScopedTest {
     Path copy = Files.createDirectories(dir.resolve("copy"));
     Files.copy(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
     TrainConfig c = TrainFixtures.config(data, N);
-    TrainConfig otherLr = new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.steps(),
+    TrainConfig otherLr = new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.timesteps(),
         c.betaStart(), c.betaEnd(), c.batchSize(), c.trainSteps(), 5e-3, c.warmupSteps(), c.gradClip(), c.emaDecay(),
         c.emaWarmup(), c.seed(), c.precision());
     IllegalArgumentException lr = assertThrows(IllegalArgumentException.class,
@@ -303,6 +303,6 @@ class TrainerTest extends ScopedTest {
         assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, 0, 1, 0, false)));
     List<String> named = new ArrayList<>();
     for (IllegalArgumentException e : errors) named.add(e.getMessage().split(" ")[0]);
-    assertEquals(List.of("checkpointEvery", "sampleEvery", "sampleCount", "sampleSteps"), named);
+    assertEquals(List.of("checkpointEvery", "sampleEvery", "sampleCount", "samplingSteps"), named);
   }
 }

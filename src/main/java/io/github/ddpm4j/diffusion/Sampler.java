@@ -1,0 +1,90 @@
+package io.github.ddpm4j.diffusion;
+
+import io.github.ddpm4j.torch.Generator;
+import io.github.ddpm4j.torch.Tensor;
+import java.util.Objects;
+
+/**
+ * A reverse-process sampler: the timesteps it visits and its step rule, the one thing in
+ * which samplers differ. One loop runs every sampler ({@link #sample}): it starts from
+ * {@code x_T ~ N(0, I)} at the last of {@link #tau()}, applies {@link #step} at each timestep
+ * from the last down to the first (which is 0), and tells a {@link StepObserver} after each
+ * step. A new sampler is one small class that implements {@link #diffusion()}, {@link #tau()}
+ * and {@link #step}; see {@link AncestralSampler} (Ho et al. 2020, Algorithm 2) and
+ * {@link DdimSampler} (Song et al. 2021, equation 12).
+ *
+ * <p>The loop runs in inference mode, with a {@link io.github.ddpm4j.nn.Module} model switched
+ * to evaluation mode for the run and restored afterwards. Results are inference tensors: use
+ * them for images and metrics, not as inputs that need gradients. Every intermediate image is
+ * freed as soon as the next exists. With the same generator state on the CPU the output is the
+ * same bit for bit.
+ */
+public interface Sampler {
+  /**
+   * What one step made.
+   *
+   * @param next the next, less noisy image {@code x_{tPrev}} ({@code x_0} after the last step), a new
+   *     tensor of the shape and dtype of {@code x_t}
+   * @param x0Hat the step's estimate of {@code x_0} from {@code x_t}, the shape of {@code x_t}
+   */
+  record Update(Tensor next, Tensor x0Hat) {}
+
+  /** @return the model and schedule this sampler draws from */
+  GaussianDiffusion diffusion();
+
+  /**
+   * @return the timestep indices a run from pure noise visits, ascending
+   *     ({@code tau_1 = 0 < tau_2 < ... < tau_S <= T - 1}); the run visits them from the last to the first
+   */
+  int[] tau();
+
+  /**
+   * The step rule: one update from {@code x_t} at timestep index {@code t} to the image at
+   * {@code tPrev}. The loop calls it inside a {@link io.github.ddpm4j.torch.Scope} of the step:
+   * what it creates is freed after the step, except {@link Update#next()}.
+   *
+   * @param xt the images at {@code t}, float32 {@code [batch, channels, height, width]}
+   * @param t the timestep index of {@code xt}, one of {@link #tau()}
+   * @param tPrev the timestep index of the next image, the entry of {@link #tau()} before {@code t}, or -1
+   *     when the next image is {@code x_0}
+   * @param generator the source of the step's noise, on the device of {@code xt}
+   * @return the next image and the estimate of {@code x_0}
+   * @throws IllegalArgumentException if the model does not suit {@code xt}
+   */
+  Update step(Tensor xt, int t, int tPrev, Generator generator);
+
+  /**
+   * Generates {@code n} images: {@code x_T ~ N(0, I)}, then one {@link #step} per entry of
+   * {@link #tau()}, from the last to the first.
+   *
+   * @param n how many images, &gt;= 1
+   * @param imageShape one image's shape, {@code {channels, height, width}}
+   * @param generator the source of {@code x_T} and of every step's noise, on the schedule's device
+   * @param observer told after each step ({@link Progress}, {@link TrajectoryRecorder}, or
+   *     several with {@link StepObserver#andThen})
+   * @return float32 {@code [n, channels, height, width]}, roughly in [-1, 1]; joins the caller's scope
+   * @throws IllegalArgumentException naming {@code n} or {@code imageShape} when not positive, or from the
+   *     model when the image size does not suit it
+   * @throws NullPointerException if {@code generator} or {@code observer} is null
+   */
+  default Tensor sample(long n, long[] imageShape, Generator generator, StepObserver observer) {
+    Objects.requireNonNull(observer, "observer");
+    return ReverseLoop.run(this, tau(), ReverseLoop.noise(diffusion(), n, imageShape, generator), true, generator, observer);
+  }
+
+  /**
+   * {@link #sample(long, long[], Generator, StepObserver)} with a fresh generator seeded with {@code seed}.
+   *
+   * @param n how many images, &gt;= 1
+   * @param imageShape one image's shape, {@code {channels, height, width}}
+   * @param seed the seed of the generator
+   * @param observer told after each step
+   * @return float32 {@code [n, channels, height, width]}; joins the caller's scope
+   * @throws IllegalArgumentException naming {@code n} or {@code imageShape} when not positive
+   */
+  default Tensor sample(long n, long[] imageShape, long seed, StepObserver observer) {
+    try (Generator generator = new Generator(seed, diffusion().schedule().device())) {
+      return sample(n, imageShape, generator, observer);
+    }
+  }
+}

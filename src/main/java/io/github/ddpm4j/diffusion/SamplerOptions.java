@@ -1,0 +1,34 @@
+package io.github.ddpm4j.diffusion;
+
+import java.util.Objects;
+
+/**
+ * Which sampler to run and its settings, as the command line and the trainer's sample grids
+ * choose them. The sampler checks its own settings when {@link #create} builds it.
+ *
+ * @param type the kind of sampler
+ * @param samplingSteps the number of DDIM steps {@code S}, in [1, T] (DDIM only)
+ * @param eta DDIM's stochasticity, finite and &gt;= 0 (DDIM only)
+ */
+public record SamplerOptions(SamplerType type, int samplingSteps, double eta) {
+  /**
+   * @throws NullPointerException if {@code type} is null
+   */
+  public SamplerOptions {
+    Objects.requireNonNull(type, "type");
+  }
+
+  /**
+   * @param diffusion the model and schedule to sample from
+   * @return the sampler
+   * @throws io.github.ddpm4j.io.InvalidSettingException naming {@code samplingSteps} or {@code eta} when
+   *     out of range for a DDIM sampler over {@code diffusion}
+   * @throws NullPointerException if {@code diffusion} is null
+   */
+  public Sampler create(GaussianDiffusion diffusion) {
+    return switch (type) {
+      case DDIM -> new DdimSampler(diffusion, samplingSteps, eta);
+      case ANCESTRAL -> new AncestralSampler(diffusion);
+    };
+  }
+}
