@@ -77,10 +77,10 @@ public final class DdimSampler implements Sampler {
     double alphaBar = schedule.alphaBar(t);
     double alphaBarPrev = tPrev < 0 ? 1.0 : schedule.alphaBar(tPrev);
     Tensor eps = diffusion.callModel(xt, diffusion.tBatch(t, xt));
-    Tensor x0Hat = xt.sub(eps.mul(Math.sqrt(1 - alphaBar))).div(Math.sqrt(alphaBar));
+    Tensor x0Hat = diffusion.x0FromEps(xt, t, eps);
     if (diffusion.clipDenoised()) {
       x0Hat = x0Hat.clamp(-1.0, 1.0);
-      eps = xt.sub(x0Hat.mul(Math.sqrt(alphaBar))).div(Math.sqrt(1 - alphaBar));
+      eps = diffusion.epsFromX0(xt, t, x0Hat);
     }
     double sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
     double dirCoef = Math.sqrt(Math.max(0.0, 1 - alphaBarPrev - sigma * sigma));
