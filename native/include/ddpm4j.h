@@ -7,7 +7,12 @@
  * Conventions
  *  - Every handle type is opaque and has exactly one *_free function.
  *  - Shapes travel as (const int64_t* values, int64_t length).
- *  - dtype and device travel as the small integer enums below.
+ *  - dtype and device travel as the small integer enums below. Every other
+ *    choice among several (an op, a mode, a reduction) is an enumerator of one
+ *    enum here too: the Java side uses the generated constants, and the shim
+ *    switches over the enum type with every enumerator named (the build fails
+ *    on a missing one), so adding an enumerator is one edit in this header plus
+ *    the cases that the compiler then asks for.
  *  - Every function that can fail takes a dd_ctx* as its first argument. The
  *    caller owns that record (one per Java thread, virtual threads included).
  *    On failure the function stores a non-zero status, its own name and the
@@ -45,19 +50,28 @@ typedef struct dd_bytes dd_bytes;         /* one owned byte buffer */
 typedef struct dd_cuda_graph dd_cuda_graph; /* one at::cuda::CUDAGraph and its capture state */
 
 /* ------------------------------------------------------------------ enums */
-enum dd_dtype {
+/* Functions take enum values as int32_t. Compiled as C++, each enum has int32_t as its
+   fixed underlying type, so that the shim may convert any int32_t to it and switch over
+   the enum type (an unknown code then matches no case). */
+#ifdef __cplusplus
+#define DD_ENUM(name) enum name : int32_t
+#else
+#define DD_ENUM(name) enum name
+#endif
+
+DD_ENUM(dd_dtype) {
   DD_FLOAT32 = 0, DD_FLOAT64 = 1, DD_BFLOAT16 = 2, DD_FLOAT16 = 3,
   DD_INT64 = 4, DD_INT32 = 5, DD_UINT8 = 6, DD_BOOL = 7, DD_INT8 = 8, DD_INT16 = 9
 };
 
-enum dd_device_type { DD_CPU = 0, DD_CUDA = 1 };
+DD_ENUM(dd_device_type) { DD_CPU = 0, DD_CUDA = 1 };
 
-enum dd_grad_mode { DD_GRAD_ENABLED = 0, DD_GRAD_DISABLED = 1, DD_GRAD_INFERENCE = 2 };
+DD_ENUM(dd_grad_mode) { DD_GRAD_ENABLED = 0, DD_GRAD_DISABLED = 1, DD_GRAD_INFERENCE = 2 };
 
 /* Automatic mixed precision (torch.autocast) for one call, on CPU and CUDA alike. */
-enum dd_autocast { DD_AUTOCAST_OFF = 0, DD_AUTOCAST_BFLOAT16 = 1, DD_AUTOCAST_FLOAT16 = 2 };
+DD_ENUM(dd_autocast) { DD_AUTOCAST_OFF = 0, DD_AUTOCAST_BFLOAT16 = 1, DD_AUTOCAST_FLOAT16 = 2 };
 
-enum dd_status {
+DD_ENUM(dd_status) {
   DD_OK = 0,
   DD_ERR_TORCH = 1,    /* c10::Error raised by LibTorch */
   DD_ERR_STD = 2,      /* another std::exception */
@@ -66,19 +80,19 @@ enum dd_status {
   DD_ERR_OOM = 5       /* std::bad_alloc or c10::OutOfMemoryError */
 };
 
-enum dd_handle_kind {
+DD_ENUM(dd_handle_kind) {
   DD_KIND_ALL = -1, DD_KIND_TENSOR = 0, DD_KIND_GENERATOR = 1,
   DD_KIND_OPTIMIZER = 2, DD_KIND_BYTES = 3, DD_KIND_CUDA_GRAPH = 4
 };
 
-enum dd_unary_op {
+DD_ENUM(dd_unary_op) {
   DD_NEG = 0, DD_ABS, DD_EXP, DD_LOG, DD_SQRT, DD_RSQRT, DD_SIN, DD_COS,
   DD_TANH, DD_SIGMOID, DD_RELU, DD_SILU, DD_GELU, DD_SQUARE, DD_SIGN,
   DD_FLOOR, DD_CEIL, DD_ROUND, DD_RECIPROCAL, DD_ERF, DD_LOG1P, DD_EXPM1,
   DD_LOGICAL_NOT, DD_ISNAN, DD_ISFINITE, DD_TRUNC
 };
 
-enum dd_binary_op {
+DD_ENUM(dd_binary_op) {
   DD_ADD = 0, DD_SUB, DD_MUL, DD_DIV, DD_POW, DD_MAXIMUM, DD_MINIMUM,
   DD_EQ, DD_NE, DD_LT, DD_LE, DD_GT, DD_GE, DD_LOGICAL_AND, DD_LOGICAL_OR,
   DD_REMAINDER, DD_ATAN2, DD_FLOOR_DIVIDE,
@@ -87,17 +101,27 @@ enum dd_binary_op {
   DD_RPOW  /* scalar forms only: scalar ^ tensor */
 };
 
-enum dd_reduce_op {
+DD_ENUM(dd_reduce_op) {
   DD_SUM = 0, DD_MEAN, DD_AMAX, DD_AMIN, DD_PROD, DD_LOGSUMEXP, DD_ALL, DD_ANY
 };
 
-enum dd_loss_reduction { DD_REDUCTION_NONE = 0, DD_REDUCTION_MEAN = 1, DD_REDUCTION_SUM = 2 };
+DD_ENUM(dd_loss_reduction) { DD_REDUCTION_NONE = 0, DD_REDUCTION_MEAN = 1, DD_REDUCTION_SUM = 2 };
 
-enum dd_interpolate_mode { DD_NEAREST = 0, DD_BILINEAR = 1, DD_BICUBIC = 2 };
+DD_ENUM(dd_interpolate_mode) { DD_NEAREST = 0, DD_BILINEAR = 1, DD_BICUBIC = 2 };
+
+/* Ops that take a tensor and one list of int64 (sizes, dimensions or repeat counts). */
+DD_ENUM(dd_shape_op) {
+  DD_VIEW = 0, /* Tensor.view(shape) */
+  DD_RESHAPE,  /* Tensor.reshape(shape) */
+  DD_PERMUTE,  /* Tensor.permute(dims) */
+  DD_EXPAND,   /* Tensor.expand(shape) */
+  DD_REPEAT,   /* Tensor.repeat(repeats) */
+  DD_FLIP      /* torch.flip(dims) */
+};
 
 /* How a tensor's elements are laid out (torch.memory_format). channels_last: a 4-d
    [N, C, H, W] tensor stored as N, H, W, C, which oneDNN's convolutions prefer. */
-enum dd_memory_format { DD_CONTIGUOUS_FORMAT = 0, DD_CHANNELS_LAST = 1 };
+DD_ENUM(dd_memory_format) { DD_CONTIGUOUS_FORMAT = 0, DD_CHANNELS_LAST = 1 };
 
 /* ------------------------------------------------------------- error/mode */
 #define DD_FUNCTION_LEN 64
@@ -228,12 +252,8 @@ DD_API int64_t dd_item_int64(dd_ctx* ctx, const dd_tensor* t);
 DD_API int32_t dd_equal(dd_ctx* ctx, const dd_tensor* a, const dd_tensor* b);
 
 /* ------------------------------------------------------- views and indexing */
-DD_API dd_tensor* dd_view(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim);
-DD_API dd_tensor* dd_reshape(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim);
-DD_API dd_tensor* dd_permute(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndim);
-DD_API dd_tensor* dd_expand(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim);
-DD_API dd_tensor* dd_repeat(dd_ctx* ctx, const dd_tensor* t, const int64_t* repeats, int64_t ndim);
-DD_API dd_tensor* dd_flip(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndim);
+/* One op of enum dd_shape_op on t with the list values[0..n). */
+DD_API dd_tensor* dd_shape(dd_ctx* ctx, int32_t op, const dd_tensor* t, const int64_t* values, int64_t n);
 DD_API dd_tensor* dd_transpose(dd_ctx* ctx, const dd_tensor* t, int64_t dim0, int64_t dim1);
 /* all_dims != 0 squeezes every size-1 dimension and ignores dim. */
 DD_API dd_tensor* dd_squeeze(dd_ctx* ctx, const dd_tensor* t, int64_t dim, int32_t all_dims);

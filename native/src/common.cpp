@@ -54,26 +54,34 @@ void record_error(dd_ctx* ctx, const char* function) noexcept {
 
 ModeGuard::ModeGuard(const dd_ctx* ctx) {
   apply_num_threads();
-  switch (ctx->grad_mode) {
-    // A guard is only entered when the thread's mode differs: reading the
-    // thread-local mode is cheaper than setting and restoring it on every call.
+  enter_grad_mode(ctx->grad_mode);
+  enter_autocast(ctx->autocast);
+}
+
+void ModeGuard::enter_grad_mode(int32_t mode) {
+  // A guard is only entered when the thread's mode differs: reading the
+  // thread-local mode is cheaper than setting and restoring it on every call.
+  switch (static_cast<dd_grad_mode>(mode)) {
     case DD_GRAD_ENABLED:
       if (!at::GradMode::is_enabled()) grad_.emplace(true);
-      break;
+      return;
     case DD_GRAD_DISABLED:
       if (at::GradMode::is_enabled()) grad_.emplace(false);
-      break;
+      return;
     case DD_GRAD_INFERENCE:
       if (!c10::InferenceMode::is_enabled()) inference_.emplace(true);
-      break;
-    default: throw ArgumentError("unknown grad_mode " + std::to_string(ctx->grad_mode));
+      return;
   }
-  switch (ctx->autocast) {
-    case DD_AUTOCAST_OFF: break;
-    case DD_AUTOCAST_BFLOAT16: autocast_.emplace(at::kBFloat16); break;
-    case DD_AUTOCAST_FLOAT16: autocast_.emplace(at::kHalf); break;
-    default: throw ArgumentError("unknown autocast mode " + std::to_string(ctx->autocast));
+  throw unknown_code("grad_mode", mode);
+}
+
+void ModeGuard::enter_autocast(int32_t mode) {
+  switch (static_cast<dd_autocast>(mode)) {
+    case DD_AUTOCAST_OFF: return;
+    case DD_AUTOCAST_BFLOAT16: autocast_.emplace(at::kBFloat16); return;
+    case DD_AUTOCAST_FLOAT16: autocast_.emplace(at::kHalf); return;
   }
+  throw unknown_code("autocast mode", mode);
 }
 
 AutocastGuard::AutocastGuard(at::ScalarType dtype)
@@ -98,7 +106,7 @@ AutocastGuard::~AutocastGuard() {
 }
 
 at::ScalarType scalar_type(int32_t dtype) {
-  switch (dtype) {
+  switch (static_cast<dd_dtype>(dtype)) {
     case DD_FLOAT32: return at::kFloat;
     case DD_FLOAT64: return at::kDouble;
     case DD_BFLOAT16: return at::kBFloat16;
@@ -109,8 +117,8 @@ at::ScalarType scalar_type(int32_t dtype) {
     case DD_BOOL: return at::kBool;
     case DD_INT8: return at::kChar;
     case DD_INT16: return at::kShort;
-    default: throw ArgumentError("unknown dtype code " + std::to_string(dtype));
   }
+  throw unknown_code("dtype", dtype);
 }
 
 int32_t dtype_code(at::ScalarType type) {
@@ -129,9 +137,8 @@ int32_t dtype_code(at::ScalarType type) {
   }
 }
 
-c10::Device device(int32_t device_type, int32_t device_index) {
-  if (device_type == DD_CPU) return c10::Device(c10::kCPU);
-  DD_CHECK(device_type == DD_CUDA, "unknown device type code " + std::to_string(device_type));
+namespace {
+c10::Device cuda_device(int32_t device_index) {
   DD_CHECK(torch::cuda::is_available(),
         "CUDA was requested but is not available: this LibTorch build has no CUDA support "
         "or no CUDA device is visible");
@@ -141,13 +148,22 @@ c10::Device device(int32_t device_type, int32_t device_index) {
             std::to_string(count) + ")");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(device_index));
 }
+}  // namespace
+
+c10::Device device(int32_t device_type, int32_t device_index) {
+  switch (static_cast<dd_device_type>(device_type)) {
+    case DD_CPU: return c10::Device(c10::kCPU);
+    case DD_CUDA: return cuda_device(device_index);
+  }
+  throw unknown_code("device type", device_type);
+}
 
 at::MemoryFormat memory_format(int32_t format) {
-  switch (format) {
+  switch (static_cast<dd_memory_format>(format)) {
     case DD_CONTIGUOUS_FORMAT: return at::MemoryFormat::Contiguous;
     case DD_CHANNELS_LAST: return at::MemoryFormat::ChannelsLast;
-    default: throw ArgumentError("unknown memory format code " + std::to_string(format));
   }
+  throw unknown_code("memory format", format);
 }
 
 at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index) {

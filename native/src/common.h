@@ -37,8 +37,16 @@ struct ArgumentError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// The error for a code that names no enumerator of its enum ("unknown unary op code 99").
+// Every switch over a header enum names each enumerator and has no default, so that
+// -Werror=switch turns a forgotten one into a build error; a code outside the enum
+// matches no case and reaches `throw unknown_code(...)` after the switch.
+inline ArgumentError unknown_code(const char* what, int32_t code) {
+  return ArgumentError(std::string("unknown ") + what + " code " + std::to_string(code));
+}
 
-// Live-handle counters, one per enum dd_handle_kind.
+
+// Live-handle counters, one per enum dd_handle_kind but DD_KIND_ALL (the kinds are 0, 1, ...).
 constexpr int kHandleKinds = DD_KIND_CUDA_GRAPH + 1;
 extern std::atomic<int64_t> live[kHandleKinds];
 
@@ -72,6 +80,8 @@ class ModeGuard {
  public:
   explicit ModeGuard(const dd_ctx* ctx);
  private:
+  void enter_grad_mode(int32_t mode);
+  void enter_autocast(int32_t mode);
   c10::optional<c10::InferenceMode> inference_;
   c10::optional<at::AutoGradMode> grad_;
   c10::optional<AutocastGuard> autocast_;

@@ -48,13 +48,20 @@ int64_t dd_blas_library_path(char* buffer, int64_t capacity) {
 }
 
 int64_t dd_live_handles(int32_t kind) {
-  if (kind == DD_KIND_ALL) {
-    int64_t total = 0;
-    for (auto& counter : dd::live) total += counter.load(std::memory_order_relaxed);
-    return total;
+  switch (static_cast<dd_handle_kind>(kind)) {
+    case DD_KIND_ALL: {
+      int64_t total = 0;
+      for (auto& counter : dd::live) total += counter.load(std::memory_order_relaxed);
+      return total;
+    }
+    case DD_KIND_TENSOR:
+    case DD_KIND_GENERATOR:
+    case DD_KIND_OPTIMIZER:
+    case DD_KIND_BYTES:
+    case DD_KIND_CUDA_GRAPH:
+      return dd::live[kind].load(std::memory_order_relaxed);
   }
-  if (kind < 0 || kind >= dd::kHandleKinds) return -1;
-  return dd::live[kind].load(std::memory_order_relaxed);
+  return -1;
 }
 
 int32_t dd_cuda_is_available(void) {

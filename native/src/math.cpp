@@ -7,7 +7,7 @@
 namespace {
 
 at::Tensor unary(int32_t op, const at::Tensor& x) {
-  switch (op) {
+  switch (static_cast<dd_unary_op>(op)) {
     case DD_NEG: return at::neg(x);
     case DD_ABS: return at::abs(x);
     case DD_EXP: return at::exp(x);
@@ -34,12 +34,12 @@ at::Tensor unary(int32_t op, const at::Tensor& x) {
     case DD_ISNAN: return at::isnan(x);
     case DD_ISFINITE: return at::isfinite(x);
     case DD_TRUNC: return at::trunc(x);
-    default: throw dd::ArgumentError("unknown unary op code " + std::to_string(op));
   }
+  throw dd::unknown_code("unary op", op);
 }
 
 void unary_(int32_t op, at::Tensor& x) {
-  switch (op) {
+  switch (static_cast<dd_unary_op>(op)) {
     case DD_NEG: x.neg_(); return;
     case DD_ABS: x.abs_(); return;
     case DD_EXP: x.exp_(); return;
@@ -62,12 +62,17 @@ void unary_(int32_t op, at::Tensor& x) {
     case DD_LOG1P: x.log1p_(); return;
     case DD_EXPM1: x.expm1_(); return;
     case DD_TRUNC: x.trunc_(); return;
-    default: throw dd::ArgumentError("unary op code " + std::to_string(op) + " has no in-place form");
+    case DD_GELU:
+    case DD_LOGICAL_NOT:
+    case DD_ISNAN:
+    case DD_ISFINITE:
+      throw dd::ArgumentError("unary op code " + std::to_string(op) + " has no in-place form");
   }
+  throw dd::unknown_code("unary op", op);
 }
 
 at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
-  switch (op) {
+  switch (static_cast<dd_binary_op>(op)) {
     case DD_ADD: return at::add(a, b);
     case DD_SUB: return at::sub(a, b);
     case DD_MUL: return at::mul(a, b);
@@ -86,12 +91,16 @@ at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
     case DD_REMAINDER: return at::remainder(a, b);
     case DD_ATAN2: return at::atan2(a, b);
     case DD_FLOOR_DIVIDE: return at::div(a, b, "floor");
-    default: throw dd::ArgumentError("binary op code " + std::to_string(op) + " takes no tensor operand");
+    case DD_RSUB:
+    case DD_RDIV:
+    case DD_RPOW:
+      throw dd::ArgumentError("binary op code " + std::to_string(op) + " takes no tensor operand");
   }
+  throw dd::unknown_code("binary op", op);
 }
 
 void binary_(int32_t op, at::Tensor& a, const at::Tensor& b) {
-  switch (op) {
+  switch (static_cast<dd_binary_op>(op)) {
     case DD_ADD: a.add_(b); return;
     case DD_SUB: a.sub_(b); return;
     case DD_MUL: a.mul_(b); return;
@@ -100,8 +109,24 @@ void binary_(int32_t op, at::Tensor& a, const at::Tensor& b) {
     case DD_REMAINDER: a.remainder_(b); return;
     case DD_ATAN2: a.atan2_(b); return;
     case DD_FLOOR_DIVIDE: a.div_(b, "floor"); return;
-    default: a.copy_(binary(op, a, b)); return;
+    // No in-place ATen op of their own: the result is converted into a.
+    case DD_MAXIMUM:
+    case DD_MINIMUM:
+    case DD_EQ:
+    case DD_NE:
+    case DD_LT:
+    case DD_LE:
+    case DD_GT:
+    case DD_GE:
+    case DD_LOGICAL_AND:
+    case DD_LOGICAL_OR:
+    case DD_RSUB:
+    case DD_RDIV:
+    case DD_RPOW:
+      a.copy_(binary(op, a, b));
+      return;
   }
+  throw dd::unknown_code("binary op", op);
 }
 
 // A 0-dim tensor marked as a wrapped number: it takes part in type promotion
@@ -117,7 +142,7 @@ c10::Scalar scalar(double value, int32_t integral) {
 }
 
 at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const c10::Scalar& s) {
-  switch (op) {
+  switch (static_cast<dd_binary_op>(op)) {
     case DD_ADD: return at::add(a, s);
     case DD_SUB: return at::sub(a, s);
     case DD_MUL: return at::mul(a, s);
@@ -133,20 +158,46 @@ at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const c10::Scalar& s) 
     case DD_RSUB: return at::rsub(a, s);
     case DD_RDIV: return at::div(wrapped(s, a), a);
     case DD_RPOW: return at::pow(s, a);
-    default: return binary(op, a, wrapped(s, a));
+    // No scalar overload in ATen: the scalar becomes a wrapped-number tensor.
+    case DD_MAXIMUM:
+    case DD_MINIMUM:
+    case DD_LOGICAL_AND:
+    case DD_LOGICAL_OR:
+    case DD_ATAN2:
+    case DD_FLOOR_DIVIDE:
+      return binary(op, a, wrapped(s, a));
   }
+  throw dd::unknown_code("binary op", op);
 }
 
 void binary_scalar_(int32_t op, at::Tensor& a, const c10::Scalar& s) {
-  switch (op) {
+  switch (static_cast<dd_binary_op>(op)) {
     case DD_ADD: a.add_(s); return;
     case DD_SUB: a.sub_(s); return;
     case DD_MUL: a.mul_(s); return;
     case DD_DIV: a.div_(s); return;
     case DD_POW: a.pow_(s); return;
     case DD_REMAINDER: a.remainder_(s); return;
-    default: a.copy_(binary_scalar(op, a, s)); return;
+    // No in-place scalar op of their own: the result is converted into a.
+    case DD_MAXIMUM:
+    case DD_MINIMUM:
+    case DD_EQ:
+    case DD_NE:
+    case DD_LT:
+    case DD_LE:
+    case DD_GT:
+    case DD_GE:
+    case DD_LOGICAL_AND:
+    case DD_LOGICAL_OR:
+    case DD_ATAN2:
+    case DD_FLOOR_DIVIDE:
+    case DD_RSUB:
+    case DD_RDIV:
+    case DD_RPOW:
+      a.copy_(binary_scalar(op, a, s));
+      return;
   }
+  throw dd::unknown_code("binary op", op);
 }
 
 std::vector<int64_t> dims_or_all(const at::Tensor& t, const int64_t* dims, int64_t ndims) {
@@ -244,7 +295,7 @@ dd_tensor* dd_reduce(dd_ctx* ctx, int32_t op, const dd_tensor* t, const int64_t*
   const bool keep = keepdim != 0;
   const bool whole = ndims == 0;
   auto ds = dims_or_all(x, dims, ndims);
-  switch (op) {
+  switch (static_cast<dd_reduce_op>(op)) {
     case DD_SUM: return dd::wrap(whole && !keep ? at::sum(x) : at::sum(x, ds, keep));
     case DD_MEAN: return dd::wrap(whole && !keep ? at::mean(x) : at::mean(x, ds, keep));
     case DD_AMAX: return dd::wrap(at::amax(x, ds, keep));
@@ -259,8 +310,8 @@ dd_tensor* dd_reduce(dd_ctx* ctx, int32_t op, const dd_tensor* t, const int64_t*
     case DD_ANY:
       if (whole && !keep) return dd::wrap(at::any(x));
       return dd::wrap(reduce_each(x, ds, keep, [](const at::Tensor& v, int64_t d, bool k) { return at::any(v, d, k); }));
-    default: throw dd::ArgumentError("unknown reduce op code " + std::to_string(op));
   }
+  throw dd::unknown_code("reduce op", op);
   DD_CATCH(ctx, nullptr)
 }
 

@@ -1,6 +1,20 @@
 // Neural-network operators (torch.nn.functional equivalents).
 #include "common.h"
 
+namespace {
+
+// at::Reduction's value for a code of enum dd_loss_reduction.
+int64_t loss_reduction(int32_t reduction) {
+  switch (static_cast<dd_loss_reduction>(reduction)) {
+    case DD_REDUCTION_NONE: return at::Reduction::None;
+    case DD_REDUCTION_MEAN: return at::Reduction::Mean;
+    case DD_REDUCTION_SUM: return at::Reduction::Sum;
+  }
+  throw dd::unknown_code("reduction", reduction);
+}
+
+}  // namespace
+
 extern "C" {
 
 dd_tensor* dd_linear(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* weight, const dd_tensor* bias) {
@@ -61,13 +75,7 @@ dd_tensor* dd_dropout(dd_ctx* ctx, const dd_tensor* input, double p, int32_t tra
 
 dd_tensor* dd_mse_loss(dd_ctx* ctx, const dd_tensor* input, const dd_tensor* target, int32_t reduction) {
   DD_TRY(ctx, nullptr)
-  int64_t r;
-  switch (reduction) {
-    case DD_REDUCTION_NONE: r = at::Reduction::None; break;
-    case DD_REDUCTION_MEAN: r = at::Reduction::Mean; break;
-    case DD_REDUCTION_SUM: r = at::Reduction::Sum; break;
-    default: throw dd::ArgumentError("unknown reduction code " + std::to_string(reduction));
-  }
+  const int64_t r = loss_reduction(reduction);
   const at::Tensor& a = dd::ref(input, "input");
   const at::Tensor& b = dd::ref(target, "target");
   DD_CHECK(a.sizes() == b.sizes(), "mse_loss input and target shapes differ: " + c10::str(a.sizes()) +
@@ -82,12 +90,12 @@ dd_tensor* dd_interpolate(dd_ctx* ctx, const dd_tensor* input, int64_t out_h, in
   DD_CHECK(x.dim() == 4, "interpolate expects a 4-d [batch, channels, height, width] input, got " +
                               std::to_string(x.dim()) + " dimensions");
   DD_CHECK(out_h > 0 && out_w > 0, "interpolate output size must be positive");
-  switch (mode) {
+  switch (static_cast<dd_interpolate_mode>(mode)) {
     case DD_NEAREST: return dd::wrap(at::upsample_nearest2d(x, {out_h, out_w}));
     case DD_BILINEAR: return dd::wrap(at::upsample_bilinear2d(x, {out_h, out_w}, align_corners != 0));
     case DD_BICUBIC: return dd::wrap(at::upsample_bicubic2d(x, {out_h, out_w}, align_corners != 0));
-    default: throw dd::ArgumentError("unknown interpolate mode code " + std::to_string(mode));
   }
+  throw dd::unknown_code("interpolate mode", mode);
   DD_CATCH(ctx, nullptr)
 }
 

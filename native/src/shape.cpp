@@ -3,39 +3,18 @@
 
 extern "C" {
 
-dd_tensor* dd_view(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim) {
+dd_tensor* dd_shape(dd_ctx* ctx, int32_t op, const dd_tensor* t, const int64_t* values, int64_t n) {
   DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").view(dd::ints(shape, ndim, "shape")));
-  DD_CATCH(ctx, nullptr)
-}
-
-dd_tensor* dd_reshape(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim) {
-  DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").reshape(dd::ints(shape, ndim, "shape")));
-  DD_CATCH(ctx, nullptr)
-}
-
-dd_tensor* dd_permute(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndim) {
-  DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").permute(dd::ints(dims, ndim, "dims")));
-  DD_CATCH(ctx, nullptr)
-}
-
-dd_tensor* dd_expand(dd_ctx* ctx, const dd_tensor* t, const int64_t* shape, int64_t ndim) {
-  DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").expand(dd::ints(shape, ndim, "shape")));
-  DD_CATCH(ctx, nullptr)
-}
-
-dd_tensor* dd_repeat(dd_ctx* ctx, const dd_tensor* t, const int64_t* repeats, int64_t ndim) {
-  DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").repeat(dd::ints(repeats, ndim, "repeats")));
-  DD_CATCH(ctx, nullptr)
-}
-
-dd_tensor* dd_flip(dd_ctx* ctx, const dd_tensor* t, const int64_t* dims, int64_t ndim) {
-  DD_TRY(ctx, nullptr)
-  return dd::wrap(dd::ref(t, "t").flip(dd::ints(dims, ndim, "dims")));
+  const at::Tensor& x = dd::ref(t, "t");
+  switch (static_cast<dd_shape_op>(op)) {
+    case DD_VIEW: return dd::wrap(x.view(dd::ints(values, n, "shape")));
+    case DD_RESHAPE: return dd::wrap(x.reshape(dd::ints(values, n, "shape")));
+    case DD_PERMUTE: return dd::wrap(x.permute(dd::ints(values, n, "dims")));
+    case DD_EXPAND: return dd::wrap(x.expand(dd::ints(values, n, "shape")));
+    case DD_REPEAT: return dd::wrap(x.repeat(dd::ints(values, n, "repeats")));
+    case DD_FLIP: return dd::wrap(x.flip(dd::ints(values, n, "dims")));
+  }
+  throw dd::unknown_code("shape op", op);
   DD_CATCH(ctx, nullptr)
 }
 

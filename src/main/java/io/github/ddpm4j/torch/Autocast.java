@@ -29,7 +29,7 @@ public final class Autocast implements AutoCloseable {
   private boolean closed;
 
   private Autocast(int mode) {
-    var ctx = Native.ctx();
+    var ctx = Native.get().ctx;
     previous = dd_ctx.autocast(ctx);
     dd_ctx.autocast(ctx, mode);
   }
@@ -54,7 +54,7 @@ public final class Autocast implements AutoCloseable {
 
   /** @return the current thread's autocast dtype, or {@code null} when autocast is off */
   public static DType dtype() {
-    int mode = dd_ctx.autocast(Native.ctx());
+    int mode = dd_ctx.autocast(Native.get().ctx);
     if (mode == DdpmNative.DD_AUTOCAST_BFLOAT16()) return DType.BFLOAT16;
     if (mode == DdpmNative.DD_AUTOCAST_FLOAT16()) return DType.FLOAT16;
     return null;
@@ -72,6 +72,6 @@ public final class Autocast implements AutoCloseable {
       throw new IllegalStateException("an autocast guard must be closed by the thread that made it");
     }
     closed = true;
-    dd_ctx.autocast(Native.ctx(), previous);
+    dd_ctx.autocast(Native.get().ctx, previous);
   }
 }

@@ -102,9 +102,9 @@ public final class CpuCache {
    */
   public static void setLimit(long bytes) {
     if (bytes < 0) throw new IllegalArgumentException("CPU cache limit must be >= 0 bytes, got " + bytes);
-    MemorySegment ctx = Native.ctx();
-    dd_cpu_cache_set_limit(ctx, bytes);
-    Native.check(ctx);
+    Native n = Native.get();
+    dd_cpu_cache_set_limit(n.ctx, bytes);
+    n.check();
   }
 
   /**

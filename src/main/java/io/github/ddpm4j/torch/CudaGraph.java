@@ -2,11 +2,7 @@ package io.github.ddpm4j.torch;
 
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
-import io.github.ddpm4j.ffi.DdpmNative;
-
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.util.Objects;
 
 /**
@@ -73,14 +69,12 @@ public final class CudaGraph implements AutoCloseable {
   }
 
   private final Device device;
-  private final HandleFree free;
-  private final Cleaner.Cleanable cleanable;
+  private final NativeHandle owned;
 
-
-  private CudaGraph(MemorySegment handle, Device device) {
+  private CudaGraph(NativeHandle owned, Device device) {
     this.device = device;
-    this.free = new HandleFree(handle, DdpmNative::dd_cuda_graph_free);
-    this.cleanable = Tensor.CLEANER.register(this, free);
+    this.owned = owned;
+    owned.backstop(this);
   }
 
   /**
@@ -106,41 +100,37 @@ public final class CudaGraph implements AutoCloseable {
       throw new IllegalStateException("CUDA graph capture on a virtual thread: native capture needs one OS thread, "
           + "and a virtual thread may move to another carrier between two native calls; capture on a platform thread");
     }
-    MemorySegment ctx = Native.ctx();
-    MemorySegment h = dd_cuda_graph_capture_begin(ctx, device.index());
-    Native.check(ctx);
+    Native n = Native.get();
+    MemorySegment h = dd_cuda_graph_capture_begin(n.ctx, device.index());
+    n.check();
+    // Owned from here on, without a backstop until the capture has ended on this thread.
+    NativeHandle graph = new NativeHandle(NativeHandle.Kind.CUDA_GRAPH, h, null);
     try {
       work.run();
     } catch (Throwable t) {
       // The capture must end on this thread whatever happened, or the thread keeps capturing.
-      dd_cuda_graph_capture_end(ctx, h);
+      dd_cuda_graph_capture_end(n.ctx, h);
       try {
-        Native.check(ctx);
+        n.check();
       } catch (TorchException e) {
         t.addSuppressed(e);
       }
-      dd_cuda_graph_free(h);
+      graph.close();
       throw t;
     }
-    dd_cuda_graph_capture_end(ctx, h);
+    dd_cuda_graph_capture_end(n.ctx, h);
     try {
-      Native.check(ctx);
+      n.check();
     } catch (TorchException e) {
-      dd_cuda_graph_free(h);
+      graph.close();
       throw e;
     }
-    return new CudaGraph(h, device);
+    return new CudaGraph(graph, device);
   }
 
   /** @return the device this graph runs on */
   public Device device() {
     return device;
-  }
-
-  private MemorySegment handle() {
-    MemorySegment h = free.handle;
-    if (h == null) throw new IllegalStateException("CUDA graph is closed");
-    return h;
   }
 
   /**
@@ -152,18 +142,14 @@ public final class CudaGraph implements AutoCloseable {
    * @throws TorchException if the launch fails
    */
   public void replay() {
-    MemorySegment ctx = Native.ctx();
-    try {
-      dd_cuda_graph_replay(ctx, handle());
-      Native.check(ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    Native n = Native.get();
+    dd_cuda_graph_replay(n.ctx, owned.get());
+    n.check(this);
   }
 
   /** Frees the graph and its memory pool. Closing twice does nothing. */
   @Override
   public void close() {
-    cleanable.clean();
+    owned.close();
   }
 }

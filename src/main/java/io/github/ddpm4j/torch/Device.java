@@ -1,5 +1,6 @@
 package io.github.ddpm4j.torch;
 
+import io.github.ddpm4j.ffi.DdpmNative;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -11,12 +12,23 @@ import java.util.regex.Pattern;
  * @param index the CUDA device ordinal, or -1 for the CPU
  */
 public record Device(Type type, int index) {
-  /** Device kinds; the codes match {@code enum dd_device_type}. */
+  /** Device kinds, each with its code of {@code enum dd_device_type}. */
   public enum Type {
     /** Host memory. */
-    CPU,
+    CPU(DdpmNative.DD_CPU()),
     /** An NVIDIA GPU through CUDA. */
-    CUDA
+    CUDA(DdpmNative.DD_CUDA());
+
+    private final int code;
+
+    Type(int code) {
+      this.code = code;
+    }
+
+    /** @return the native enum code */
+    int code() {
+      return code;
+    }
   }
 
   /** The CPU. */

@@ -3,7 +3,6 @@ package io.github.ddpm4j.torch;
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -24,24 +23,36 @@ public final class Functional {
 
   private Functional() {}
 
-  /** Loss reductions ({@code reduction=} in torch.nn.functional). */
+  /** Loss reductions ({@code reduction=} in torch.nn.functional), each with its code of {@code enum dd_loss_reduction}. */
   public enum Reduction {
     /** Per-element losses. */
-    NONE,
+    NONE(DD_REDUCTION_NONE()),
     /** The mean over all elements. */
-    MEAN,
+    MEAN(DD_REDUCTION_MEAN()),
     /** The sum over all elements. */
-    SUM
+    SUM(DD_REDUCTION_SUM());
+
+    private final int code;
+
+    Reduction(int code) {
+      this.code = code;
+    }
   }
 
-  /** Resampling modes of {@link #interpolate}. */
+  /** Resampling modes of {@link #interpolate}, each with its code of {@code enum dd_interpolate_mode}. */
   public enum InterpolateMode {
     /** Nearest neighbour ({@code mode="nearest"}). */
-    NEAREST,
+    NEAREST(DD_NEAREST()),
     /** Bilinear ({@code mode="bilinear"}). */
-    BILINEAR,
+    BILINEAR(DD_BILINEAR()),
     /** Bicubic ({@code mode="bicubic"}). */
-    BICUBIC
+    BICUBIC(DD_BICUBIC());
+
+    private final int code;
+
+    InterpolateMode(int code) {
+      this.code = code;
+    }
   }
 
   private static MemorySegment opt(Tensor t) {
@@ -155,13 +166,7 @@ public final class Functional {
       throw new IllegalArgumentException("linear: bias must be [" + weight.size(0) + "], got " + Arrays.toString(bias.shape()));
     }
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_linear(n.ctx, input.handle(), weight.handle(), opt(bias)), input, weight, bias);
-    } finally {
-      Reference.reachabilityFence(input);
-      Reference.reachabilityFence(weight);
-      Reference.reachabilityFence(bias);
-    }
+    return Tensor.result(n, dd_linear(n.ctx, input.handle(), weight.handle(), opt(bias)), input, weight, bias);
   }
 
   /**
@@ -202,14 +207,8 @@ public final class Functional {
     pair(padding, "padding");
     pair(dilation, "dilation");
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_conv2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0], padding[1],
-          dilation[0], dilation[1], groups), input, weight, bias);
-    } finally {
-      Reference.reachabilityFence(input);
-      Reference.reachabilityFence(weight);
-      Reference.reachabilityFence(bias);
-    }
+    return Tensor.result(n, dd_conv2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0], padding[1],
+        dilation[0], dilation[1], groups), input, weight, bias);
   }
 
   /**
@@ -254,14 +253,8 @@ public final class Functional {
     pair(outputPadding, "outputPadding");
     pair(dilation, "dilation");
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_conv_transpose2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0],
-          padding[1], outputPadding[0], outputPadding[1], dilation[0], dilation[1], groups), input, weight, bias);
-    } finally {
-      Reference.reachabilityFence(input);
-      Reference.reachabilityFence(weight);
-      Reference.reachabilityFence(bias);
-    }
+    return Tensor.result(n, dd_conv_transpose2d(n.ctx, input.handle(), weight.handle(), opt(bias), stride[0], stride[1], padding[0],
+        padding[1], outputPadding[0], outputPadding[1], dilation[0], dilation[1], groups), input, weight, bias);
   }
 
   private static void pair(long[] a, String name) {
@@ -298,13 +291,7 @@ public final class Functional {
     }
     finiteEps(eps, "groupNorm");
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_group_norm(n.ctx, input.handle(), numGroups, opt(weight), opt(bias), eps), input, weight, bias);
-    } finally {
-      Reference.reachabilityFence(input);
-      Reference.reachabilityFence(weight);
-      Reference.reachabilityFence(bias);
-    }
+    return Tensor.result(n, dd_group_norm(n.ctx, input.handle(), numGroups, opt(weight), opt(bias), eps), input, weight, bias);
   }
 
   /**
@@ -336,14 +323,8 @@ public final class Functional {
     }
     finiteEps(eps, "layerNorm");
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_layer_norm(n.ctx, input.handle(), n.longs(0, normalizedShape), normalizedShape.length, opt(weight),
-          opt(bias), eps), input, weight, bias);
-    } finally {
-      Reference.reachabilityFence(input);
-      Reference.reachabilityFence(weight);
-      Reference.reachabilityFence(bias);
-    }
+    return Tensor.result(n, dd_layer_norm(n.ctx, input.handle(), n.longs(0, normalizedShape), normalizedShape.length, opt(weight),
+        opt(bias), eps), input, weight, bias);
   }
 
   /**
@@ -361,11 +342,7 @@ public final class Functional {
     req(input, "input");
     if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("dropout probability must be in [0, 1], got " + p);
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_dropout(n.ctx, input.handle(), p, training ? 1 : 0), input);
-    } finally {
-      Reference.reachabilityFence(input);
-    }
+    return Tensor.result(n, dd_dropout(n.ctx, input.handle(), p, training ? 1 : 0), input);
   }
 
   /**
@@ -399,12 +376,7 @@ public final class Functional {
           + Arrays.toString(target.shape()) + " must have the same shape");
     }
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_mse_loss(n.ctx, input.handle(), target.handle(), reduction.ordinal()), input, target);
-    } finally {
-      Reference.reachabilityFence(input);
-      Reference.reachabilityFence(target);
-    }
+    return Tensor.result(n, dd_mse_loss(n.ctx, input.handle(), target.handle(), reduction.code), input, target);
   }
 
   /**
@@ -444,11 +416,7 @@ public final class Functional {
       throw new IllegalArgumentException("interpolate: alignCorners only applies to BILINEAR and BICUBIC, not NEAREST");
     }
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_interpolate(n.ctx, input.handle(), outH, outW, mode.ordinal(), alignCorners ? 1 : 0), input);
-    } finally {
-      Reference.reachabilityFence(input);
-    }
+    return Tensor.result(n, dd_interpolate(n.ctx, input.handle(), outH, outW, mode.code, alignCorners ? 1 : 0), input);
   }
 
   /**
@@ -492,12 +460,8 @@ public final class Functional {
   public static double clipGradNorm(java.util.List<Tensor> parameters, double maxNorm, double normType) {
     if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
     Native n = Native.get();
-    try {
-      double norm = dd_clip_grad_norm(n.ctx, n.handles(parameters), parameters.size(), maxNorm, normType);
-      Native.check(n.ctx);
-      return norm;
-    } finally {
-      Reference.reachabilityFence(parameters);
-    }
+    double norm = dd_clip_grad_norm(n.ctx, n.handles(parameters), parameters.size(), maxNorm, normType);
+    n.check(parameters);
+    return norm;
   }
 }

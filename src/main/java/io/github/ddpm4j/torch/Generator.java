@@ -2,11 +2,7 @@ package io.github.ddpm4j.torch;
 
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
-import io.github.ddpm4j.ffi.DdpmNative;
-
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 
 /**
  * A random-number generator of its own ({@code torch.Generator}), so that a
@@ -20,9 +16,7 @@ public final class Generator implements AutoCloseable {
   }
 
   private final Device device;
-  private final HandleFree free;
-  private final Cleaner.Cleanable cleanable;
-
+  private final NativeHandle owned;
 
   /**
    * Creates a CPU generator seeded with {@code seed} ({@code torch.Generator().manual_seed(seed)}).
@@ -41,12 +35,11 @@ public final class Generator implements AutoCloseable {
    * @throws TorchException if the device is not available (CUDA on a CPU-only build)
    */
   public Generator(long seed, Device device) {
-    MemorySegment ctx = Native.ctx();
-    MemorySegment h = dd_generator_new(ctx, seed, device.type().ordinal(), device.index());
-    Native.check(ctx);
+    Native n = Native.get();
+    MemorySegment h = dd_generator_new(n.ctx, seed, device.type().code(), device.index());
+    n.check();
     this.device = device;
-    this.free = new HandleFree(h, DdpmNative::dd_generator_free);
-    this.cleanable = Tensor.CLEANER.register(this, free);
+    this.owned = NativeHandle.of(this, NativeHandle.Kind.GENERATOR, h, null);
   }
 
   /** @return the device this generator serves */
@@ -54,12 +47,17 @@ public final class Generator implements AutoCloseable {
     return device;
   }
 
+  /**
+   * The live native handle, for a downcall; the caller keeps this generator reachable until the
+   * call has returned.
+   *
+   * @throws IllegalStateException if closed
+   */
   MemorySegment handle() {
-    MemorySegment h = free.handle;
-    if (h == null) throw new IllegalStateException("generator is closed");
-    return h;
+    return owned.get();
   }
 
+  /** @return the handle of {@code g}, or {@code NULL} (the default generator) for null */
   static MemorySegment handleOrNull(Generator g) {
     return g == null ? MemorySegment.NULL : g.handle();
   }
@@ -71,11 +69,7 @@ public final class Generator implements AutoCloseable {
    * @throws IllegalStateException if closed
    */
   public Tensor getState() {
-    try {
-      return Torch.stateOf(handle());
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return Torch.stateOf(this);
   }
 
   /**
@@ -86,16 +80,12 @@ public final class Generator implements AutoCloseable {
    * @throws IllegalStateException if this generator or the state is closed
    */
   public void setState(Tensor state) {
-    try {
-      Torch.restoreState(handle(), state);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    Torch.restoreState(this, state);
   }
 
   /** Frees the native generator. Closing twice does nothing. */
   @Override
   public void close() {
-    cleanable.clean();
+    owned.close();
   }
 }

@@ -1,5 +1,7 @@
 package io.github.ddpm4j.torch;
 
+import static io.github.ddpm4j.ffi.DdpmNative.*;
+
 import io.github.ddpm4j.ffi.dd_ctx;
 
 /**
@@ -16,28 +18,24 @@ import io.github.ddpm4j.ffi.dd_ctx;
  * }
  */
 public final class GradMode implements AutoCloseable {
-  static final int ENABLED = 0;
-  static final int DISABLED = 1;
-  static final int INFERENCE = 2;
-
   private final Thread owner = Thread.currentThread();
   private final int previous;
   private boolean closed;
 
   private GradMode(int mode) {
-    var ctx = Native.ctx();
+    var ctx = Native.get().ctx;
     previous = dd_ctx.grad_mode(ctx);
     dd_ctx.grad_mode(ctx, mode);
   }
 
   /** @return a guard that disables gradient recording until closed ({@code torch.no_grad}) */
   public static GradMode noGrad() {
-    return new GradMode(DISABLED);
+    return new GradMode(DD_GRAD_DISABLED());
   }
 
   /** @return a guard that enables gradient recording until closed ({@code torch.enable_grad}) */
   public static GradMode enableGrad() {
-    return new GradMode(ENABLED);
+    return new GradMode(DD_GRAD_ENABLED());
   }
 
   /**
@@ -47,17 +45,17 @@ public final class GradMode implements AutoCloseable {
    * @return a guard that holds inference mode until closed
    */
   public static GradMode inferenceMode() {
-    return new GradMode(INFERENCE);
+    return new GradMode(DD_GRAD_INFERENCE());
   }
 
   /** @return whether the current thread records gradients ({@code torch.is_grad_enabled}) */
   public static boolean isGradEnabled() {
-    return dd_ctx.grad_mode(Native.ctx()) == ENABLED;
+    return dd_ctx.grad_mode(Native.get().ctx) == DD_GRAD_ENABLED();
   }
 
   /** @return whether the current thread is in inference mode ({@code torch.is_inference_mode_enabled}) */
   public static boolean isInferenceMode() {
-    return dd_ctx.grad_mode(Native.ctx()) == INFERENCE;
+    return dd_ctx.grad_mode(Native.get().ctx) == DD_GRAD_INFERENCE();
   }
 
   /**
@@ -72,6 +70,6 @@ public final class GradMode implements AutoCloseable {
       throw new IllegalStateException("a grad-mode guard must be closed by the thread that made it");
     }
     closed = true;
-    dd_ctx.grad_mode(Native.ctx(), previous);
+    dd_ctx.grad_mode(Native.get().ctx, previous);
   }
 }

@@ -1,11 +1,14 @@
 package io.github.ddpm4j.torch;
 
-import io.github.ddpm4j.ffi.DdpmNative;
+import static io.github.ddpm4j.ffi.DdpmNative.*;
+
 import io.github.ddpm4j.ffi.dd_ctx;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Per-thread native call state: the {@code dd_ctx} record (autograd mode in,
@@ -40,33 +43,60 @@ final class Native {
     return STATE.get();
   }
 
-  /** @return this thread's call context */
-  static MemorySegment ctx() {
-    return STATE.get().ctx;
-  }
-
   /**
-   * Throws the error recorded by the last call on {@code ctx}, if any, and resets the record.
+   * Throws the error that the last call on this thread's context recorded, if any, and
+   * resets the record. Every downcall that takes the context is followed by this check,
+   * or by {@link #check(Object)} when it read the handles of Java objects.
    *
    * @throws TorchException if the last call failed
    */
-  static void check(MemorySegment ctx) {
-    if (dd_ctx.status(ctx) != DdpmNative.DD_OK()) throw takeError(ctx);
+  void check() {
+    if (dd_ctx.status(ctx) != DD_OK()) throw takeError(ctx);
+  }
+
+  /**
+   * {@link #check()} after a downcall that read the native handle of {@code owner} (a tensor,
+   * generator, optimizer or graph; or a list or array of them): keeps {@code owner} reachable
+   * until here, so that its {@link java.lang.ref.Cleaner} cannot free the handle while the
+   * call still uses it. The one place where ops fence their operands: call it after the
+   * downcall returns, on every path.
+   *
+   * @param owner the owner of a handle the call read; may be null
+   * @throws TorchException if the last call failed
+   */
+  void check(Object owner) {
+    Reference.reachabilityFence(owner);
+    check();
+  }
+
+  /**
+   * {@link #check(Object)} for a downcall that read the handles of two owners.
+   *
+   * @param a the owner of a handle the call read; may be null
+   * @param b another; may be null
+   * @throws TorchException if the last call failed
+   */
+  void check(Object a, Object b) {
+    Reference.reachabilityFence(a);
+    Reference.reachabilityFence(b);
+    check();
   }
 
   private static TorchException takeError(MemorySegment ctx) {
     int status = dd_ctx.status(ctx);
     String function = cString(dd_ctx.function(ctx));
     String message = cString(dd_ctx.message(ctx));
-    dd_ctx.status(ctx, DdpmNative.DD_OK());
-    TorchException.Kind kind = switch (status) {
-      case 1 -> TorchException.Kind.TORCH;
-      case 2 -> TorchException.Kind.STD;
-      case 4 -> TorchException.Kind.ARGUMENT;
-      case 5 -> TorchException.Kind.OUT_OF_MEMORY;
-      default -> TorchException.Kind.UNKNOWN;
-    };
-    return new TorchException(kind, function, message);
+    dd_ctx.status(ctx, DD_OK());
+    return new TorchException(kind(status), function, message);
+  }
+
+  /** @return the kind of a {@code dd_status} code other than {@code DD_OK} */
+  private static TorchException.Kind kind(int status) {
+    if (status == DD_ERR_TORCH()) return TorchException.Kind.TORCH;
+    if (status == DD_ERR_STD()) return TorchException.Kind.STD;
+    if (status == DD_ERR_ARGUMENT()) return TorchException.Kind.ARGUMENT;
+    if (status == DD_ERR_OOM()) return TorchException.Kind.OUT_OF_MEMORY;
+    return TorchException.Kind.UNKNOWN; // DD_ERR_UNKNOWN, or a code this version does not know
   }
 
   private static String cString(MemorySegment chars) {
@@ -95,7 +125,7 @@ final class Native {
    *
    * @throws IllegalStateException if a tensor is closed
    */
-  MemorySegment handles(java.util.List<Tensor> tensors) {
+  MemorySegment handles(List<Tensor> tensors) {
     MemorySegment arr = words(1, tensors.size());
     for (int i = 0; i < tensors.size(); i++) arr.setAtIndex(ValueLayout.ADDRESS, i, tensors.get(i).handle());
     return arr;

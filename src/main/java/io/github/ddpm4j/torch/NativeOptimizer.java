@@ -2,13 +2,12 @@ package io.github.ddpm4j.torch;
 
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
-import io.github.ddpm4j.ffi.DdpmNative;
-
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * LibTorch's own Adam or AdamW ({@code torch::optim::Adam}/{@code AdamW}),
@@ -27,15 +26,11 @@ public final class NativeOptimizer implements AutoCloseable {
   }
 
 
-  private final HandleFree free;
-  private final Cleaner.Cleanable cleanable;
-  /** The Java-owned memory of parameters made over segments; usually empty. */
-  private final MemorySegment[] backings;
+  /** The handle, and the Java-owned memory of parameters made over segments, if any. */
+  private final NativeHandle owned;
 
-  private NativeOptimizer(MemorySegment handle, MemorySegment[] backings) {
-    this.free = new HandleFree(handle, DdpmNative::dd_optimizer_free);
-    this.backings = backings;
-    this.cleanable = Tensor.CLEANER.register(this, free);
+  private NativeOptimizer(MemorySegment handle, MemorySegment[] backing) {
+    this.owned = NativeHandle.of(this, NativeHandle.Kind.OPTIMIZER, handle, backing);
   }
 
   /**
@@ -56,36 +51,27 @@ public final class NativeOptimizer implements AutoCloseable {
   public static NativeOptimizer adam(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay,
       boolean amsgrad, boolean decoupled) {
     Native n = Native.get();
-    try {
-      MemorySegment h = dd_adam_new(n.ctx, n.handles(params), params.size(), lr, beta1, beta2, eps, weightDecay, amsgrad ? 1 : 0,
-          decoupled ? 1 : 0);
-      Native.check(n.ctx);
-      return new NativeOptimizer(h, params.stream().map(Tensor::backing).filter(java.util.Objects::nonNull).distinct()
-          .toArray(MemorySegment[]::new));
-    } finally {
-      Reference.reachabilityFence(params);
-    }
+    MemorySegment h = dd_adam_new(n.ctx, n.handles(params), params.size(), lr, beta1, beta2, eps, weightDecay, amsgrad ? 1 : 0,
+        decoupled ? 1 : 0);
+    n.check(params);
+    MemorySegment[] backing = params.stream().map(Tensor::backing).filter(Objects::nonNull).flatMap(Arrays::stream).distinct()
+        .toArray(MemorySegment[]::new);
+    return new NativeOptimizer(h, backing.length == 0 ? null : backing);
   }
 
 
+  /**
+   * @throws IllegalStateException if closed, or the memory a parameter was made over is freed
+   */
   private MemorySegment handle() {
-    MemorySegment h = free.handle;
-    if (h == null) throw new IllegalStateException("optimizer is closed");
-    for (MemorySegment b : backings) {
-      if (!b.scope().isAlive()) throw new IllegalStateException("the memory segment a parameter of this optimizer was created over has been freed");
-    }
-    return h;
+    return owned.get();
   }
 
   /** Applies one update from the parameters' current gradients ({@code Optimizer.step}). */
   public void step() {
     Native n = Native.get();
-    try {
-      dd_optimizer_step(n.ctx, handle());
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_optimizer_step(n.ctx, handle());
+    n.check(this);
   }
 
   /**
@@ -95,12 +81,8 @@ public final class NativeOptimizer implements AutoCloseable {
    */
   public void zeroGrad(boolean setToNone) {
     Native n = Native.get();
-    try {
-      dd_optimizer_zero_grad(n.ctx, handle(), setToNone ? 1 : 0);
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_optimizer_zero_grad(n.ctx, handle(), setToNone ? 1 : 0);
+    n.check(this);
   }
 
   /**
@@ -109,24 +91,16 @@ public final class NativeOptimizer implements AutoCloseable {
    */
   public void setLr(double lr) {
     Native n = Native.get();
-    try {
-      dd_optimizer_set_lr(n.ctx, handle(), lr);
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_optimizer_set_lr(n.ctx, handle(), lr);
+    n.check(this);
   }
 
   /** @return the current learning rate of the first parameter group */
   public double getLr() {
     Native n = Native.get();
-    try {
-      double lr = dd_optimizer_get_lr(n.ctx, handle());
-      Native.check(n.ctx);
-      return lr;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    double lr = dd_optimizer_get_lr(n.ctx, handle());
+    n.check(this);
+    return lr;
   }
 
   /**
@@ -135,11 +109,7 @@ public final class NativeOptimizer implements AutoCloseable {
    */
   public byte[] saveState() {
     Native n = Native.get();
-    try {
-      return Serialization.takeBytes(n, dd_optimizer_save(n.ctx, handle()));
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return Serialization.takeBytes(n, dd_optimizer_save(n.ctx, handle()), this);
   }
 
   /**
@@ -152,19 +122,17 @@ public final class NativeOptimizer implements AutoCloseable {
   public void loadState(byte[] state) {
     if (state.length == 0) throw new IllegalArgumentException("optimizer state is empty");
     Native n = Native.get();
-    try (var arena = java.lang.foreign.Arena.ofConfined()) {
+    try (Arena arena = Arena.ofConfined()) {
       MemorySegment buf = arena.allocate(state.length);
       MemorySegment.copy(state, 0, buf, ValueLayout.JAVA_BYTE, 0, state.length);
       dd_optimizer_load(n.ctx, handle(), buf, state.length);
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
+      n.check(this);
     }
   }
 
   /** Frees the native optimizer. Closing twice does nothing. */
   @Override
   public void close() {
-    cleanable.clean();
+    owned.close();
   }
 }

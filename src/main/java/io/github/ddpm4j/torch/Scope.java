@@ -31,7 +31,7 @@ public final class Scope implements AutoCloseable {
   private final Native thread;
   private final Scope parent;
   private final Thread owner;
-  private final ArrayList<Tensor> tensors = new ArrayList<>();
+  private final ArrayList<NativeHandle> tensors = new ArrayList<>();
   private boolean closed;
 
   private Scope(Native thread) {
@@ -62,14 +62,15 @@ public final class Scope implements AutoCloseable {
    */
   public static Tensor keep(Tensor t) {
     t.handle(); // rejects a closed tensor
-    Scope s = t.scope;
+    NativeHandle h = t.owned();
+    Scope s = h.scope;
     if (s != null) {
-      s.remove(t);
-      t.scope = null;
+      s.remove(h);
+      h.scope = null;
       if (s.parent != null) {
-        s.parent.add(t);
+        s.parent.add(h);
       } else {
-        t.unscoped();
+        h.backstop(t);
       }
     }
     return t;
@@ -85,11 +86,12 @@ public final class Scope implements AutoCloseable {
    */
   public static Tensor release(Tensor t) {
     t.handle();
-    Scope s = t.scope;
+    NativeHandle h = t.owned();
+    Scope s = h.scope;
     if (s != null) {
-      s.remove(t);
-      t.scope = null;
-      t.unscoped();
+      s.remove(h);
+      h.scope = null;
+      h.backstop(t);
     }
     return t;
   }
@@ -99,12 +101,13 @@ public final class Scope implements AutoCloseable {
     return tensors.size();
   }
 
-  void add(Tensor t) {
+  /** Takes ownership of a new tensor's handle. */
+  void add(NativeHandle t) {
     tensors.add(t);
     t.scope = this;
   }
 
-  private void remove(Tensor t) {
+  private void remove(NativeHandle t) {
     for (int i = tensors.size() - 1; i >= 0; i--) {
       if (tensors.get(i) == t) {
         tensors.remove(i);
@@ -114,7 +117,7 @@ public final class Scope implements AutoCloseable {
   }
 
   /** Detaches a tensor that was closed on its own. */
-  void forget(Tensor t) {
+  void forget(NativeHandle t) {
     remove(t);
   }
 
@@ -137,7 +140,7 @@ public final class Scope implements AutoCloseable {
     closed = true;
     thread.scope = parent;
     for (int i = tensors.size() - 1; i >= 0; i--) {
-      Tensor t = tensors.get(i);
+      NativeHandle t = tensors.get(i);
       t.scope = null;
       t.close();
     }

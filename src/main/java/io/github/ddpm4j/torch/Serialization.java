@@ -5,7 +5,6 @@ import static io.github.ddpm4j.ffi.DdpmNative.*;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.ref.Reference;
 import java.util.List;
 import java.util.Map;
 
@@ -19,9 +18,14 @@ public final class Serialization {
 
   private Serialization() {}
 
-  /** Copies a dd_bytes buffer into a Java array and frees it. */
-  static byte[] takeBytes(Native n, MemorySegment bytes) {
-    Native.check(n.ctx);
+  /**
+   * Copies the dd_bytes buffer that a downcall returned into a Java array and frees it, after
+   * checking the call's error record.
+   *
+   * @param owner the owner of the handles the call read (kept reachable until it returned)
+   */
+  static byte[] takeBytes(Native n, MemorySegment bytes, Object owner) {
+    n.check(owner);
     try {
       long size = dd_bytes_size(bytes);
       if (size > Integer.MAX_VALUE - 8) throw new IllegalStateException("serialized data is larger than 2 GiB");
@@ -50,9 +54,7 @@ public final class Serialization {
         names.setAtIndex(ValueLayout.ADDRESS, i, a.allocateFrom(entries.get(i).getKey()));
         handles.setAtIndex(ValueLayout.ADDRESS, i, entries.get(i).getValue().handle());
       }
-      return takeBytes(n, dd_pickle_save_dict(n.ctx, names, handles, entries.size()));
-    } finally {
-      Reference.reachabilityFence(entries);
+      return takeBytes(n, dd_pickle_save_dict(n.ctx, names, handles, entries.size()), entries);
     }
   }
 }

@@ -3,14 +3,13 @@ package io.github.ddpm4j.torch;
 import static io.github.ddpm4j.ffi.DdpmNative.*;
 
 import io.github.ddpm4j.ffi.dd_tensor_info;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * An n-dimensional array owned by LibTorch ({@code at::Tensor}), named and
@@ -44,8 +43,6 @@ public final class Tensor implements AutoCloseable {
     NativeLibrary.load();
   }
 
-  static final Cleaner CLEANER = Cleaner.create();
-
   private static final int NEG = DD_NEG(), ABS = DD_ABS(), EXP = DD_EXP(), LOG = DD_LOG(), SQRT = DD_SQRT(),
       RSQRT = DD_RSQRT(), SIN = DD_SIN(), COS = DD_COS(), TANH = DD_TANH(), SIGMOID = DD_SIGMOID(),
       RELU = DD_RELU(), SILU = DD_SILU(), GELU = DD_GELU(), SQUARE = DD_SQUARE(), SIGN = DD_SIGN(),
@@ -59,115 +56,87 @@ public final class Tensor implements AutoCloseable {
       RDIV = DD_RDIV(), RPOW = DD_RPOW();
   private static final int SUM = DD_SUM(), MEAN = DD_MEAN(), AMAX = DD_AMAX(), AMIN = DD_AMIN(), PROD = DD_PROD(),
       LOGSUMEXP = DD_LOGSUMEXP(), ALL = DD_ALL(), ANY = DD_ANY();
+  private static final int VIEW = DD_VIEW(), RESHAPE = DD_RESHAPE(), PERMUTE = DD_PERMUTE(), EXPAND = DD_EXPAND(),
+      REPEAT = DD_REPEAT(), FLIP = DD_FLIP();
   private static final long[] NO_DIMS = new long[0];
 
-  /** Frees the handle; shared by close() and the Cleaner, which runs it at most once. */
-  private static final class Free implements Runnable {
-    volatile MemorySegment handle;
-    Arena view;
-    /** Storage bytes counted in {@link NativeMemory} while no scope owns the tensor; 0 when not counted. */
-    long accounted;
-
-    Free(MemorySegment handle) {
-      this.handle = handle;
-    }
-
-    @Override
-    public void run() {
-      MemorySegment h = handle;
-      handle = null;
-      Arena v = view;
-      view = null;
-      if (v != null) v.close();
-      if (h != null) {
-        dd_tensor_free(h);
-        long bytes = accounted;
-        accounted = 0;
-        if (bytes != 0) NativeMemory.release(bytes);
-      }
-    }
-  }
-
-  private final Free free;
-  /** The GC backstop; null while a scope owns the tensor, since the scope frees it. */
-  private Cleaner.Cleanable cleanable;
-  /** Java-owned memory this tensor (or the tensor it views) reads, or null. */
-  private final MemorySegment backing;
-  Scope scope;
+  /** The native handle: freed once, by close(), the scope or the Cleaner; also the data views and the accounting. */
+  private final NativeHandle owned;
   private long[] sizes;
   private DType dtype;
   private Device device;
 
-  Tensor(Native thread, MemorySegment handle, MemorySegment backing) {
-    this.free = new Free(handle);
-    this.backing = backing;
-    if (thread.scope != null) {
-      thread.scope.add(this);
-    } else {
-      armBackstop();
-    }
-  }
-
-  /** Arms the GC backstop once no scope owns this tensor any more. */
-  void unscoped() {
-    if (cleanable == null && free.handle != null) armBackstop();
-  }
-
   /**
-   * Registers the Cleaner and counts the native bytes this tensor keeps alive in
-   * {@link NativeMemory}, which collects garbage tensors when they pass its limit.
-   * A tensor over Java-owned memory holds no LibTorch memory of its own and is not counted.
+   * Wraps a new handle; it joins the innermost open scope of the thread, or else gets the GC backstop.
+   *
+   * @param backing Java-owned memory the tensor reads (made over, or sharing, a segment), or null
    */
-  private void armBackstop() {
-    if (backing == null) {
-      long bytes = dd_tensor_storage_nbytes(free.handle);
-      free.accounted = bytes;
-      cleanable = CLEANER.register(this, free);
-      NativeMemory.reserve(bytes);
+  Tensor(Native thread, MemorySegment handle, MemorySegment[] backing) {
+    this.owned = new NativeHandle(NativeHandle.Kind.TENSOR, handle, backing);
+    Scope s = thread.scope;
+    if (s != null) {
+      s.add(owned);
     } else {
-      cleanable = CLEANER.register(this, free);
+      owned.backstop(this);
     }
+  }
+
+  /** @return the owner of this tensor's handle, for {@link Scope} */
+  NativeHandle owned() {
+    return owned;
   }
 
   /** Wraps the handle a creating downcall (one without tensor inputs) returned, after checking the call's error record. */
   static Tensor wrap(Native thread, MemorySegment handle) {
-    Native.check(thread.ctx);
+    thread.check();
+    return new Tensor(thread, handle, null);
+  }
+
+  /**
+   * {@link #wrap(Native, MemorySegment)} for a creating downcall that read the handle of
+   * {@code owner} (a {@link Generator}), which it keeps reachable until the call has returned.
+   */
+  static Tensor wrap(Native thread, MemorySegment handle, Object owner) {
+    thread.check(owner);
     return new Tensor(thread, handle, null);
   }
 
   /**
    * Wraps the handle an op on {@code a} returned, after checking the call's error
-   * record. Any op may return its input or a view of it (dropout in evaluation mode,
-   * {@code contiguous} on a contiguous tensor, {@code to} an unchanged dtype), so a
-   * result that shares the storage of an input made over Java-owned memory
-   * ({@link Torch#fromSegment}) inherits that input's liveness check: using it after
-   * the memory is freed throws {@link IllegalStateException} instead of reading freed
-   * memory. Every op with tensor inputs goes through one of these methods.
+   * record; keeps {@code a} reachable until the call has returned, so that no op on a
+   * tensor needs a reachability fence of its own. Any op may return its input or a view
+   * of it (dropout in evaluation mode, {@code contiguous} on a contiguous tensor,
+   * {@code to} an unchanged dtype), so a result that shares the storage of an input made
+   * over Java-owned memory ({@link Torch#fromSegment}) inherits that input's liveness
+   * check: using it after the memory is freed throws {@link IllegalStateException}
+   * instead of reading freed memory. Every op with tensor inputs goes through one of these
+   * methods.
    */
   static Tensor result(Native thread, MemorySegment handle, Tensor a) {
-    Native.check(thread.ctx);
+    thread.check(a);
     return new Tensor(thread, handle, backingOf(handle, a));
   }
 
   /** {@link #result(Native, MemorySegment, Tensor)} for an op on two tensors, either may be null. */
   static Tensor result(Native thread, MemorySegment handle, Tensor a, Tensor b) {
-    Native.check(thread.ctx);
-    MemorySegment m = backingOf(handle, a);
+    thread.check(a, b);
+    MemorySegment[] m = backingOf(handle, a);
     return new Tensor(thread, handle, m != null ? m : backingOf(handle, b));
   }
 
   /** {@link #result(Native, MemorySegment, Tensor)} for an op on three tensors, any may be null. */
   static Tensor result(Native thread, MemorySegment handle, Tensor a, Tensor b, Tensor c) {
-    Native.check(thread.ctx);
-    MemorySegment m = backingOf(handle, a);
+    Reference.reachabilityFence(c);
+    thread.check(a, b);
+    MemorySegment[] m = backingOf(handle, a);
     if (m == null) m = backingOf(handle, b);
     return new Tensor(thread, handle, m != null ? m : backingOf(handle, c));
   }
 
   /** {@link #result(Native, MemorySegment, Tensor)} for an op on a list of tensors. */
   static Tensor result(Native thread, MemorySegment handle, List<Tensor> inputs) {
-    Native.check(thread.ctx);
-    MemorySegment m = null;
+    thread.check(inputs);
+    MemorySegment[] m = null;
     for (int i = 0; i < inputs.size() && m == null; i++) m = backingOf(handle, inputs.get(i));
     return new Tensor(thread, handle, m);
   }
@@ -176,51 +145,44 @@ public final class Tensor implements AutoCloseable {
    * @return {@code input}'s Java-owned memory if the new handle shares its storage, else null;
    *     asks LibTorch only when {@code input} is over Java-owned memory
    */
-  static MemorySegment backingOf(MemorySegment handle, Tensor input) {
-    if (input == null || input.backing == null) return null;
-    MemorySegment h = input.free.handle;
-    return h != null && dd_tensor_is_alias_of(handle, h) != 0 ? input.backing : null;
+  private static MemorySegment[] backingOf(MemorySegment handle, Tensor input) {
+    if (input == null || input.owned.backing() == null) return null;
+    MemorySegment h = input.owned.peek();
+    return h != null && dd_tensor_is_alias_of(handle, h) != 0 ? input.owned.backing() : null;
   }
 
   /** @return the Java-owned memory this tensor reads (made over, or sharing, a segment), or null */
-  MemorySegment backing() {
-    return backing;
+  MemorySegment[] backing() {
+    return owned.backing();
   }
 
   /** @return the address of the first element, 0 for an empty tensor (for tests of aliasing) */
   long dataAddress() {
-    try {
-      return dd_tensor_info.data_ptr(info(Native.get())).address();
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return dd_tensor_info.data_ptr(info(Native.get())).address();
   }
 
   /**
-   * The live native handle.
+   * The live native handle, for a downcall; the caller keeps this tensor reachable until the
+   * call has returned ({@link Native#check(Object)}, or {@link #result}).
    *
    * @throws IllegalStateException if this tensor is closed, or the Java memory it was made over is freed
    */
   MemorySegment handle() {
-    MemorySegment h = free.handle;
-    if (h == null) throw new IllegalStateException("tensor is closed");
-    if (backing != null && !backing.scope().isAlive()) {
-      throw new IllegalStateException("the memory segment this tensor was created over has been freed");
-    }
-    return h;
+    return owned.get();
   }
 
   // ------------------------------------------------------------------ metadata
 
   /** @return whether this tensor's handle has been freed */
   public boolean isClosed() {
-    return free.handle == null;
+    return owned.isClosed();
   }
 
+  /** @return this tensor's {@code dd_tensor_info}, in scratch slot 2 of {@code n} */
   private MemorySegment info(Native n) {
     MemorySegment out = n.words(2, 8);
     dd_tensor_info_get(n.ctx, handle(), out);
-    Native.check(n.ctx);
+    n.check(this);
     return out;
   }
 
@@ -229,16 +191,12 @@ public final class Tensor implements AutoCloseable {
     long[] s = sizes;
     if (s == null) {
       Native n = Native.get();
-      try {
-        MemorySegment buf = n.words(0, Native.SLOT_LONGS);
-        long nd = dd_tensor_shape(n.ctx, handle(), buf, MemorySegment.NULL, Native.SLOT_LONGS);
-        Native.check(n.ctx);
-        if (nd > Native.SLOT_LONGS) throw new IllegalStateException("tensor has more than " + Native.SLOT_LONGS + " dimensions");
-        s = buf.asSlice(0, nd * 8).toArray(ValueLayout.JAVA_LONG);
-        sizes = s;
-      } finally {
-        Reference.reachabilityFence(this);
-      }
+      MemorySegment buf = n.words(0, Native.SLOT_LONGS);
+      long nd = dd_tensor_shape(n.ctx, handle(), buf, MemorySegment.NULL, Native.SLOT_LONGS);
+      n.check(this);
+      if (nd > Native.SLOT_LONGS) throw new IllegalStateException("tensor has more than " + Native.SLOT_LONGS + " dimensions");
+      s = buf.asSlice(0, nd * 8).toArray(ValueLayout.JAVA_LONG);
+      sizes = s;
     }
     return s;
   }
@@ -277,14 +235,10 @@ public final class Tensor implements AutoCloseable {
   /** @return the strides in elements ({@code Tensor.stride()}) */
   public long[] stride() {
     Native n = Native.get();
-    try {
-      MemorySegment buf = n.words(0, Native.SLOT_LONGS);
-      long nd = dd_tensor_shape(n.ctx, handle(), MemorySegment.NULL, buf, Native.SLOT_LONGS);
-      Native.check(n.ctx);
-      return buf.asSlice(0, Math.min(nd, Native.SLOT_LONGS) * 8).toArray(ValueLayout.JAVA_LONG);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    MemorySegment buf = n.words(0, Native.SLOT_LONGS);
+    long nd = dd_tensor_shape(n.ctx, handle(), MemorySegment.NULL, buf, Native.SLOT_LONGS);
+    n.check(this);
+    return buf.asSlice(0, Math.min(nd, Native.SLOT_LONGS) * 8).toArray(ValueLayout.JAVA_LONG);
   }
 
   /** @return the element type ({@code Tensor.dtype}) */
@@ -302,16 +256,17 @@ public final class Tensor implements AutoCloseable {
   }
 
   private void loadTypeAndDevice() {
-    try {
-      MemorySegment i = info(Native.get());
-      DType dt = DType.fromCode(dd_tensor_info.dtype(i));
-      int type = dd_tensor_info.device_type(i);
-      if (type < 0) throw new IllegalStateException("tensor is on a device that ddpm4j does not map");
-      device = type == 0 ? Device.CPU : Device.cuda(Math.max(0, dd_tensor_info.device_index(i)));
-      dtype = dt;
-    } finally {
-      Reference.reachabilityFence(this);
+    MemorySegment i = info(Native.get());
+    DType dt = DType.fromCode(dd_tensor_info.dtype(i));
+    int type = dd_tensor_info.device_type(i);
+    if (type == DD_CPU()) {
+      device = Device.CPU;
+    } else if (type == DD_CUDA()) {
+      device = Device.cuda(Math.max(0, dd_tensor_info.device_index(i)));
+    } else {
+      throw new IllegalStateException("tensor is on a device that ddpm4j does not map");
     }
+    dtype = dt;
   }
 
   /** @return bytes per element ({@code Tensor.element_size()}) */
@@ -326,38 +281,29 @@ public final class Tensor implements AutoCloseable {
 
   /** @return whether the elements are laid out contiguously in row-major order */
   public boolean isContiguous() {
-    try {
-      return dd_tensor_info.is_contiguous(info(Native.get())) != 0;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return dd_tensor_info.is_contiguous(info(Native.get())) != 0;
   }
 
   /** @return whether autograd records operations on this tensor ({@code Tensor.requires_grad}) */
   public boolean requiresGrad() {
-    try {
-      return dd_tensor_info.requires_grad(info(Native.get())) != 0;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return dd_tensor_info.requires_grad(info(Native.get())) != 0;
   }
 
   /** @return whether this is a leaf of the autograd graph ({@code Tensor.is_leaf}) */
   public boolean isLeaf() {
-    try {
-      return dd_tensor_info.is_leaf(info(Native.get())) != 0;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return dd_tensor_info.is_leaf(info(Native.get())) != 0;
   }
 
   // ------------------------------------------------------------------ raw data
 
-  /** A global-scope segment over the contiguous CPU data; valid only while this tensor is fenced. */
+  /**
+   * A global-scope segment over the contiguous CPU data; valid only while this tensor is kept
+   * reachable ({@link Reference#reachabilityFence}) until the last access.
+   */
   private MemorySegment rawData(String what) {
     Native n = Native.get();
     MemorySegment i = info(n);
-    if (dd_tensor_info.device_type(i) != 0) throw new IllegalStateException(what + " needs a CPU tensor; call cpu() first");
+    if (dd_tensor_info.device_type(i) != DD_CPU()) throw new IllegalStateException(what + " needs a CPU tensor; call cpu() first");
     if (dd_tensor_info.is_contiguous(i) == 0) {
       throw new IllegalStateException(what + " needs a contiguous tensor; call contiguous() first");
     }
@@ -377,24 +323,23 @@ public final class Tensor implements AutoCloseable {
    * @throws IllegalStateException if the tensor is closed, not on the CPU, or not contiguous
    */
   public MemorySegment data() {
-    try {
-      MemorySegment raw = rawData("data()");
-      Arena v = free.view;
-      if (v == null) {
-        v = Arena.ofShared();
-        free.view = v;
-      }
-      return raw.reinterpret(nbytes(), v, null);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    MemorySegment view = rawData("data()").reinterpret(nbytes(), owned.views(), null);
+    // Until the view is bound to the views arena, which freeing the handle closes.
+    Reference.reachabilityFence(this);
+    return view;
   }
 
-  private MemorySegment readable(DType expected, String what) {
+  /**
+   * Copies the elements of this CPU tensor out with {@code copy}, a non-capturing lambda (so
+   * that no call allocates one), while the tensor is kept reachable.
+   */
+  private <A> A copyOut(DType expected, String what, Function<MemorySegment, A> copy) {
     if (dtype() != expected) {
       throw new IllegalStateException(what + " needs dtype " + expected + " but the tensor is " + dtype() + "; call to(" + expected + ") first");
     }
-    return rawData(what);
+    A out = copy.apply(rawData(what));
+    Reference.reachabilityFence(this);
+    return out;
   }
 
   /**
@@ -402,11 +347,7 @@ public final class Tensor implements AutoCloseable {
    * @throws IllegalStateException if the dtype is not float32, or not CPU/contiguous
    */
   public float[] toFloatArray() {
-    try {
-      return readable(DType.FLOAT32, "toFloatArray()").toArray(ValueLayout.JAVA_FLOAT);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return copyOut(DType.FLOAT32, "toFloatArray()", s -> s.toArray(ValueLayout.JAVA_FLOAT));
   }
 
   /**
@@ -414,11 +355,7 @@ public final class Tensor implements AutoCloseable {
    * @throws IllegalStateException if the dtype is not float64, or not CPU/contiguous
    */
   public double[] toDoubleArray() {
-    try {
-      return readable(DType.FLOAT64, "toDoubleArray()").toArray(ValueLayout.JAVA_DOUBLE);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return copyOut(DType.FLOAT64, "toDoubleArray()", s -> s.toArray(ValueLayout.JAVA_DOUBLE));
   }
 
   /**
@@ -426,11 +363,7 @@ public final class Tensor implements AutoCloseable {
    * @throws IllegalStateException if the dtype is not int64, or not CPU/contiguous
    */
   public long[] toLongArray() {
-    try {
-      return readable(DType.INT64, "toLongArray()").toArray(ValueLayout.JAVA_LONG);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return copyOut(DType.INT64, "toLongArray()", s -> s.toArray(ValueLayout.JAVA_LONG));
   }
 
   /**
@@ -438,11 +371,7 @@ public final class Tensor implements AutoCloseable {
    * @throws IllegalStateException if the dtype is not int32, or not CPU/contiguous
    */
   public int[] toIntArray() {
-    try {
-      return readable(DType.INT32, "toIntArray()").toArray(ValueLayout.JAVA_INT);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return copyOut(DType.INT32, "toIntArray()", s -> s.toArray(ValueLayout.JAVA_INT));
   }
 
   /**
@@ -450,22 +379,15 @@ public final class Tensor implements AutoCloseable {
    * @throws IllegalStateException if the dtype is neither, or not CPU/contiguous
    */
   public byte[] toByteArray() {
-    try {
-      DType d = dtype();
-      return readable(d == DType.BOOL ? DType.BOOL : DType.UINT8, "toByteArray()").toArray(ValueLayout.JAVA_BYTE);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    DType d = dtype() == DType.BOOL ? DType.BOOL : DType.UINT8;
+    return copyOut(d, "toByteArray()", s -> s.toArray(ValueLayout.JAVA_BYTE));
   }
 
   /** Copies {@code bytes} bytes from {@code src} into this freshly created CPU tensor. */
   void fill(MemorySegment src) {
-    try {
-      MemorySegment dst = rawData("fill");
-      if (dst.byteSize() > 0) MemorySegment.copy(src, 0, dst, 0, dst.byteSize());
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    MemorySegment dst = rawData("fill");
+    if (dst.byteSize() > 0) MemorySegment.copy(src, 0, dst, 0, dst.byteSize());
+    Reference.reachabilityFence(this);
   }
 
   /**
@@ -474,13 +396,9 @@ public final class Tensor implements AutoCloseable {
    */
   public double item() {
     Native n = Native.get();
-    try {
-      double v = dd_item_double(n.ctx, handle());
-      Native.check(n.ctx);
-      return v;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    double v = dd_item_double(n.ctx, handle());
+    n.check(this);
+    return v;
   }
 
   /**
@@ -489,13 +407,9 @@ public final class Tensor implements AutoCloseable {
    */
   public long itemLong() {
     Native n = Native.get();
-    try {
-      long v = dd_item_int64(n.ctx, handle());
-      Native.check(n.ctx);
-      return v;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    long v = dd_item_int64(n.ctx, handle());
+    n.check(this);
+    return v;
   }
 
   /**
@@ -504,14 +418,9 @@ public final class Tensor implements AutoCloseable {
    */
   public boolean equal(Tensor other) {
     Native n = Native.get();
-    try {
-      int v = dd_equal(n.ctx, handle(), other.handle());
-      Native.check(n.ctx);
-      return v != 0;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    int v = dd_equal(n.ctx, handle(), other.handle());
+    n.check(this, other);
+    return v != 0;
   }
 
   // -------------------------------------------------------- dtype and device
@@ -541,12 +450,8 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor to(DType dtype, Device device) {
     Native n = Native.get();
-    try {
-      // LibTorch returns the tensor itself when nothing changes: result() sees that it shares this memory.
-      return result(n, dd_to(n.ctx, handle(), dtype.code(), device.type().ordinal(), device.index(), 0, 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    // LibTorch returns the tensor itself when nothing changes: result() sees that it shares this memory.
+    return result(n, dd_to(n.ctx, handle(), dtype.code(), device.type().code(), device.index(), 0, 0), this);
   }
 
   /** @return this tensor on the CPU ({@code Tensor.cpu()}) */
@@ -557,11 +462,7 @@ public final class Tensor implements AutoCloseable {
   /** @return a copy with its own storage and autograd history ({@code Tensor.clone()}) */
   public Tensor clone() {
     Native n = Native.get();
-    try {
-      return result(n, dd_clone(n.ctx, handle()), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_clone(n.ctx, handle()), this);
   }
 
   /** @return a contiguous tensor with the same data; shares storage if already contiguous ({@code Tensor.contiguous()}) */
@@ -577,11 +478,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor contiguous(MemoryFormat format) {
     Native n = Native.get();
-    try {
-      return result(n, dd_contiguous(n.ctx, handle(), format.code()), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_contiguous(n.ctx, handle(), format.code()), this);
   }
 
   /**
@@ -590,23 +487,15 @@ public final class Tensor implements AutoCloseable {
    */
   public boolean isContiguous(MemoryFormat format) {
     Native n = Native.get();
-    try {
-      int v = dd_is_contiguous(n.ctx, handle(), format.code());
-      Native.check(n.ctx);
-      return v != 0;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    int v = dd_is_contiguous(n.ctx, handle(), format.code());
+    n.check(this);
+    return v != 0;
   }
 
   /** @return a view that autograd does not track ({@code Tensor.detach()}) */
   public Tensor detach() {
     Native n = Native.get();
-    try {
-      return result(n, dd_detach(n.ctx, handle()), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_detach(n.ctx, handle()), this);
   }
 
   /**
@@ -620,11 +509,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor alias() {
     Native n = Native.get();
-    try {
-      return result(n, dd_tensor_alias(n.ctx, handle()), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_tensor_alias(n.ctx, handle()), this);
   }
 
   /**
@@ -636,14 +521,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor copy_(Tensor src) {
     Native n = Native.get();
-    try {
-      dd_copy_(n.ctx, handle(), src.handle());
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(src);
-    }
+    dd_copy_(n.ctx, handle(), src.handle());
+    n.check(this, src);
+    return this;
   }
 
   /**
@@ -652,13 +532,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor fill_(double value) {
     Native n = Native.get();
-    try {
-      dd_fill_(n.ctx, handle(), value);
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_fill_(n.ctx, handle(), value);
+    n.check(this);
+    return this;
   }
 
   /** @return this tensor, zeroed ({@code Tensor.zero_}) */
@@ -668,23 +544,9 @@ public final class Tensor implements AutoCloseable {
 
   // ------------------------------------------------------- views and indexing
 
-  private Tensor shapeOp(int which, long[] values) {
+  private Tensor shapeOp(int op, long[] values) {
     Native n = Native.get();
-    try {
-      MemorySegment a = n.longs(0, values);
-      MemorySegment h = handle();
-      MemorySegment r = switch (which) {
-        case 0 -> dd_view(n.ctx, h, a, values.length);
-        case 1 -> dd_reshape(n.ctx, h, a, values.length);
-        case 2 -> dd_permute(n.ctx, h, a, values.length);
-        case 3 -> dd_expand(n.ctx, h, a, values.length);
-        case 4 -> dd_repeat(n.ctx, h, a, values.length);
-        default -> dd_flip(n.ctx, h, a, values.length);
-      };
-      return result(n, r, this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_shape(n.ctx, op, handle(), n.longs(0, values), values.length), this);
   }
 
   /**
@@ -693,7 +555,7 @@ public final class Tensor implements AutoCloseable {
    * @throws TorchException if the element count differs or the strides do not allow a view
    */
   public Tensor view(long... shape) {
-    return shapeOp(0, shape);
+    return shapeOp(VIEW, shape);
   }
 
   /**
@@ -702,7 +564,7 @@ public final class Tensor implements AutoCloseable {
    * @throws TorchException if the element count differs
    */
   public Tensor reshape(long... shape) {
-    return shapeOp(1, shape);
+    return shapeOp(RESHAPE, shape);
   }
 
   /**
@@ -711,7 +573,7 @@ public final class Tensor implements AutoCloseable {
    * @throws TorchException if {@code dims} is not a permutation
    */
   public Tensor permute(long... dims) {
-    return shapeOp(2, dims);
+    return shapeOp(PERMUTE, dims);
   }
 
   /**
@@ -720,7 +582,7 @@ public final class Tensor implements AutoCloseable {
    * @throws TorchException if a non-singleton dimension would change
    */
   public Tensor expand(long... shape) {
-    return shapeOp(3, shape);
+    return shapeOp(EXPAND, shape);
   }
 
   /**
@@ -728,7 +590,7 @@ public final class Tensor implements AutoCloseable {
    * @return a tiled copy ({@code Tensor.repeat})
    */
   public Tensor repeat(long... repeats) {
-    return shapeOp(4, repeats);
+    return shapeOp(REPEAT, repeats);
   }
 
   /**
@@ -736,7 +598,7 @@ public final class Tensor implements AutoCloseable {
    * @return a copy with those dimensions reversed ({@code torch.flip})
    */
   public Tensor flip(long... dims) {
-    return shapeOp(5, dims);
+    return shapeOp(FLIP, dims);
   }
 
   /**
@@ -746,21 +608,13 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor transpose(long dim0, long dim1) {
     Native n = Native.get();
-    try {
-      return result(n, dd_transpose(n.ctx, handle(), dim0, dim1), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_transpose(n.ctx, handle(), dim0, dim1), this);
   }
 
   /** @return a view without any size-1 dimension ({@code Tensor.squeeze()}) */
   public Tensor squeeze() {
     Native n = Native.get();
-    try {
-      return result(n, dd_squeeze(n.ctx, handle(), 0, 1), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_squeeze(n.ctx, handle(), 0, 1), this);
   }
 
   /**
@@ -769,11 +623,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor squeeze(long dim) {
     Native n = Native.get();
-    try {
-      return result(n, dd_squeeze(n.ctx, handle(), dim, 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_squeeze(n.ctx, handle(), dim, 0), this);
   }
 
   /**
@@ -782,11 +632,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor unsqueeze(long dim) {
     Native n = Native.get();
-    try {
-      return result(n, dd_unsqueeze(n.ctx, handle(), dim), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_unsqueeze(n.ctx, handle(), dim), this);
   }
 
   /** @return a 1-d view or copy of all elements ({@code Tensor.flatten()}) */
@@ -801,11 +647,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor flatten(long startDim, long endDim) {
     Native n = Native.get();
-    try {
-      return result(n, dd_flatten(n.ctx, handle(), startDim, endDim), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_flatten(n.ctx, handle(), startDim, endDim), this);
   }
 
   /**
@@ -821,11 +663,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor slice(long dim, long start, long end, long step) {
     Native n = Native.get();
-    try {
-      return result(n, dd_slice(n.ctx, handle(), dim, start, end, step), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_slice(n.ctx, handle(), dim, start, end, step), this);
   }
 
   /**
@@ -856,11 +694,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor select(long dim, long index) {
     Native n = Native.get();
-    try {
-      return result(n, dd_select(n.ctx, handle(), dim, index), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_select(n.ctx, handle(), dim, index), this);
   }
 
   /**
@@ -871,12 +705,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor indexSelect(long dim, Tensor index) {
     Native n = Native.get();
-    try {
-      return result(n, dd_index_select(n.ctx, handle(), dim, index.handle()), this, index);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(index);
-    }
+    return result(n, dd_index_select(n.ctx, handle(), dim, index.handle()), this, index);
   }
 
   /**
@@ -887,12 +716,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor gather(long dim, Tensor index) {
     Native n = Native.get();
-    try {
-      return result(n, dd_gather(n.ctx, handle(), dim, index.handle()), this, index);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(index);
-    }
+    return result(n, dd_gather(n.ctx, handle(), dim, index.handle()), this, index);
   }
 
   /**
@@ -902,12 +726,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor maskedFill(Tensor mask, double value) {
     Native n = Native.get();
-    try {
-      return result(n, dd_masked_fill(n.ctx, handle(), mask.handle(), value), this, mask);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(mask);
-    }
+    return result(n, dd_masked_fill(n.ctx, handle(), mask.handle(), value), this, mask);
   }
 
   /**
@@ -919,83 +738,53 @@ public final class Tensor implements AutoCloseable {
   public List<Tensor> chunk(int chunks, long dim) {
     if (chunks <= 0) throw new IllegalArgumentException("chunks must be positive, got " + chunks);
     Native n = Native.get();
-    try {
-      MemorySegment out = n.words(1, chunks);
-      long count = dd_chunk(n.ctx, handle(), chunks, dim, out);
-      Native.check(n.ctx);
-      List<Tensor> parts = new ArrayList<>((int) count);
-      for (int i = 0; i < count; i++) {
-        MemorySegment h = out.getAtIndex(ValueLayout.ADDRESS, i);
-        parts.add(new Tensor(n, h, backingOf(h, this)));
-      }
-      return parts;
-    } finally {
-      Reference.reachabilityFence(this);
+    MemorySegment out = n.words(1, chunks);
+    long count = dd_chunk(n.ctx, handle(), chunks, dim, out);
+    n.check(this);
+    List<Tensor> parts = new ArrayList<>((int) count);
+    for (int i = 0; i < count; i++) {
+      MemorySegment h = out.getAtIndex(ValueLayout.ADDRESS, i);
+      parts.add(new Tensor(n, h, backingOf(h, this)));
     }
+    return parts;
   }
 
   // --------------------------------------------------------------- elementwise
 
   private Tensor unary(int op) {
     Native n = Native.get();
-    try {
-      return result(n, dd_unary(n.ctx, op, handle()), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_unary(n.ctx, op, handle()), this);
   }
 
   private Tensor unary_(int op) {
     Native n = Native.get();
-    try {
-      dd_unary_(n.ctx, op, handle());
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_unary_(n.ctx, op, handle());
+    n.check(this);
+    return this;
   }
 
   private Tensor binary(int op, Tensor other) {
     Native n = Native.get();
-    try {
-      return result(n, dd_binary(n.ctx, op, handle(), other.handle()), this, other);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    return result(n, dd_binary(n.ctx, op, handle(), other.handle()), this, other);
   }
 
   private Tensor binary_(int op, Tensor other) {
     Native n = Native.get();
-    try {
-      dd_binary_(n.ctx, op, handle(), other.handle());
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    dd_binary_(n.ctx, op, handle(), other.handle());
+    n.check(this, other);
+    return this;
   }
 
   Tensor scalarOp(int op, double value, boolean integral) {
     Native n = Native.get();
-    try {
-      return result(n, dd_binary_scalar(n.ctx, op, handle(), value, integral ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_binary_scalar(n.ctx, op, handle(), value, integral ? 1 : 0), this);
   }
 
   private Tensor scalarOp_(int op, double value) {
     Native n = Native.get();
-    try {
-      dd_binary_scalar_(n.ctx, op, handle(), value, 0);
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_binary_scalar_(n.ctx, op, handle(), value, 0);
+    n.check(this);
+    return this;
   }
 
   /** @param other a broadcastable tensor @return {@code this + other} ({@code torch.add}) @throws TorchException if shapes do not broadcast */
@@ -1003,12 +792,7 @@ public final class Tensor implements AutoCloseable {
   /** @param other a broadcastable tensor @param alpha multiplier of other @return {@code this + alpha * other} ({@code torch.add(alpha=)}) */
   public Tensor add(Tensor other, double alpha) {
     Native n = Native.get();
-    try {
-      return result(n, dd_add_scaled(n.ctx, handle(), other.handle(), alpha), this, other);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    return result(n, dd_add_scaled(n.ctx, handle(), other.handle(), alpha), this, other);
   }
   /** @param value a Python-float-like scalar @return {@code this + value} */
   public Tensor add(double value) { return scalarOp(ADD, value, false); }
@@ -1052,14 +836,9 @@ public final class Tensor implements AutoCloseable {
   /** @param other a broadcastable tensor @param alpha multiplier @return this tensor after {@code this += alpha * other} */
   public Tensor add_(Tensor other, double alpha) {
     Native n = Native.get();
-    try {
-      dd_add_scaled_(n.ctx, handle(), other.handle(), alpha);
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    dd_add_scaled_(n.ctx, handle(), other.handle(), alpha);
+    n.check(this, other);
+    return this;
   }
   /** @param value a scalar @return this tensor after {@code this += value} */
   public Tensor add_(double value) { return scalarOp_(ADD, value); }
@@ -1085,14 +864,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor lerp_(Tensor end, double weight) {
     Native n = Native.get();
-    try {
-      dd_lerp_(n.ctx, handle(), end.handle(), weight);
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(end);
-    }
+    dd_lerp_(n.ctx, handle(), end.handle(), weight);
+    n.check(this, end);
+    return this;
   }
 
   /** @param other a broadcastable tensor @return bool tensor of {@code this == other} ({@code torch.eq}) */
@@ -1203,14 +977,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor uniform_(double from, double to, Generator generator) {
     Native n = Native.get();
-    try {
-      dd_uniform_(n.ctx, handle(), from, to, Generator.handleOrNull(generator));
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(generator);
-    }
+    dd_uniform_(n.ctx, handle(), from, to, Generator.handleOrNull(generator));
+    n.check(this, generator);
+    return this;
   }
 
   /**
@@ -1224,14 +993,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor normal_(double mean, double std, Generator generator) {
     Native n = Native.get();
-    try {
-      dd_normal_(n.ctx, handle(), mean, std, Generator.handleOrNull(generator));
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(generator);
-    }
+    dd_normal_(n.ctx, handle(), mean, std, Generator.handleOrNull(generator));
+    n.check(this, generator);
+    return this;
   }
 
   /**
@@ -1247,22 +1011,14 @@ public final class Tensor implements AutoCloseable {
 
   private Tensor clamp(double min, double max, boolean hasMin, boolean hasMax) {
     Native n = Native.get();
-    try {
-      return result(n, dd_clamp(n.ctx, handle(), min, max, hasMin ? 1 : 0, hasMax ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_clamp(n.ctx, handle(), min, max, hasMin ? 1 : 0, hasMax ? 1 : 0), this);
   }
 
   // ----------------------------------------------------------------- reductions
 
   private Tensor reduce(int op, long[] dims, boolean keepdim) {
     Native n = Native.get();
-    try {
-      return result(n, dd_reduce(n.ctx, op, handle(), n.longs(0, dims), dims.length, keepdim ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_reduce(n.ctx, op, handle(), n.longs(0, dims), dims.length, keepdim ? 1 : 0), this);
   }
 
   /** @return the sum of all elements, a 0-d tensor ({@code torch.sum}) */
@@ -1317,11 +1073,7 @@ public final class Tensor implements AutoCloseable {
 
   private Tensor variance(long[] dims, long correction, boolean keepdim, boolean std) {
     Native n = Native.get();
-    try {
-      return result(n, dd_var(n.ctx, handle(), n.longs(0, dims), dims.length, correction, keepdim ? 1 : 0, std ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_var(n.ctx, handle(), n.longs(0, dims), dims.length, correction, keepdim ? 1 : 0, std ? 1 : 0), this);
   }
 
   /** @param p the norm order @return the p-norm of all elements ({@code torch.norm(p)}) */
@@ -1335,11 +1087,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor norm(double p, long[] dims, boolean keepdim) {
     Native n = Native.get();
-    try {
-      return result(n, dd_norm(n.ctx, handle(), p, n.longs(0, dims), dims.length, keepdim ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_norm(n.ctx, handle(), p, n.longs(0, dims), dims.length, keepdim ? 1 : 0), this);
   }
 
   /** @return the flat index of the largest element, int64 ({@code torch.argmax}) */
@@ -1353,11 +1101,7 @@ public final class Tensor implements AutoCloseable {
 
   private Tensor arg(long dim, boolean hasDim, boolean keepdim, boolean min) {
     Native n = Native.get();
-    try {
-      return result(n, dd_argmax(n.ctx, handle(), dim, hasDim ? 1 : 0, keepdim ? 1 : 0, min ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_argmax(n.ctx, handle(), dim, hasDim ? 1 : 0, keepdim ? 1 : 0, min ? 1 : 0), this);
   }
 
   /** @param dim dimension @return running sums along {@code dim} ({@code torch.cumsum}) */
@@ -1367,11 +1111,7 @@ public final class Tensor implements AutoCloseable {
 
   private Tensor cumulative(long dim, boolean product) {
     Native n = Native.get();
-    try {
-      return result(n, dd_cumulative(n.ctx, handle(), dim, product ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_cumulative(n.ctx, handle(), dim, product ? 1 : 0), this);
   }
 
   // -------------------------------------------------------- linear algebra
@@ -1383,12 +1123,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor matmul(Tensor other) {
     Native n = Native.get();
-    try {
-      return result(n, dd_matmul(n.ctx, handle(), other.handle()), this, other);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    return result(n, dd_matmul(n.ctx, handle(), other.handle()), this, other);
   }
 
   /**
@@ -1398,12 +1133,7 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor bmm(Tensor other) {
     Native n = Native.get();
-    try {
-      return result(n, dd_bmm(n.ctx, handle(), other.handle()), this, other);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(other);
-    }
+    return result(n, dd_bmm(n.ctx, handle(), other.handle()), this, other);
   }
 
   /** @param dim dimension @return softmax along {@code dim} ({@code torch.softmax}) */
@@ -1413,11 +1143,7 @@ public final class Tensor implements AutoCloseable {
 
   private Tensor softmax(long dim, boolean log) {
     Native n = Native.get();
-    try {
-      return result(n, dd_softmax(n.ctx, handle(), dim, log ? 1 : 0), this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    return result(n, dd_softmax(n.ctx, handle(), dim, log ? 1 : 0), this);
   }
 
   // ----------------------------------------------------------------- autograd
@@ -1429,13 +1155,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor requiresGrad_(boolean requiresGrad) {
     Native n = Native.get();
-    try {
-      dd_set_requires_grad(n.ctx, handle(), requiresGrad ? 1 : 0);
-      Native.check(n.ctx);
-      return this;
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_set_requires_grad(n.ctx, handle(), requiresGrad ? 1 : 0);
+    n.check(this);
+    return this;
   }
 
   /**
@@ -1444,13 +1166,9 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor grad() {
     Native n = Native.get();
-    try {
-      MemorySegment g = dd_grad(n.ctx, handle());
-      Native.check(n.ctx);
-      return g.equals(MemorySegment.NULL) ? null : result(n, g, this);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    MemorySegment g = dd_grad(n.ctx, handle());
+    n.check(this);
+    return g.equals(MemorySegment.NULL) ? null : result(n, g, this);
   }
 
   /**
@@ -1463,18 +1181,13 @@ public final class Tensor implements AutoCloseable {
    *     freed; pass {@code grad.clone()} instead
    */
   public void setGrad(Tensor grad) {
-    if (grad != null && grad.backing != null) {
+    if (grad != null && grad.backing() != null) {
       throw new IllegalArgumentException("setGrad: the gradient shares memory with a tensor made over a MemorySegment, which "
           + "LibTorch would keep writing after the segment is freed; pass grad.clone()");
     }
     Native n = Native.get();
-    try {
-      dd_set_grad(n.ctx, handle(), grad == null ? MemorySegment.NULL : grad.handle());
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(grad);
-    }
+    dd_set_grad(n.ctx, handle(), grad == null ? MemorySegment.NULL : grad.handle());
+    n.check(this, grad);
   }
 
   /**
@@ -1484,12 +1197,8 @@ public final class Tensor implements AutoCloseable {
    */
   public void zeroGrad(boolean setToNone) {
     Native n = Native.get();
-    try {
-      dd_zero_grad(n.ctx, handle(), setToNone ? 1 : 0);
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
+    dd_zero_grad(n.ctx, handle(), setToNone ? 1 : 0);
+    n.check(this);
   }
 
   /**
@@ -1510,13 +1219,8 @@ public final class Tensor implements AutoCloseable {
    */
   public void backward(Tensor gradient, boolean retainGraph) {
     Native n = Native.get();
-    try {
-      dd_backward(n.ctx, handle(), gradient == null ? MemorySegment.NULL : gradient.handle(), retainGraph ? 1 : 0);
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(this);
-      Reference.reachabilityFence(gradient);
-    }
+    dd_backward(n.ctx, handle(), gradient == null ? MemorySegment.NULL : gradient.handle(), retainGraph ? 1 : 0);
+    n.check(this, gradient);
   }
 
   // ----------------------------------------------------------------- lifetime
@@ -1527,24 +1231,18 @@ public final class Tensor implements AutoCloseable {
    */
   @Override
   public void close() {
-    Scope s = scope;
-    if (s != null) {
-      scope = null;
-      s.forget(this);
-    }
-    Cleaner.Cleanable c = cleanable;
-    if (c != null) {
-      c.clean();
-    } else {
-      free.run();
-    }
+    owned.close();
   }
 
   /** @return shape, dtype and device, or that the tensor is closed */
   @Override
   public String toString() {
     if (isClosed()) return "Tensor[closed]";
-    if (backing != null && !backing.scope().isAlive()) return "Tensor[memory segment freed]";
+    try {
+      handle();
+    } catch (IllegalStateException e) {
+      return "Tensor[memory segment freed]";
+    }
     return "Tensor[shape=" + Arrays.toString(sizes()) + ", dtype=" + dtype() + ", device=" + device() + "]";
   }
 }

@@ -5,7 +5,6 @@ import static io.github.ddpm4j.ffi.DdpmNative.*;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -102,18 +101,24 @@ public final class Torch {
     }
   }
 
-  /** Kinds of native handle, for {@link #liveHandles(HandleKind)}. */
+  /** Kinds of native handle, for {@link #liveHandles(HandleKind)}, each with its code of {@code enum dd_handle_kind}. */
   public enum HandleKind {
     /** Tensors. */
-    TENSOR,
+    TENSOR(DD_KIND_TENSOR()),
     /** Random-number generators. */
-    GENERATOR,
+    GENERATOR(DD_KIND_GENERATOR()),
     /** Optimizers. */
-    OPTIMIZER,
+    OPTIMIZER(DD_KIND_OPTIMIZER()),
     /** Byte buffers returned by serialization. */
-    BYTES,
+    BYTES(DD_KIND_BYTES()),
     /** Captured CUDA graphs ({@link CudaGraph}). */
-    CUDA_GRAPH
+    CUDA_GRAPH(DD_KIND_CUDA_GRAPH());
+
+    private final int code;
+
+    HandleKind(int code) {
+      this.code = code;
+    }
   }
 
   /** @return how many native handles of every kind are alive in this process */
@@ -123,7 +128,7 @@ public final class Torch {
 
   /** @param kind one kind of handle @return how many handles of that kind are alive */
   public static long liveHandles(HandleKind kind) {
-    return dd_live_handles(kind.ordinal());
+    return dd_live_handles(kind.code);
   }
 
   /** @return whether LibTorch was built with CUDA and sees a device ({@code torch.cuda.is_available}) */
@@ -145,9 +150,9 @@ public final class Torch {
    */
   public static void cudaSynchronize(Device device) {
     if (!device.isCuda()) throw new IllegalArgumentException("cudaSynchronize needs a CUDA device, got " + device);
-    MemorySegment ctx = Native.ctx();
-    dd_cuda_synchronize(ctx, device.index());
-    Native.check(ctx);
+    Native n = Native.get();
+    dd_cuda_synchronize(n.ctx, device.index());
+    n.check();
   }
 
   /**
@@ -156,9 +161,9 @@ public final class Torch {
    * @param seed the seed
    */
   public static void manualSeed(long seed) {
-    MemorySegment ctx = Native.ctx();
-    dd_manual_seed(ctx, seed);
-    Native.check(ctx);
+    Native n = Native.get();
+    dd_manual_seed(n.ctx, seed);
+    n.check();
   }
 
   /**
@@ -188,9 +193,9 @@ public final class Torch {
       throw new IllegalArgumentException("thread count must be in 1.." + max + " (" + MAX_THREADS_PER_CORE + " per available core), got "
           + threads);
     }
-    MemorySegment ctx = Native.ctx();
-    dd_set_num_threads(ctx, threads);
-    Native.check(ctx);
+    Native n = Native.get();
+    dd_set_num_threads(n.ctx, threads);
+    n.check();
   }
 
   /**
@@ -203,7 +208,7 @@ public final class Torch {
 
   /** @return the state of the default CPU generator, a uint8 tensor ({@code torch.get_rng_state}) */
   public static Tensor getRngState() {
-    return stateOf(MemorySegment.NULL);
+    return stateOf(null);
   }
 
   /**
@@ -211,22 +216,20 @@ public final class Torch {
    * @throws TorchException if it is not a valid state ({@code torch.set_rng_state})
    */
   public static void setRngState(Tensor state) {
-    restoreState(MemorySegment.NULL, state);
+    restoreState(null, state);
   }
 
-  static Tensor stateOf(MemorySegment generator) {
+  /** @return the state of {@code generator}, or of the default CPU generator for null */
+  static Tensor stateOf(Generator generator) {
     Native n = Native.get();
-    return Tensor.wrap(n, dd_generator_get_state(n.ctx, generator));
+    return Tensor.wrap(n, dd_generator_get_state(n.ctx, Generator.handleOrNull(generator)), generator);
   }
 
-  static void restoreState(MemorySegment generator, Tensor state) {
+  /** Sets the state of {@code generator}, or of the default CPU generator for null. */
+  static void restoreState(Generator generator, Tensor state) {
     Native n = Native.get();
-    try {
-      dd_generator_set_state(n.ctx, generator, state.handle());
-      Native.check(n.ctx);
-    } finally {
-      Reference.reachabilityFence(state);
-    }
+    dd_generator_set_state(n.ctx, Generator.handleOrNull(generator), state.handle());
+    n.check(generator, state);
   }
 
   // ------------------------------------------------------------------ creation
@@ -242,7 +245,7 @@ public final class Torch {
   public static Tensor empty(long[] shape, DType dtype, Device device) {
     checkShape(shape);
     Native n = Native.get();
-    return Tensor.wrap(n, dd_empty(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().ordinal(), device.index()));
+    return Tensor.wrap(n, dd_empty(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().code(), device.index()));
   }
 
   /**
@@ -257,7 +260,7 @@ public final class Torch {
   public static Tensor full(long[] shape, double value, DType dtype, Device device) {
     checkShape(shape);
     Native n = Native.get();
-    return Tensor.wrap(n, dd_full(n.ctx, n.longs(0, shape), shape.length, value, dtype.code(), device.type().ordinal(), device.index()));
+    return Tensor.wrap(n, dd_full(n.ctx, n.longs(0, shape), shape.length, value, dtype.code(), device.type().code(), device.index()));
   }
 
   /** @param shape sizes @param value fill value @return a float32 CPU tensor of {@code value} */
@@ -311,12 +314,8 @@ public final class Torch {
   public static Tensor randn(long[] shape, DType dtype, Device device, Generator generator) {
     checkShape(shape);
     Native n = Native.get();
-    try {
-      return Tensor.wrap(n, dd_randn(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().ordinal(), device.index(),
-          Generator.handleOrNull(generator)));
-    } finally {
-      Reference.reachabilityFence(generator);
-    }
+    return Tensor.wrap(n, dd_randn(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().code(), device.index(),
+        Generator.handleOrNull(generator)), generator);
   }
 
   /**
@@ -343,12 +342,8 @@ public final class Torch {
   public static Tensor rand(long[] shape, DType dtype, Device device, Generator generator) {
     checkShape(shape);
     Native n = Native.get();
-    try {
-      return Tensor.wrap(n, dd_rand(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().ordinal(), device.index(),
-          Generator.handleOrNull(generator)));
-    } finally {
-      Reference.reachabilityFence(generator);
-    }
+    return Tensor.wrap(n, dd_rand(n.ctx, n.longs(0, shape), shape.length, dtype.code(), device.type().code(), device.index(),
+        Generator.handleOrNull(generator)), generator);
   }
 
   /**
@@ -364,12 +359,8 @@ public final class Torch {
     if (low >= high) throw new IllegalArgumentException("randint needs low < high, got low=" + low + " high=" + high);
     checkShape(shape);
     Native n = Native.get();
-    try {
-      return Tensor.wrap(n, dd_randint(n.ctx, low, high, n.longs(0, shape), shape.length, DType.INT64.code(), device.type().ordinal(),
-          device.index(), Generator.handleOrNull(generator)));
-    } finally {
-      Reference.reachabilityFence(generator);
-    }
+    return Tensor.wrap(n, dd_randint(n.ctx, low, high, n.longs(0, shape), shape.length, DType.INT64.code(), device.type().code(),
+        device.index(), Generator.handleOrNull(generator)), generator);
   }
 
   /**
@@ -382,12 +373,8 @@ public final class Torch {
   public static Tensor randperm(long count, Device device, Generator generator) {
     if (count < 0) throw new IllegalArgumentException("randperm needs count >= 0, got " + count);
     Native n = Native.get();
-    try {
-      return Tensor.wrap(n, dd_randperm(n.ctx, count, DType.INT64.code(), device.type().ordinal(), device.index(),
-          Generator.handleOrNull(generator)));
-    } finally {
-      Reference.reachabilityFence(generator);
-    }
+    return Tensor.wrap(n, dd_randperm(n.ctx, count, DType.INT64.code(), device.type().code(), device.index(),
+        Generator.handleOrNull(generator)), generator);
   }
 
   /**
@@ -402,7 +389,7 @@ public final class Torch {
   public static Tensor arange(double start, double end, double step, DType dtype, Device device) {
     if (step == 0) throw new IllegalArgumentException("arange step must be non-zero");
     Native n = Native.get();
-    return Tensor.wrap(n, dd_arange(n.ctx, start, end, step, dtype.code(), device.type().ordinal(), device.index()));
+    return Tensor.wrap(n, dd_arange(n.ctx, start, end, step, dtype.code(), device.type().code(), device.index()));
   }
 
   /** @param end bound (exclusive) @return int64 {@code 0..end-1} on the CPU ({@code torch.arange(end)}) */
@@ -422,7 +409,7 @@ public final class Torch {
   public static Tensor linspace(double start, double end, long steps, DType dtype, Device device) {
     if (steps < 0) throw new IllegalArgumentException("linspace needs steps >= 0, got " + steps);
     Native n = Native.get();
-    return Tensor.wrap(n, dd_linspace(n.ctx, start, end, steps, dtype.code(), device.type().ordinal(), device.index()));
+    return Tensor.wrap(n, dd_linspace(n.ctx, start, end, steps, dtype.code(), device.type().code(), device.index()));
   }
 
   /** @param start first value @param end last value @param steps count @return float32 CPU values ({@code torch.linspace}) */
@@ -551,8 +538,8 @@ public final class Torch {
     checkedCount(shape, segment.byteSize() / dtype.elementSize(), "the segment");
     Native n = Native.get();
     MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length, MemorySegment.NULL, dtype.code());
-    Native.check(n.ctx);
-    return new Tensor(n, h, segment);
+    n.check();
+    return new Tensor(n, h, new MemorySegment[] {segment});
   }
 
   /**
@@ -602,8 +589,8 @@ public final class Torch {
     }
     Native n = Native.get();
     MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length, n.longs(1, strides), dtype.code());
-    Native.check(n.ctx);
-    return new Tensor(n, h, segment);
+    n.check();
+    return new Tensor(n, h, new MemorySegment[] {segment});
   }
 
   // ------------------------------------------------------- several tensors
@@ -619,11 +606,7 @@ public final class Torch {
   public static Tensor cat(List<Tensor> tensors, long dim) {
     if (tensors.isEmpty()) throw new IllegalArgumentException("cat needs at least one tensor");
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_cat(n.ctx, n.handles(tensors), tensors.size(), dim), tensors);
-    } finally {
-      Reference.reachabilityFence(tensors);
-    }
+    return Tensor.result(n, dd_cat(n.ctx, n.handles(tensors), tensors.size(), dim), tensors);
   }
 
   /**
@@ -636,11 +619,7 @@ public final class Torch {
   public static Tensor stack(List<Tensor> tensors, long dim) {
     if (tensors.isEmpty()) throw new IllegalArgumentException("stack needs at least one tensor");
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_stack(n.ctx, n.handles(tensors), tensors.size(), dim), tensors);
-    } finally {
-      Reference.reachabilityFence(tensors);
-    }
+    return Tensor.result(n, dd_stack(n.ctx, n.handles(tensors), tensors.size(), dim), tensors);
   }
 
   /**
@@ -655,8 +634,6 @@ public final class Torch {
       // A one-operand equation such as "ij->ji" returns a view of its operand.
       List<Tensor> inputs = List.of(operands);
       return Tensor.result(n, dd_einsum(n.ctx, a.allocateFrom(equation), n.handles(inputs), operands.length), inputs);
-    } finally {
-      Reference.reachabilityFence(operands);
     }
   }
 
@@ -668,12 +645,6 @@ public final class Torch {
    */
   public static Tensor where(Tensor condition, Tensor a, Tensor b) {
     Native n = Native.get();
-    try {
-      return Tensor.result(n, dd_where(n.ctx, condition.handle(), a.handle(), b.handle()), condition, a, b);
-    } finally {
-      Reference.reachabilityFence(condition);
-      Reference.reachabilityFence(a);
-      Reference.reachabilityFence(b);
-    }
+    return Tensor.result(n, dd_where(n.ctx, condition.handle(), a.handle(), b.handle()), condition, a, b);
   }
 }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.github.ddpm4j.torch.NativeLibrary;
 import java.io.IOException;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.PaddingLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -13,51 +15,38 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The generated bindings, the header they come from, and the built library agree:
- * every function the header declares has a downcall in {@link DdpmNative} with the
- * same arity, and the other way round, and the library exports each of them.
+ * The generated bindings, the header they come from, and the built library agree: every
+ * function the header declares has a downcall in {@link DdpmNative} with the same arity,
+ * every enumerator and numeric macro a constant with the same value, every struct a class
+ * with the same fields, and the other way round (the bindings hold nothing else: no symbol
+ * of the C library headers that ddpm4j.h includes); and the library exports each function.
  */
 class BindingsConsistencyTest {
-  private static final Pattern DECLARATION = Pattern.compile("(?m)^DD_API\\b([^;]*);");
-  private static final Pattern NAME = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)\\s*\\(");
+  private static final Path FFI = Path.of(System.getProperty("user.dir"), "src", "main", "java", "io", "github", "ddpm4j", "ffi");
+  /** Files of the package that are written by hand, not by jextract. */
+  private static final Set<String> HAND_WRITTEN = Set.of("package-info.java", "jextract.args");
+  /** The classes jextract writes besides one per struct. */
+  private static final Set<String> HEADER_CLASSES = Set.of("DdpmNative.java", "DdpmNative$shared.java");
 
-  /** One declaration of the header. */
-  record Declared(String name, boolean returnsValue, int parameters) {}
-
-  private static Map<String, Declared> header;
+  private static Header header;
   private static Map<String, FunctionDescriptor> bindings;
+  private static Map<String, Long> constants;
 
   @BeforeAll
-  static void read() throws IOException, ReflectiveOperationException {
+  static void read() throws ReflectiveOperationException {
     NativeLibrary.load();
-    header = parseHeader(Path.of(System.getProperty("user.dir"), "native", "include", "ddpm4j.h"));
+    header = Header.read();
     bindings = generatedDowncalls();
-  }
-
-  static Map<String, Declared> parseHeader(Path file) throws IOException {
-    assertTrue(Files.isRegularFile(file), "header not found at " + file.toAbsolutePath());
-    String text = Files.readString(file).replaceAll("(?s)/\\*.*?\\*/", " ").replaceAll("//[^\n]*", " ");
-    Map<String, Declared> out = new TreeMap<>();
-    Matcher m = DECLARATION.matcher(text);
-    while (m.find()) {
-      String decl = m.group(1).replaceAll("\\s+", " ").trim();
-      Matcher n = NAME.matcher(decl);
-      assertTrue(n.find(), "no function name in: " + decl);
-      String name = n.group(1);
-      String returnType = decl.substring(0, n.start()).trim();
-      String params = decl.substring(decl.indexOf('(') + 1, decl.lastIndexOf(')')).trim();
-      int count = params.isEmpty() || params.equals("void") ? 0 : params.split(",").length;
-      assertNull(out.put(name, new Declared(name, !returnType.equals("void"), count)), "declared twice: " + name);
-    }
-    return out;
+    constants = generatedConstants();
   }
 
   static Map<String, FunctionDescriptor> generatedDowncalls() throws ReflectiveOperationException {
@@ -73,21 +62,46 @@ class BindingsConsistencyTest {
     return out;
   }
 
+  /**
+   * @return every public static no-argument method of {@link DdpmNative} that returns an int or a long and is not a
+   *     downcall: the constants
+   */
+  static Map<String, Long> generatedConstants() throws ReflectiveOperationException {
+    Map<String, Long> out = new TreeMap<>();
+    for (Method m : DdpmNative.class.getMethods()) {
+      if (!Modifier.isStatic(m.getModifiers()) || m.getParameterCount() != 0 || m.getDeclaringClass() != DdpmNative.class
+          || bindings.containsKey(m.getName())) {
+        continue;
+      }
+      if (m.getReturnType() == int.class || m.getReturnType() == long.class) {
+        out.put(m.getName(), ((Number) m.invoke(null)).longValue());
+      }
+    }
+    return out;
+  }
+
   @Test
   void headerParsesToAPlausibleSet() {
-    assertTrue(header.size() > 50, "found only " + header.size() + " declarations");
-    assertEquals(new Declared("dd_matmul", true, 3), header.get("dd_matmul"));
-    assertEquals(new Declared("dd_tensor_free", false, 1), header.get("dd_tensor_free"));
-    assertEquals(new Declared("dd_torch_version", true, 0), header.get("dd_torch_version"));
-    assertEquals(13, header.get("dd_conv_transpose2d").parameters(), "a declaration over several lines");
+    assertTrue(header.functions().size() > 50, "found only " + header.functions().size() + " declarations");
+    assertEquals(new Header.Function("dd_matmul", true, 3), header.functions().get("dd_matmul"));
+    assertEquals(new Header.Function("dd_tensor_free", false, 1), header.functions().get("dd_tensor_free"));
+    assertEquals(new Header.Function("dd_torch_version", true, 0), header.functions().get("dd_torch_version"));
+    assertEquals(13, header.functions().get("dd_conv_transpose2d").parameters(), "a declaration over several lines");
+    assertEquals(List.of("DD_OK", "DD_ERR_TORCH", "DD_ERR_STD", "DD_ERR_UNKNOWN", "DD_ERR_ARGUMENT", "DD_ERR_OOM"),
+        List.copyOf(header.enums().get("dd_status").keySet()), "enumerators in order, comments skipped");
+    assertEquals(1L, header.enums().get("dd_unary_op").get("DD_ABS"), "an implicit value follows the one before");
+    assertEquals(-1L, header.enums().get("dd_handle_kind").get("DD_KIND_ALL"), "a negative value");
+    assertEquals(64L, header.macros().get("DD_FUNCTION_LEN"));
+    assertEquals(List.of("grad_mode", "autocast", "status", "function", "message"), header.structs().get("dd_ctx"),
+        "fields, arrays included");
   }
 
   @Test
   void everyDeclaredFunctionHasADowncallAndViceVersa() {
-    var missingInJava = new TreeSet<>(header.keySet());
+    var missingInJava = new TreeSet<>(header.functions().keySet());
     missingInJava.removeAll(bindings.keySet());
     var missingInHeader = new TreeSet<>(bindings.keySet());
-    missingInHeader.removeAll(header.keySet());
+    missingInHeader.removeAll(header.functions().keySet());
     assertTrue(missingInJava.isEmpty() && missingInHeader.isEmpty(),
         "declared in ddpm4j.h but not generated: " + missingInJava + "; generated but not declared: " + missingInHeader
             + " (run scripts/regenerate-bindings)");
@@ -96,7 +110,7 @@ class BindingsConsistencyTest {
   @Test
   void downcallsHaveTheDeclaredShapes() {
     List<String> wrong = new ArrayList<>();
-    for (Declared d : header.values()) {
+    for (Header.Function d : header.functions().values()) {
       FunctionDescriptor fd = bindings.get(d.name());
       if (fd == null) continue;
       if (fd.argumentLayouts().size() != d.parameters() || fd.returnLayout().isPresent() != d.returnsValue()) {
@@ -112,11 +126,47 @@ class BindingsConsistencyTest {
   }
 
   @Test
+  void everyEnumeratorAndMacroHasAConstantWithItsValueAndViceVersa() {
+    Map<String, Long> declared = header.constants();
+    assertTrue(declared.size() > 90, "found only " + declared.size() + " constants");
+    List<String> wrong = new ArrayList<>();
+    declared.forEach((name, value) -> {
+      Long generated = constants.get(name);
+      if (generated == null) wrong.add(name + " is not generated");
+      else if (!generated.equals(value)) wrong.add(name + " is " + value + " in the header but " + generated + " in the bindings");
+    });
+    for (String name : constants.keySet()) {
+      if (!declared.containsKey(name)) wrong.add(name + " is generated but not declared in ddpm4j.h");
+    }
+    assertTrue(wrong.isEmpty(), "constants out of date (run scripts/regenerate-bindings): " + wrong);
+  }
+
+  @Test
+  void everyStructHasAClassWithItsFieldsAndNothingElseIsGenerated() throws IOException, ReflectiveOperationException {
+    Set<String> files;
+    try (Stream<Path> list = Files.list(FFI)) {
+      files = list.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+    }
+    Set<String> expected = new TreeSet<>(HAND_WRITTEN);
+    expected.addAll(HEADER_CLASSES);
+    for (String struct : header.structs().keySet()) expected.add(struct + ".java");
+    assertEquals(expected, files, "the files of " + FFI + ": the header's structs, " + HEADER_CLASSES + " and " + HAND_WRITTEN
+        + " (run scripts/regenerate-bindings)");
+    for (var struct : header.structs().entrySet()) {
+      Class<?> type = Class.forName(DdpmNative.class.getPackageName() + "." + struct.getKey());
+      GroupLayout layout = (GroupLayout) type.getMethod("layout").invoke(null);
+      List<String> fields = layout.memberLayouts().stream().filter(l -> !(l instanceof PaddingLayout))
+          .map(l -> l.name().orElse("?")).toList();
+      assertEquals(struct.getValue(), fields, "fields of " + struct.getKey());
+    }
+  }
+
+  @Test
   void theLibraryExportsEveryDeclaredFunction() {
     NativeLibrary.load();
     SymbolLookup lookup = SymbolLookup.loaderLookup();
     List<String> unexported = new ArrayList<>();
-    for (String name : header.keySet()) {
+    for (String name : header.functions().keySet()) {
       if (lookup.find(name).isEmpty()) unexported.add(name);
     }
     assertTrue(unexported.isEmpty(), "not exported by libddpm4j.so: " + unexported);

@@ -74,13 +74,14 @@ class CudaGraphTest extends TorchTestBase {
   @Test
   void everyNativeFunctionOfACpuOnlyBuildRecordsTheSameError() {
     assumeFalse(Torch.build().cuda(), "this LibTorch is built with CUDA");
-    MemorySegment ctx = Native.ctx();
+    Native n = Native.get();
+    MemorySegment ctx = n.ctx;
     for (Runnable call : new Runnable[] {
         () -> dd_cuda_graph_capture_begin(ctx, 0),
         () -> dd_cuda_graph_capture_end(ctx, MemorySegment.NULL),
         () -> dd_cuda_graph_replay(ctx, MemorySegment.NULL)}) {
       call.run();
-      TorchException e = assertThrows(TorchException.class, () -> Native.check(ctx));
+      TorchException e = assertThrows(TorchException.class, n::check);
       assertEquals(TorchException.Kind.ARGUMENT, e.kind());
       assertEquals(NO_CUDA_BUILD, e.torchMessage());
       assertEquals(DD_OK(), dd_ctx.status(ctx), "the error was taken");

@@ -59,12 +59,12 @@ class ErrorTest extends TorchTestBase {
         () -> Torch.cat(List.of(Torch.zeros(2, 3), Torch.zeros(2, 4)), 0));
     torchError("dd_stack", "stack expects each tensor to be equal size",
         () -> Torch.stack(List.of(Torch.zeros(2), Torch.zeros(3)), 0));
-    torchError("dd_view", "shape '[5]' is invalid for input of size 6", () -> Torch.zeros(2, 3).view(5));
-    torchError("dd_reshape", "shape '[4, -1]' is invalid for input of size 6", () -> Torch.zeros(2, 3).reshape(4, -1));
+    torchError("dd_shape", "shape '[5]' is invalid for input of size 6", () -> Torch.zeros(2, 3).view(5));
+    torchError("dd_shape", "shape '[4, -1]' is invalid for input of size 6", () -> Torch.zeros(2, 3).reshape(4, -1));
     torchError("dd_select", "select(): index 5 out of range for tensor of size [3] at dimension 0",
         () -> Torch.zeros(3).select(0, 5));
-    torchError("dd_permute", "permute", () -> Torch.zeros(2, 3).permute(0, 0));
-    torchError("dd_expand", "The expanded size of the tensor (4) must match the existing size (3)",
+    torchError("dd_shape", "permute", () -> Torch.zeros(2, 3).permute(0, 0));
+    torchError("dd_shape", "The expanded size of the tensor (4) must match the existing size (3)",
         () -> Torch.zeros(3).expand(2, 4));
     torchError("dd_einsum", "einsum(): fewer operands were provided than specified in the equation",
         () -> Torch.einsum("ij,jk->ik", Torch.zeros(2, 3)));
