@@ -3,6 +3,7 @@
 #include "compat.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace {
 
@@ -71,64 +72,6 @@ void unary_(int32_t op, at::Tensor& x) {
   throw dd::unknown_code("unary op", op);
 }
 
-at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
-  switch (static_cast<dd_binary_op>(op)) {
-    case DD_ADD: return at::add(a, b);
-    case DD_SUB: return at::sub(a, b);
-    case DD_MUL: return at::mul(a, b);
-    case DD_DIV: return at::div(a, b);
-    case DD_POW: return at::pow(a, b);
-    case DD_MAXIMUM: return at::maximum(a, b);
-    case DD_MINIMUM: return at::minimum(a, b);
-    case DD_EQ: return at::eq(a, b);
-    case DD_NE: return at::ne(a, b);
-    case DD_LT: return at::lt(a, b);
-    case DD_LE: return at::le(a, b);
-    case DD_GT: return at::gt(a, b);
-    case DD_GE: return at::ge(a, b);
-    case DD_LOGICAL_AND: return at::logical_and(a, b);
-    case DD_LOGICAL_OR: return at::logical_or(a, b);
-    case DD_REMAINDER: return at::remainder(a, b);
-    case DD_ATAN2: return at::atan2(a, b);
-    case DD_FLOOR_DIVIDE: return at::div(a, b, "floor");
-    case DD_RSUB:
-    case DD_RDIV:
-    case DD_RPOW:
-      throw dd::ArgumentError("binary op code " + std::to_string(op) + " takes no tensor operand");
-  }
-  throw dd::unknown_code("binary op", op);
-}
-
-void binary_(int32_t op, at::Tensor& a, const at::Tensor& b) {
-  switch (static_cast<dd_binary_op>(op)) {
-    case DD_ADD: a.add_(b); return;
-    case DD_SUB: a.sub_(b); return;
-    case DD_MUL: a.mul_(b); return;
-    case DD_DIV: a.div_(b); return;
-    case DD_POW: a.pow_(b); return;
-    case DD_REMAINDER: a.remainder_(b); return;
-    case DD_ATAN2: a.atan2_(b); return;
-    case DD_FLOOR_DIVIDE: a.div_(b, "floor"); return;
-    // No in-place ATen op of their own: the result is converted into a.
-    case DD_MAXIMUM:
-    case DD_MINIMUM:
-    case DD_EQ:
-    case DD_NE:
-    case DD_LT:
-    case DD_LE:
-    case DD_GT:
-    case DD_GE:
-    case DD_LOGICAL_AND:
-    case DD_LOGICAL_OR:
-    case DD_RSUB:
-    case DD_RDIV:
-    case DD_RPOW:
-      a.copy_(binary(op, a, b));
-      return;
-  }
-  throw dd::unknown_code("binary op", op);
-}
-
 // A 0-dim tensor marked as a wrapped number: it takes part in type promotion
 // exactly as a Python scalar operand does.
 at::Tensor wrapped(const c10::Scalar& s, const at::Tensor& like) {
@@ -141,44 +84,70 @@ c10::Scalar scalar(double value, int32_t integral) {
   return integral ? c10::Scalar(static_cast<int64_t>(value)) : c10::Scalar(value);
 }
 
-at::Tensor binary_scalar(int32_t op, const at::Tensor& a, const c10::Scalar& s) {
+// The operand of an op that ATen offers only for two tensors: a scalar becomes a
+// wrapped-number tensor, a tensor stays itself.
+const at::Tensor& as_tensor(const at::Tensor& b, const at::Tensor&) { return b; }
+at::Tensor as_tensor(const c10::Scalar& b, const at::Tensor& like) { return wrapped(b, like); }
+
+// dd_binary and dd_binary_scalar: B is at::Tensor or c10::Scalar. The reversed ops
+// (RSUB, RDIV, RPOW) exist only with a scalar operand.
+template <typename B>
+at::Tensor binary(int32_t op, const at::Tensor& a, const B& b) {
+  constexpr bool with_scalar = std::is_same_v<B, c10::Scalar>;
   switch (static_cast<dd_binary_op>(op)) {
-    case DD_ADD: return at::add(a, s);
-    case DD_SUB: return at::sub(a, s);
-    case DD_MUL: return at::mul(a, s);
-    case DD_DIV: return at::div(a, s);
-    case DD_POW: return at::pow(a, s);
-    case DD_EQ: return at::eq(a, s);
-    case DD_NE: return at::ne(a, s);
-    case DD_LT: return at::lt(a, s);
-    case DD_LE: return at::le(a, s);
-    case DD_GT: return at::gt(a, s);
-    case DD_GE: return at::ge(a, s);
-    case DD_REMAINDER: return at::remainder(a, s);
-    case DD_RSUB: return at::rsub(a, s);
-    case DD_RDIV: return at::div(wrapped(s, a), a);
-    case DD_RPOW: return at::pow(s, a);
-    // No scalar overload in ATen: the scalar becomes a wrapped-number tensor.
-    case DD_MAXIMUM:
-    case DD_MINIMUM:
-    case DD_LOGICAL_AND:
-    case DD_LOGICAL_OR:
-    case DD_ATAN2:
-    case DD_FLOOR_DIVIDE:
-      return binary(op, a, wrapped(s, a));
+    case DD_ADD: return at::add(a, b);
+    case DD_SUB: return at::sub(a, b);
+    case DD_MUL: return at::mul(a, b);
+    case DD_DIV: return at::div(a, b);
+    case DD_POW: return at::pow(a, b);
+    case DD_EQ: return at::eq(a, b);
+    case DD_NE: return at::ne(a, b);
+    case DD_LT: return at::lt(a, b);
+    case DD_LE: return at::le(a, b);
+    case DD_GT: return at::gt(a, b);
+    case DD_GE: return at::ge(a, b);
+    case DD_REMAINDER: return at::remainder(a, b);
+    case DD_MAXIMUM: return at::maximum(a, as_tensor(b, a));
+    case DD_MINIMUM: return at::minimum(a, as_tensor(b, a));
+    case DD_LOGICAL_AND: return at::logical_and(a, as_tensor(b, a));
+    case DD_LOGICAL_OR: return at::logical_or(a, as_tensor(b, a));
+    case DD_ATAN2: return at::atan2(a, as_tensor(b, a));
+    case DD_FLOOR_DIVIDE: return at::div(a, as_tensor(b, a), "floor");
+    case DD_RSUB:
+      if constexpr (with_scalar) return at::rsub(a, b);
+      break;
+    case DD_RDIV:
+      if constexpr (with_scalar) return at::div(wrapped(b, a), a);
+      break;
+    case DD_RPOW:
+      if constexpr (with_scalar) return at::pow(b, a);
+      break;
+  }
+  if (op == DD_RSUB || op == DD_RDIV || op == DD_RPOW) {
+    throw dd::ArgumentError("binary op code " + std::to_string(op) + " takes no tensor operand");
   }
   throw dd::unknown_code("binary op", op);
 }
 
-void binary_scalar_(int32_t op, at::Tensor& a, const c10::Scalar& s) {
+// dd_binary_ and dd_binary_scalar_: ATen's in-place op where it has one for this
+// operand type; otherwise the out-of-place result is converted into a (which also
+// reports unknown codes and the reversed ops' missing tensor form).
+template <typename B>
+void binary_(int32_t op, at::Tensor& a, const B& b) {
+  constexpr bool with_tensor = std::is_same_v<B, at::Tensor>;
   switch (static_cast<dd_binary_op>(op)) {
-    case DD_ADD: a.add_(s); return;
-    case DD_SUB: a.sub_(s); return;
-    case DD_MUL: a.mul_(s); return;
-    case DD_DIV: a.div_(s); return;
-    case DD_POW: a.pow_(s); return;
-    case DD_REMAINDER: a.remainder_(s); return;
-    // No in-place scalar op of their own: the result is converted into a.
+    case DD_ADD: a.add_(b); return;
+    case DD_SUB: a.sub_(b); return;
+    case DD_MUL: a.mul_(b); return;
+    case DD_DIV: a.div_(b); return;
+    case DD_POW: a.pow_(b); return;
+    case DD_REMAINDER: a.remainder_(b); return;
+    case DD_ATAN2:
+      if constexpr (with_tensor) { a.atan2_(b); return; }
+      break;
+    case DD_FLOOR_DIVIDE:
+      if constexpr (with_tensor) { a.div_(b, "floor"); return; }
+      break;
     case DD_MAXIMUM:
     case DD_MINIMUM:
     case DD_EQ:
@@ -189,15 +158,12 @@ void binary_scalar_(int32_t op, at::Tensor& a, const c10::Scalar& s) {
     case DD_GE:
     case DD_LOGICAL_AND:
     case DD_LOGICAL_OR:
-    case DD_ATAN2:
-    case DD_FLOOR_DIVIDE:
     case DD_RSUB:
     case DD_RDIV:
     case DD_RPOW:
-      a.copy_(binary_scalar(op, a, s));
-      return;
+      break;
   }
-  throw dd::unknown_code("binary op", op);
+  a.copy_(binary(op, a, b));
 }
 
 std::vector<int64_t> dims_or_all(const at::Tensor& t, const int64_t* dims, int64_t ndims) {
@@ -252,13 +218,13 @@ void dd_binary_(dd_ctx* ctx, int32_t op, dd_tensor* a, const dd_tensor* b) {
 
 dd_tensor* dd_binary_scalar(dd_ctx* ctx, int32_t op, const dd_tensor* a, double value, int32_t integral) {
   DD_TRY(ctx, nullptr)
-  return dd::wrap(binary_scalar(op, dd::ref(a, "a"), scalar(value, integral)));
+  return dd::wrap(binary(op, dd::ref(a, "a"), scalar(value, integral)));
   DD_CATCH(ctx, nullptr)
 }
 
 void dd_binary_scalar_(dd_ctx* ctx, int32_t op, dd_tensor* a, double value, int32_t integral) {
   DD_TRY(ctx, )
-  binary_scalar_(op, dd::mut(a, "a"), scalar(value, integral));
+  binary_(op, dd::mut(a, "a"), scalar(value, integral));
   DD_CATCH(ctx, )
 }
 

@@ -70,7 +70,7 @@ public final class UNet extends Module implements EpsilonModel {
     for (int i = 0; i < levels; i++) {
       out = in * config.chMults().get(i);
       for (int b = 0; b < config.nBlocks(); b++) {
-        downList.add(new DownBlock(in, out, timeChannels, config.isAttn().get(i), groups, p));
+        downList.add(new ResAttnBlock(in, out, timeChannels, config.isAttn().get(i), groups, p));
         in = out;
       }
       if (i < levels - 1) downList.add(new Downsample(in));
@@ -83,10 +83,10 @@ public final class UNet extends Module implements EpsilonModel {
     for (int i = levels - 1; i >= 0; i--) {
       out = in;
       for (int b = 0; b < config.nBlocks(); b++) {
-        upList.add(new UpBlock(in, out, timeChannels, config.isAttn().get(i), groups, p));
+        upList.add(new ResAttnBlock(in + out, out, timeChannels, config.isAttn().get(i), groups, p));
       }
       out = in / config.chMults().get(i);
-      upList.add(new UpBlock(in, out, timeChannels, config.isAttn().get(i), groups, p));
+      upList.add(new ResAttnBlock(in + out, out, timeChannels, config.isAttn().get(i), groups, p));
       in = out;
       if (i > 0) upList.add(new Upsample(in));
     }

@@ -8,8 +8,8 @@
  *   <li>{@link io.github.ddpm4j.diffusion.GaussianDiffusion}: the forward process {@code q}, its posterior,
  *       the reverse step {@code pSample} and the training loss, around an
  *       {@link io.github.ddpm4j.diffusion.EpsilonModel}.</li>
- *   <li>{@link io.github.ddpm4j.diffusion.UNet}: the noise predictor {@code epsTheta} of the seed
- *       implementation, with PyTorch-compatible parameter names.</li>
+ *   <li>{@link io.github.ddpm4j.diffusion.UNet}: the noise predictor {@code epsTheta} of the annotated
+ *       PyTorch DDPM, with PyTorch-compatible parameter names.</li>
  *   <li>Sampling: one reverse loop, which every {@link io.github.ddpm4j.diffusion.Sampler} runs. A sampler
  *       is its timesteps {@code tau} and its step rule, nothing else:
  *       {@link io.github.ddpm4j.diffusion.AncestralSampler} (Algorithm 2, the mean of equation 11) and

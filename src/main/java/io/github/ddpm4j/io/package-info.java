@@ -14,7 +14,7 @@
  *       show the same error under its option names ({@code --batch-size=0 must be >= 1}).</li>
  * </ul>
  *
- * <p>This package depends on nothing else in ddpm4j, so that {@code nn.serialize},
+ * <p>This package depends on nothing else in ddpm4j, so that {@code serialize},
  * {@code data} and {@code train} can all use it.
  */
 package io.github.ddpm4j.io;

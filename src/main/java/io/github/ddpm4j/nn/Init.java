@@ -222,11 +222,13 @@ public final class Init {
   public static Tensor kaimingUniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator generator) {
     Objects.requireNonNull(tensor, "tensor");
     if (empty(tensor)) return tensor;
-    long fan = fan(tensor, mode);
-    double gain = calculateGain(nonlinearity, a);
-    double std = gain / Math.sqrt(fan);
-    double bound = Math.sqrt(3.0) * std;
+    double bound = Math.sqrt(3.0) * kaimingStd(tensor, a, mode, nonlinearity);
     return uniform_(tensor, -bound, bound, generator);
+  }
+
+  /** He et al. 2015's standard deviation, {@code gain / sqrt(fan)}, shared by both Kaiming initialisations. */
+  private static double kaimingStd(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+    return calculateGain(nonlinearity, a) / Math.sqrt(fan(tensor, mode));
   }
 
   /**
@@ -257,10 +259,7 @@ public final class Init {
   public static Tensor kaimingNormal_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity, Generator generator) {
     Objects.requireNonNull(tensor, "tensor");
     if (empty(tensor)) return tensor;
-    long fan = fan(tensor, mode);
-    double gain = calculateGain(nonlinearity, a);
-    double std = gain / Math.sqrt(fan);
-    return normal_(tensor, 0, std, generator);
+    return normal_(tensor, 0, kaimingStd(tensor, a, mode, nonlinearity), generator);
   }
 
   /**

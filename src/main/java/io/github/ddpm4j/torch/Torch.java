@@ -430,78 +430,52 @@ public final class Torch {
     return count;
   }
 
-  private static Tensor copyOf(MemorySegment src, DType dtype, long[] shape) {
+  /** A CPU tensor of {@code dtype} holding a copy of {@code count} elements of heap memory, checked against {@code shape}. */
+  private static Tensor copyOf(MemorySegment src, long count, DType dtype, long[] shape) {
+    checkedCount(shape, count, "the array");
     Tensor t = empty(shape, dtype, Device.CPU);
     t.fill(src);
     return t;
   }
 
   /**
+   * A CPU tensor holding a copy of a Java array ({@code torch.tensor}); the overloads for
+   * other arrays differ only in the element type they give.
+   *
    * @param data values, row-major
    * @param shape sizes whose product is {@code data.length}
-   * @return a float32 CPU tensor holding a copy ({@code torch.tensor})
-   * @throws IllegalArgumentException if the counts differ
+   * @return a float32 CPU tensor of that shape
+   * @throws IllegalArgumentException if the counts differ or a size is negative
    */
   public static Tensor tensor(float[] data, long... shape) {
-    checkedCount(shape, data.length, "the array");
-    return copyOf(MemorySegment.ofArray(data), DType.FLOAT32, shape);
+    return copyOf(MemorySegment.ofArray(data), data.length, DType.FLOAT32, shape);
   }
 
-  /**
-   * @param data values, row-major
-   * @param shape sizes whose product is {@code data.length}
-   * @return a float64 CPU tensor holding a copy
-   * @throws IllegalArgumentException if the counts differ
-   */
+  /** As {@link #tensor(float[], long...)}. @param data values, row-major @param shape sizes @return a float64 CPU tensor @throws IllegalArgumentException if the counts differ */
   public static Tensor tensor(double[] data, long... shape) {
-    checkedCount(shape, data.length, "the array");
-    return copyOf(MemorySegment.ofArray(data), DType.FLOAT64, shape);
+    return copyOf(MemorySegment.ofArray(data), data.length, DType.FLOAT64, shape);
   }
 
-  /**
-   * @param data values, row-major
-   * @param shape sizes whose product is {@code data.length}
-   * @return an int64 CPU tensor holding a copy
-   * @throws IllegalArgumentException if the counts differ
-   */
+  /** As {@link #tensor(float[], long...)}. @param data values, row-major @param shape sizes @return an int64 CPU tensor @throws IllegalArgumentException if the counts differ */
   public static Tensor tensor(long[] data, long... shape) {
-    checkedCount(shape, data.length, "the array");
-    return copyOf(MemorySegment.ofArray(data), DType.INT64, shape);
+    return copyOf(MemorySegment.ofArray(data), data.length, DType.INT64, shape);
   }
 
-  /**
-   * @param data values, row-major
-   * @param shape sizes whose product is {@code data.length}
-   * @return an int32 CPU tensor holding a copy
-   * @throws IllegalArgumentException if the counts differ
-   */
+  /** As {@link #tensor(float[], long...)}. @param data values, row-major @param shape sizes @return an int32 CPU tensor @throws IllegalArgumentException if the counts differ */
   public static Tensor tensor(int[] data, long... shape) {
-    checkedCount(shape, data.length, "the array");
-    return copyOf(MemorySegment.ofArray(data), DType.INT32, shape);
+    return copyOf(MemorySegment.ofArray(data), data.length, DType.INT32, shape);
   }
 
-  /**
-   * @param data values, row-major
-   * @param shape sizes whose product is {@code data.length}
-   * @return a uint8 CPU tensor holding a copy
-   * @throws IllegalArgumentException if the counts differ
-   */
+  /** As {@link #tensor(float[], long...)}. @param data values, row-major @param shape sizes @return a uint8 CPU tensor @throws IllegalArgumentException if the counts differ */
   public static Tensor tensor(byte[] data, long... shape) {
-    checkedCount(shape, data.length, "the array");
-    return copyOf(MemorySegment.ofArray(data), DType.UINT8, shape);
+    return copyOf(MemorySegment.ofArray(data), data.length, DType.UINT8, shape);
   }
 
-  /**
-   * @param data values, row-major
-   * @param shape sizes whose product is {@code data.length}
-   * @return a bool CPU tensor holding a copy
-   * @throws IllegalArgumentException if the counts differ
-   */
+  /** As {@link #tensor(float[], long...)}. @param data values, row-major @param shape sizes @return a bool CPU tensor @throws IllegalArgumentException if the counts differ */
   public static Tensor tensor(boolean[] data, long... shape) {
-    checkedCount(shape, data.length, "the array");
     byte[] bytes = new byte[data.length];
     for (int i = 0; i < data.length; i++) bytes[i] = (byte) (data[i] ? 1 : 0);
-    return copyOf(MemorySegment.ofArray(bytes), DType.BOOL, shape);
+    return copyOf(MemorySegment.ofArray(bytes), data.length, DType.BOOL, shape);
   }
 
   /**
@@ -527,17 +501,28 @@ public final class Torch {
    * @throws IllegalStateException if the segment's arena is closed
    */
   public static Tensor fromSegment(MemorySegment segment, DType dtype, long... shape) {
+    checkSegment(segment, dtype);
+    if (segment.byteSize() % dtype.elementSize() != 0) {
+      throw new IllegalArgumentException("segment size " + segment.byteSize() + " is not a multiple of the " + dtype + " element size");
+    }
+    checkedCount(shape, segment.byteSize() / dtype.elementSize(), "the segment");
+    return overSegment(segment, dtype, shape, null);
+  }
+
+  /** The checks every tensor over a segment needs: off-heap, alive, aligned to the element size. */
+  private static void checkSegment(MemorySegment segment, DType dtype) {
     if (!segment.isNative()) throw new IllegalArgumentException("fromSegment needs a native (off-heap) segment");
     if (!segment.scope().isAlive()) throw new IllegalStateException("the segment's arena is already closed");
     if (segment.address() % dtype.elementSize() != 0) {
       throw new IllegalArgumentException("segment address is not aligned to " + dtype.elementSize() + " bytes");
     }
-    if (segment.byteSize() % dtype.elementSize() != 0) {
-      throw new IllegalArgumentException("segment size " + segment.byteSize() + " is not a multiple of the " + dtype + " element size");
-    }
-    checkedCount(shape, segment.byteSize() / dtype.elementSize(), "the segment");
+  }
+
+  /** {@code dd_from_blob} over a checked segment; {@code strides} null for the contiguous layout. The tensor keeps the segment alive. */
+  private static Tensor overSegment(MemorySegment segment, DType dtype, long[] shape, long[] strides) {
     Native n = Native.get();
-    MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length, MemorySegment.NULL, dtype.code());
+    MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length,
+        strides == null ? MemorySegment.NULL : n.longs(1, strides), dtype.code());
     n.check();
     return new Tensor(n, h, new MemorySegment[] {segment});
   }
@@ -561,11 +546,7 @@ public final class Torch {
    * @throws IllegalStateException if the segment's arena is closed
    */
   public static Tensor fromSegment(MemorySegment segment, DType dtype, long[] shape, long[] strides) {
-    if (!segment.isNative()) throw new IllegalArgumentException("fromSegment needs a native (off-heap) segment");
-    if (!segment.scope().isAlive()) throw new IllegalStateException("the segment's arena is already closed");
-    if (segment.address() % dtype.elementSize() != 0) {
-      throw new IllegalArgumentException("segment address is not aligned to " + dtype.elementSize() + " bytes");
-    }
+    checkSegment(segment, dtype);
     checkShape(shape);
     if (strides.length != shape.length) {
       throw new IllegalArgumentException(strides.length + " strides for " + shape.length + " dimensions");
@@ -587,10 +568,7 @@ public final class Torch {
       throw new IllegalArgumentException("element offsets of shape " + java.util.Arrays.toString(shape) + " with strides "
           + java.util.Arrays.toString(strides) + " overflow");
     }
-    Native n = Native.get();
-    MemorySegment h = dd_from_blob(n.ctx, segment, n.longs(0, shape), shape.length, n.longs(1, strides), dtype.code());
-    n.check();
-    return new Tensor(n, h, new MemorySegment[] {segment});
+    return overSegment(segment, dtype, shape, strides);
   }
 
   // ------------------------------------------------------- several tensors

@@ -84,12 +84,9 @@ public class SamplingBenchmark {
   /** Builds the model (seed 0) on the device, in evaluation mode. */
   @Setup
   public void setup() {
-    Torch.setNumThreads(threads);
     dev = Device.parse(device);
-    Torch.manualSeed(0);
-    UNetConfig c = BenchModels.config(config);
-    model = new UNet(c);
-    model.to(dev);
+    model = BenchModels.model(config, dev, threads);
+    UNetConfig c = model.config();
     model.eval();
     schedule = NoiseSchedule.linear(1000, 1e-4, 0.02, dev);
     prec = Precision.parse(precision);

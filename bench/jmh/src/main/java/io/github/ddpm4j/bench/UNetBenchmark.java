@@ -89,12 +89,9 @@ public class UNetBenchmark {
    */
   @Setup
   public void setup(BenchmarkParams params) {
-    Torch.setNumThreads(threads);
     dev = Device.parse(device);
-    Torch.manualSeed(0);
-    UNetConfig c = BenchModels.config(config);
-    model = new UNet(c);
-    model.to(dev);
+    model = BenchModels.model(config, dev, threads);
+    UNetConfig c = model.config();
     prec = Precision.parse(precision);
     boolean channelsLast = switch (memoryFormat) {
       case "contiguous" -> false;
