@@ -9,16 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import io.github.ddpm4j.nn.NnTestBase;
 
 /**
  * Loss scaling against hand-derived values: for {@code loss = sum(w * x)} the gradient of
  * {@code w} is {@code x}, so the scaled gradient is {@code scale * x}, and unscaling by a
  * power of two gives {@code x} back exactly.
  */
-class GradScalerTest extends NnTestBase {
+class GradScalerTest extends TorchTestBase {
   private static final float[] X = {0.5f, -1.25f, 3f};
 
   private static Tensor param() {

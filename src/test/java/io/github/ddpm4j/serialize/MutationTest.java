@@ -15,6 +15,7 @@ import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Serialization;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +34,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Loads hundreds of corrupted variants of valid files of each format. Each load
@@ -44,9 +46,11 @@ import org.junit.jupiter.api.Test;
  * records, which the records' CRC-32s catch. Safetensors has no checksum, so
  * flips in its tensor data load.
  */
-class MutationTest extends SerializeTestBase {
+class MutationTest extends TorchTestBase {
   private static final long SEED = 0x5EED_D1C7L;
   private static final int PER_FORMAT = 550;
+
+  @TempDir Path dir;
 
   record Mutant(String kind, String detail, byte[] bytes) {}
 
@@ -113,7 +117,7 @@ class MutationTest extends SerializeTestBase {
   void corruptedPyTorchCheckpoints() throws IOException {
     Random rnd = new Random(SEED);
     List<byte[]> bases = new ArrayList<>();
-    bases.add(resource("model.pt"));
+    bases.add(fixtureBytes("serialize/model.pt"));
     Path own = dir.resolve("own.pt");
     StateDict.savePyTorch(mixedTensors(), own);
     bases.add(Files.readAllBytes(own));

@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.optim.Adam;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class TrainerTest extends ScopedTest {
+class TrainerTest extends TorchTestBase {
   private static final long N = 6;
 
   @TempDir static Path shared;
