@@ -29,6 +29,18 @@ class UNetTest extends TorchTestBase {
     }
   }
 
+  /** The fixture's network in eval mode (no dropout), as the reference outputs were computed. */
+  private static UNet evaluating() {
+    UNet unet = fixture.unet();
+    unet.eval();
+    return unet;
+  }
+
+  /** @return the network's noise prediction for the fixture's input, the one PyTorch's output was computed for */
+  private static Tensor epsOfFixtureInput(UNet unet) {
+    return unet.epsTheta(fixture.tensor("x"), fixture.timesteps());
+  }
+
   @Test
   void parameterNamesAreTheSeedsModulePaths() {
     try (UNet unet = new UNet(fixture.config())) {
@@ -38,11 +50,8 @@ class UNetTest extends TorchTestBase {
 
   @Test
   void outputMatchesPyTorch() {
-    try (UNet unet = fixture.unet(); Scope scope = Scope.open()) {
-      unet.eval();
-      Tensor x = fixture.tensor("x");
-      Tensor t = fixture.timesteps();
-      Tensor out = unet.epsTheta(x, t);
+    try (UNet unet = evaluating(); Scope scope = Scope.open()) {
+      Tensor out = epsOfFixtureInput(unet);
       Tensor expected = fixture.tensor("out");
       assertArrayEquals(expected.shape(), out.shape());
       double err = relativeError(out, expected);
@@ -53,8 +62,7 @@ class UNetTest extends TorchTestBase {
 
   @Test
   void gradientsMatchPyTorch() {
-    try (UNet unet = fixture.unet(); Scope scope = Scope.open()) {
-      unet.eval();
+    try (UNet unet = evaluating(); Scope scope = Scope.open()) {
       Tensor x = fixture.tensor("x").requiresGrad_(true);
       Tensor t = fixture.timesteps();
       unet.forward(x, t).mul(fixture.tensor("weights")).sum().backward();
@@ -72,15 +80,12 @@ class UNetTest extends TorchTestBase {
 
   @Test
   void attentionNormIsApplied() {
-    try (UNet unet = fixture.unet(); Scope scope = Scope.open()) {
-      unet.eval();
-      Tensor x = fixture.tensor("x");
-      Tensor t = fixture.timesteps();
-      Tensor before = unet.epsTheta(x, t);
+    try (UNet unet = evaluating(); Scope scope = Scope.open()) {
+      Tensor before = epsOfFixtureInput(unet);
       try (GradMode g = GradMode.noGrad()) {
         unet.namedParameters().get("middle.attn.norm.bias").add_(1.0);
       }
-      assertTrue(unet.epsTheta(x, t).sub(before).abs().amax().item() > 1e-4, "changing the attention norm changes the output");
+      assertTrue(epsOfFixtureInput(unet).sub(before).abs().amax().item() > 1e-4, "changing the attention norm changes the output");
     }
   }
 

@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * The base of the tests that use LibTorch. Every test runs inside a {@link Scope} of its own, so
@@ -68,6 +70,23 @@ public abstract class TorchTestBase {
   /** @return the elements of any tensor as doubles, row-major (a bool as 0 and 1; exact for every dtype but large int64) */
   public static double[] doubles(Tensor t) {
     return t.to(DType.FLOAT64).contiguous().toDoubleArray();
+  }
+
+  /**
+   * Runs {@code work} on a new virtual thread and waits for it to end.
+   *
+   * @return what {@code work} threw, or null
+   */
+  static Throwable thrownOnAnotherThread(Executable work) throws InterruptedException {
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Thread.ofVirtual().start(() -> {
+      try {
+        work.execute();
+      } catch (Throwable t) {
+        thrown.set(t);
+      }
+    }).join();
+    return thrown.get();
   }
 
   static float[] floats(double... values) {
