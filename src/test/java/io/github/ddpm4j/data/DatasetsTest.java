@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What {@link Datasets#open} makes of a single file: it tells IDX from anything else by its first bytes. */
-class DatasetsTest extends ScopedTest {
+class DatasetsTest extends TorchTestBase {
   @TempDir Path dir;
 
   /** PNG's signature (ISO/IEC 15948, 5.2) and JPEG's start-of-image marker with the next marker's 0xFF. */

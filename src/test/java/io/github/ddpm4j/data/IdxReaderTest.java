@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,7 +23,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class IdxReaderTest extends ScopedTest {
+class IdxReaderTest extends TorchTestBase {
   @TempDir Path dir;
 
   /** Three 2x3 images holding 0..17, written byte by byte. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,7 +17,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ImageFolderReaderTest extends ScopedTest {
+class ImageFolderReaderTest extends TorchTestBase {
   @TempDir Path dir;
 
   private static Path png(Path file, BufferedImage img) throws IOException {

@@ -9,11 +9,6 @@ import io.github.ddpm4j.torch.Torch;
 final class AnalyticModels {
   private AnalyticModels() {}
 
-  /** Sets the intra-op thread count that the build gives tests. */
-  static void configureThreads() {
-    Torch.setNumThreads(Integer.getInteger("ddpm4j.test.threads", 2));
-  }
-
   /**
    * The exact posterior-mean noise predictor when every element of x_0 is independently
    * N(mu, s^2): E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) mu) / (ab s^2 + 1 - ab).

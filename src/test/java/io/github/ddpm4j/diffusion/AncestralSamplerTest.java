@@ -13,32 +13,20 @@ import io.github.ddpm4j.torch.GradMode;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
-class AncestralSamplerTest {
+class AncestralSamplerTest extends TorchTestBase {
   private static final int T = 50;
   private static final double MU = -0.2;
   private static final double S_DATA = 0.4;
   private static final long N = 8000;
   private static final long[] SHAPE = {1, 1, 1};
-  private static NoiseSchedule schedule;
-  private static EpsilonModel model;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    schedule = NoiseSchedule.linear(T, 1e-3, 0.2);
-    model = AnalyticModels.gaussianData(schedule, MU, S_DATA);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    schedule.close();
-  }
+  @AutoClose private static final NoiseSchedule schedule = NoiseSchedule.linear(T, 1e-3, 0.2);
+  private static final EpsilonModel model = AnalyticModels.gaussianData(schedule, MU, S_DATA);
 
   /** Records the model's mode and the grad mode it was called under. */
   static final class ModeProbe extends Module implements EpsilonModel {

@@ -10,16 +10,11 @@ import io.github.ddpm4j.torch.GradMode;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.ddpm4j.torch.TorchTestBase;
 import org.junit.jupiter.api.Test;
 
 /** Sampling through CUDA graphs: the same images as eager sampling on a GPU, a clear error elsewhere. */
-class CudaGraphEpsilonTest {
-  @BeforeAll
-  static void threads() {
-    AnalyticModels.configureThreads();
-  }
-
+class CudaGraphEpsilonTest extends TorchTestBase {
   @Test
   void theCpuIsRefused() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

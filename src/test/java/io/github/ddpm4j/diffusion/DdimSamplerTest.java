@@ -10,32 +10,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
-class DdimSamplerTest {
+class DdimSamplerTest extends TorchTestBase {
   private static final int T = 50;
   private static final double MU = 0.3;
   private static final double S_DATA = 0.5;
   private static final long N = 8000;
   private static final long[] SHAPE = {1, 1, 1};
-  private static NoiseSchedule schedule;
-  private static GaussianDiffusion small;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    schedule = NoiseSchedule.linear(T, 1e-3, 0.2);
-    small = new GaussianDiffusion(AnalyticModels.gaussianData(schedule, MU, S_DATA), schedule, VarianceType.FIXED_SMALL, false);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    schedule.close();
-  }
+  @AutoClose private static final NoiseSchedule schedule = NoiseSchedule.linear(T, 1e-3, 0.2);
+  private static final GaussianDiffusion small =
+      new GaussianDiffusion(AnalyticModels.gaussianData(schedule, MU, S_DATA), schedule, VarianceType.FIXED_SMALL, false);
 
   private static double[] meanVar(Tensor x) {
     try (Scope scope = Scope.open()) {

@@ -13,25 +13,14 @@ import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.ddpm4j.torch.TorchTestBase;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
-class GaussianDiffusionTest {
+class GaussianDiffusionTest extends TorchTestBase {
   private static final int T = 1000;
   private static final double[] X0 = {-0.8, -0.2, 0.3, 0.9};
-  private static NoiseSchedule schedule;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    schedule = NoiseSchedule.linear();
-  }
-
-  @AfterAll
-  static void tearDown() {
-    schedule.close();
-  }
+  @AutoClose private static final NoiseSchedule schedule = NoiseSchedule.linear();
 
   /** alphaBar_t of the default linear schedule, by plain double arithmetic. */
   private static double alphaBar(int t) {

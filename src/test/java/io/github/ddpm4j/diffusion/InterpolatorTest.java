@@ -10,24 +10,13 @@ import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.ddpm4j.torch.TorchTestBase;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
-class InterpolatorTest {
+class InterpolatorTest extends TorchTestBase {
   private static final int T = 60;
-  private static NoiseSchedule schedule;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    schedule = NoiseSchedule.linear(T, 1e-3, 0.15);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    schedule.close();
-  }
+  @AutoClose private static final NoiseSchedule schedule = NoiseSchedule.linear(T, 1e-3, 0.15);
 
   private static Tensor image(double... v) {
     return Torch.tensor(v, 1, 1, 2, 2).to(DType.FLOAT32);

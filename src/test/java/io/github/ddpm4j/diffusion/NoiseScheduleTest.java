@@ -7,15 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.ddpm4j.torch.TorchTestBase;
 import org.junit.jupiter.api.Test;
 
-class NoiseScheduleTest {
-  @BeforeAll
-  static void threads() {
-    AnalyticModels.configureThreads();
-  }
-
+class NoiseScheduleTest extends TorchTestBase {
   private static double linearBeta(int t, int T, double b0, double b1) {
     return b0 + (b1 - b0) * t / (T - 1);
   }

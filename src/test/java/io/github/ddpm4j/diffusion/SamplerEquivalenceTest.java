@@ -8,9 +8,10 @@ import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,28 +22,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * before they shared one loop ({@link LegacySamplers}): on the seed UNet of the PyTorch fixture
  * (clipped, fixed-large variance) and on an analytic model (unclipped, fixed-small variance).
  */
-class SamplerEquivalenceTest {
-  private static NoiseSchedule short8;
-  private static NoiseSchedule long50;
-  private static UNet unet;
+class SamplerEquivalenceTest extends TorchTestBase {
+  @AutoClose private static NoiseSchedule short8;
+  @AutoClose private static NoiseSchedule long50;
+  @AutoClose private static UNet unet;
 
   @BeforeAll
   static void setUp() {
-    AnalyticModels.configureThreads();
     short8 = NoiseSchedule.linear(8, 1e-3, 0.3);
     long50 = NoiseSchedule.linear(50, 1e-3, 0.2);
-    UNetFixture fixture = UNetFixture.load();
-    unet = new UNet(fixture.config());
-    try (Scope scope = Scope.open()) {
-      unet.loadStateDict(fixture.stateDict(), true);
-    }
-  }
-
-  @AfterAll
-  static void tearDown() {
-    unet.close();
-    short8.close();
-    long50.close();
+    unet = UNetFixture.load().unet();
   }
 
   /** A diffusion to sample from and one image's shape. */

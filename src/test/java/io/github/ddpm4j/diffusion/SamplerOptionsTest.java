@@ -7,26 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.Device;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.ddpm4j.torch.TorchTestBase;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** {@link SamplerOptions}, {@link SamplerType} and {@link ScheduleType}: names, parsing and what they build. */
-class SamplerOptionsTest {
-  private static NoiseSchedule schedule;
-  private static GaussianDiffusion diffusion;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    schedule = NoiseSchedule.linear(20, 1e-3, 0.2);
-    diffusion = new GaussianDiffusion(AnalyticModels.constant(0), schedule);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    schedule.close();
-  }
+class SamplerOptionsTest extends TorchTestBase {
+  @AutoClose private static final NoiseSchedule schedule = NoiseSchedule.linear(20, 1e-3, 0.2);
+  private static final GaussianDiffusion diffusion = new GaussianDiffusion(AnalyticModels.constant(0), schedule);
 
   @Test
   void namesAreLowerCaseAndParseBack() {

@@ -10,18 +10,13 @@ import io.github.ddpm4j.torch.GradMode;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.ddpm4j.torch.TorchTestBase;
 import org.junit.jupiter.api.Test;
 
 /** A few optimisation steps of Algorithm 1 on a tiny UNet. */
-class TrainingTest {
+class TrainingTest extends TorchTestBase {
   private static final int STEPS = 30;
   private static final long BATCH = 8;
-
-  @BeforeAll
-  static void threads() {
-    AnalyticModels.configureThreads();
-  }
 
   /** Two 8x8 patterns in [-1, 1] (a checkerboard and a ramp), alternating over the batch. */
   private static Tensor data() {

@@ -12,26 +12,15 @@ import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
-class TrajectoryRecorderTest {
+class TrajectoryRecorderTest extends TorchTestBase {
   private static final int T = 50;
-  private static NoiseSchedule schedule;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    schedule = NoiseSchedule.linear(T, 1e-3, 0.2);
-  }
-
-  @AfterAll
-  static void tearDown() {
-    schedule.close();
-  }
+  @AutoClose private static final NoiseSchedule schedule = NoiseSchedule.linear(T, 1e-3, 0.2);
 
   @Test
   void recordsEveryKStepsAndEndsWithTheSample() {

@@ -1,20 +1,18 @@
 package io.github.ddpm4j.diffusion;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import io.github.ddpm4j.nn.Module;
+import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,20 +29,9 @@ final class UNetFixture {
   }
 
   static UNetFixture load() {
-    try (InputStream json = resource("unet.json"); InputStream bin = resource("unet.bin")) {
-      JsonObject index = JsonParser.parseReader(new InputStreamReader(json, StandardCharsets.UTF_8)).getAsJsonObject();
-      FloatBuffer data = ByteBuffer.wrap(bin.readAllBytes()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-      return new UNetFixture(index, data);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static InputStream resource(String name) {
-    String path = "/fixtures/diffusion/" + name;
-    InputStream in = UNetFixture.class.getResourceAsStream(path);
-    assertNotNull(in, "missing test resource " + path + " (run /usr/bin/python3 src/test/python/make_unet_fixture.py)");
-    return in;
+    JsonObject index = TorchTestBase.fixtureJson("diffusion/unet.json").getAsJsonObject();
+    byte[] data = TorchTestBase.fixtureBytes("diffusion/unet.bin");
+    return new UNetFixture(index, ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
   }
 
   /** @return a new float32 CPU tensor holding the named entry */
@@ -69,11 +56,12 @@ final class UNetFixture {
     return out;
   }
 
-  long[] timesteps() {
+  /** @return a new int64 CPU tensor holding the timesteps the reference outputs were computed at */
+  Tensor timesteps() {
     JsonArray a = index.getAsJsonArray("t");
     long[] t = new long[a.size()];
     for (int i = 0; i < t.length; i++) t[i] = a.get(i).getAsLong();
-    return t;
+    return Torch.tensor(t, t.length);
   }
 
   /** The state dict, in PyTorch's order; the caller owns the tensors. */
@@ -81,6 +69,16 @@ final class UNetFixture {
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (String k : strings("state_keys")) out.put(k, tensor("state/" + k));
     return out;
+  }
+
+  /** @return a new network of the fixture's configuration that holds PyTorch's weights */
+  UNet unet() {
+    UNet unet = new UNet(config());
+    try (Scope scope = Scope.open()) {
+      Module.LoadResult r = unet.loadStateDict(stateDict(), true);
+      assertTrue(r.missingKeys().isEmpty() && r.unexpectedKeys().isEmpty());
+    }
+    return unet;
   }
 
   UNetConfig config() {

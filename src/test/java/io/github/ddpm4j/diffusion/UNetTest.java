@@ -7,27 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.nn.Module;
 import io.github.ddpm4j.nn.ModuleList;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.GradMode;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class UNetTest {
-  private static UNetFixture fixture;
-
-  @BeforeAll
-  static void setUp() {
-    AnalyticModels.configureThreads();
-    fixture = UNetFixture.load();
-  }
+class UNetTest extends TorchTestBase {
+  private static final UNetFixture fixture = UNetFixture.load();
 
   /** Largest absolute difference over the largest magnitude of the reference. */
   static double relativeError(Tensor got, Tensor expected) {
@@ -36,13 +29,16 @@ class UNetTest {
     }
   }
 
-  private static UNet loaded() {
-    UNet unet = new UNet(fixture.config());
-    try (Scope scope = Scope.open()) {
-      Module.LoadResult r = unet.loadStateDict(fixture.stateDict(), true);
-      assertTrue(r.missingKeys().isEmpty() && r.unexpectedKeys().isEmpty());
-    }
+  /** The fixture's network in eval mode (no dropout), as the reference outputs were computed. */
+  private static UNet evaluating() {
+    UNet unet = fixture.unet();
+    unet.eval();
     return unet;
+  }
+
+  /** @return the network's noise prediction for the fixture's input, the one PyTorch's output was computed for */
+  private static Tensor epsOfFixtureInput(UNet unet) {
+    return unet.epsTheta(fixture.tensor("x"), fixture.timesteps());
   }
 
   @Test
@@ -54,11 +50,8 @@ class UNetTest {
 
   @Test
   void outputMatchesPyTorch() {
-    try (UNet unet = loaded(); Scope scope = Scope.open()) {
-      unet.eval();
-      Tensor x = fixture.tensor("x");
-      Tensor t = Torch.tensor(fixture.timesteps(), fixture.timesteps().length);
-      Tensor out = unet.epsTheta(x, t);
+    try (UNet unet = evaluating(); Scope scope = Scope.open()) {
+      Tensor out = epsOfFixtureInput(unet);
       Tensor expected = fixture.tensor("out");
       assertArrayEquals(expected.shape(), out.shape());
       double err = relativeError(out, expected);
@@ -69,10 +62,9 @@ class UNetTest {
 
   @Test
   void gradientsMatchPyTorch() {
-    try (UNet unet = loaded(); Scope scope = Scope.open()) {
-      unet.eval();
+    try (UNet unet = evaluating(); Scope scope = Scope.open()) {
       Tensor x = fixture.tensor("x").requiresGrad_(true);
-      Tensor t = Torch.tensor(fixture.timesteps(), fixture.timesteps().length);
+      Tensor t = fixture.timesteps();
       unet.forward(x, t).mul(fixture.tensor("weights")).sum().backward();
       double worst = relativeError(x.grad(), fixture.tensor("grad/x"));
       Map<String, Tensor> params = unet.namedParameters();
@@ -88,15 +80,12 @@ class UNetTest {
 
   @Test
   void attentionNormIsApplied() {
-    try (UNet unet = loaded(); Scope scope = Scope.open()) {
-      unet.eval();
-      Tensor x = fixture.tensor("x");
-      Tensor t = Torch.tensor(fixture.timesteps(), fixture.timesteps().length);
-      Tensor before = unet.epsTheta(x, t);
+    try (UNet unet = evaluating(); Scope scope = Scope.open()) {
+      Tensor before = epsOfFixtureInput(unet);
       try (GradMode g = GradMode.noGrad()) {
         unet.namedParameters().get("middle.attn.norm.bias").add_(1.0);
       }
-      assertTrue(unet.epsTheta(x, t).sub(before).abs().amax().item() > 1e-4, "changing the attention norm changes the output");
+      assertTrue(epsOfFixtureInput(unet).sub(before).abs().amax().item() > 1e-4, "changing the attention norm changes the output");
     }
   }
 
@@ -225,7 +214,7 @@ class UNetTest {
 
   @Test
   void everySamplerRunsOnTheUNet() {
-    try (UNet unet = loaded(); NoiseSchedule schedule = NoiseSchedule.linear(8, 1e-3, 0.3); Scope scope = Scope.open()) {
+    try (UNet unet = fixture.unet(); NoiseSchedule schedule = NoiseSchedule.linear(8, 1e-3, 0.3); Scope scope = Scope.open()) {
       GaussianDiffusion diffusion = new GaussianDiffusion(unet, schedule, VarianceType.FIXED_LARGE, true);
       long[] shape = {1, 8, 8};
       Tensor ancestral = new AncestralSampler(diffusion).sample(2, shape, 1, Progress.NONE);
@@ -252,9 +241,9 @@ class UNetTest {
 
   @Test
   void trainingModeAppliesDropout() {
-    try (UNet unet = loaded(); Scope scope = Scope.open(); GradMode g = GradMode.noGrad()) {
+    try (UNet unet = fixture.unet(); Scope scope = Scope.open(); GradMode g = GradMode.noGrad()) {
       Tensor x = fixture.tensor("x");
-      Tensor t = Torch.tensor(fixture.timesteps(), 2);
+      Tensor t = fixture.timesteps();
       List<Tensor> outs = new ArrayList<>();
       unet.train(true);
       outs.add(unet.forward(x, t));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.torch.Functional;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * by hand: a grouped convolution is the concatenation of one convolution per group, and a
  * kernel dilated by 2 is the kernel with zeros between its elements.
  */
-class ConvOptionsTest extends NnTestBase {
+class ConvOptionsTest extends TorchTestBase {
   private static final long[] ONE = {1, 1};
 
   @Test

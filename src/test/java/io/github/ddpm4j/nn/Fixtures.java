@@ -7,16 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,15 +29,7 @@ public final class Fixtures {
   public static final Map<String, Double> WORST = new ConcurrentHashMap<>();
 
   public static JsonObject load(String name) {
-    return CACHE.computeIfAbsent(name, n -> {
-      String path = "/fixtures/nn/" + n + ".json";
-      try (InputStream in = Fixtures.class.getResourceAsStream(path)) {
-        assertNotNull(in, "missing test resource " + path + " (run src/test/python/make_nn_fixtures.py)");
-        return JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8)).getAsJsonObject();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    return CACHE.computeIfAbsent(name, n -> TorchTestBase.fixtureJson("nn/" + n + ".json").getAsJsonObject());
   }
 
   public static long[] shape(JsonElement t) {

@@ -10,6 +10,7 @@ import io.github.ddpm4j.torch.Functional.InterpolateMode;
 import io.github.ddpm4j.torch.Functional.Reduction;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -26,7 +27,7 @@ import io.github.ddpm4j.torch.Functional;
  * {@code (out * R).sum()} for every input (fixtures/nn/functional.json), and
  * the argument checks.
  */
-class FunctionalTest extends NnTestBase {
+class FunctionalTest extends TorchTestBase {
   static final double TOL = 1e-5;
 
   static Stream<String> cases() {

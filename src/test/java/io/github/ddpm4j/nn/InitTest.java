@@ -14,6 +14,7 @@ import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,7 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code torch.manual_seed(s)}, and each {@link Init} function fills a tensor
  * exactly as its {@code torch.nn.init} counterpart (fixtures/nn/init.json).
  */
-class InitTest extends NnTestBase {
+class InitTest extends TorchTestBase {
   static JsonObject fixture() {
     return Fixtures.load("init");
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import com.google.gson.JsonObject;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -17,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and PyTorch's gradients of {@code (out * R).sum()} for the input and every
  * parameter (fixtures/nn/layers.json).
  */
-class LayerParityTest extends NnTestBase {
+class LayerParityTest extends TorchTestBase {
   static final double TOL = 1e-5;
 
   static Stream<String> cases() {

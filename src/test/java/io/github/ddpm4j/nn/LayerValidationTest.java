@@ -12,6 +12,7 @@ import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Functional.InterpolateMode;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.function.Executable;
  * each raises a Java exception that names the layer or parameter, the
  * expected and the actual shape, before LibTorch sees the call.
  */
-class LayerValidationTest extends NnTestBase {
+class LayerValidationTest extends TorchTestBase {
   private static IllegalArgumentException assertRejects(Executable call, String... fragments) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
     for (String f : fragments) assertTrue(e.getMessage().contains(f), "message '" + e.getMessage() + "' lacks '" + f + "'");

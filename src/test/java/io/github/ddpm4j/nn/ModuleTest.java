@@ -15,6 +15,7 @@ import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +29,7 @@ import io.github.ddpm4j.torch.Functional;
  * from an equivalent nested {@code nn.Module}), repr, train/eval, ownership
  * and state-dict loading.
  */
-class ModuleTest extends NnTestBase {
+class ModuleTest extends TorchTestBase {
   /** Mirrors the fixture script's {@code Block}: same members, registered in the same order. */
   static final class Block extends Module {
     final GroupNorm norm;

@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import io.github.ddpm4j.optim.Adam;
@@ -18,7 +19,7 @@ import io.github.ddpm4j.torch.Functional;
  * gradient clipping) follows PyTorch's loss curve step by step
  * (fixtures/nn/train.json), and its loss falls.
  */
-class TrainingTest extends NnTestBase {
+class TrainingTest extends TorchTestBase {
   static final double TOL = 1e-5;
 
   @Test

@@ -11,6 +11,7 @@ import com.google.gson.JsonObject;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.torch.TorchException;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -19,7 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import io.github.ddpm4j.nn.NnTestBase;
 import io.github.ddpm4j.nn.Fixtures;
 import io.github.ddpm4j.nn.Utils;
 
@@ -29,7 +29,7 @@ import io.github.ddpm4j.nn.Utils;
  * state round trips, and gradient clipping against
  * {@code torch.nn.utils.clip_grad_norm_} (fixtures/nn/clip.json).
  */
-class OptimizerTest extends NnTestBase {
+class OptimizerTest extends TorchTestBase {
   static final double TOL = 1e-6;
 
   static JsonObject optim() {

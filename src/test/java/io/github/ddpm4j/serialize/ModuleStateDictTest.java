@@ -8,15 +8,19 @@ import io.github.ddpm4j.nn.Module;
 import io.github.ddpm4j.nn.StateDictMismatchException;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** State dicts from files fit {@link Module#loadStateDict}, whose dotted names match PyTorch's. */
-class ModuleStateDictTest extends SerializeTestBase {
+class ModuleStateDictTest extends TorchTestBase {
+  @TempDir Path dir;
+
   /** A module with the same tree of dotted names as a given state dict, filled with zeros. */
   static final class Mirror extends Module {
     Mirror(Map<String, Tensor> shape) {
@@ -46,7 +50,7 @@ class ModuleStateDictTest extends SerializeTestBase {
   @Test
   void pythonCheckpointLoadsIntoAModuleAndBackOut() throws IOException {
     Path in = dir.resolve("model.pt");
-    Files.write(in, resource("model.pt"));
+    Files.write(in, fixtureBytes("serialize/model.pt"));
     Path out = dir.resolve("again.safetensors");
     try (StateDict sd = StateDict.loadPyTorch(in); Mirror m = new Mirror(sd)) {
       Module.LoadResult r = m.loadStateDict(sd, true);

@@ -15,6 +15,7 @@ import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Serialization;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +34,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Loads hundreds of corrupted variants of valid files of each format. Each load
@@ -44,11 +46,21 @@ import org.junit.jupiter.api.Test;
  * records, which the records' CRC-32s catch. Safetensors has no checksum, so
  * flips in its tensor data load.
  */
-class MutationTest extends SerializeTestBase {
+class MutationTest extends TorchTestBase {
   private static final long SEED = 0x5EED_D1C7L;
   private static final int PER_FORMAT = 550;
 
+  @TempDir Path dir;
+
   record Mutant(String kind, String detail, byte[] bytes) {}
+
+  /** Makes one mutant of its kind from a valid file. */
+  interface Mutator {
+    Mutant mutate(Random rnd, byte[] base);
+  }
+
+  /** {@code count} mutants of one kind. */
+  record Batch(int count, Mutator mutator) {}
 
   enum Outcome { LOADED, REJECTED }
 
@@ -91,6 +103,22 @@ class MutationTest extends SerializeTestBase {
     return Outcome.LOADED;
   }
 
+  /**
+   * Makes the mutants of each batch in turn, from the bases in turn, with one generator; loads
+   * every mutant, reports the tally, and requires every mutant of the given kinds to be rejected.
+   */
+  private void campaign(boolean pytorch, Random rnd, List<byte[]> bases, List<Batch> batches, String... alwaysRejected)
+      throws IOException {
+    List<Mutant> mutants = new ArrayList<>();
+    for (Batch b : batches) {
+      for (int i = 0; i < b.count(); i++) mutants.add(b.mutator().mutate(rnd, bases.get(i % bases.size())));
+    }
+    assertEquals(PER_FORMAT, mutants.size());
+    check(mutants, pytorch);
+    report(pytorch ? "PyTorch" : "safetensors", mutants.size());
+    for (String kind : alwaysRejected) expectAllRejected(kind);
+  }
+
   private void expectAllRejected(String kind) {
     int[] t = tally.get(kind);
     assertTrue(t != null && t[0] == 0 && t[1] > 0, kind + " mutants must all be rejected: " + Arrays.toString(t));
@@ -111,24 +139,12 @@ class MutationTest extends SerializeTestBase {
 
   @Test
   void corruptedPyTorchCheckpoints() throws IOException {
-    Random rnd = new Random(SEED);
-    List<byte[]> bases = new ArrayList<>();
-    bases.add(resource("model.pt"));
     Path own = dir.resolve("own.pt");
     StateDict.savePyTorch(mixedTensors(), own);
-    bases.add(Files.readAllBytes(own));
-    bases.add(libTorchFile());
-    List<Mutant> mutants = new ArrayList<>();
-    for (int i = 0; i < 150; i++) mutants.add(zipBitFlips(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 75; i++) mutants.add(truncation(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 125; i++) mutants.add(zipField(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 175; i++) mutants.add(pickleEdit(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 25; i++) mutants.add(recordEdit(rnd, bases.get(i % bases.size())));
-    assertEquals(PER_FORMAT, mutants.size());
-    check(mutants, true);
-    report("PyTorch", mutants.size());
-    expectAllRejected("truncate");
-    expectAllRejected("dataflip");
+    List<byte[]> bases = List.of(fixtureBytes("serialize/model.pt"), Files.readAllBytes(own), libTorchFile());
+    List<Batch> batches = List.of(new Batch(150, MutationTest::zipBitFlips), new Batch(75, MutationTest::truncation),
+        new Batch(125, MutationTest::zipField), new Batch(175, MutationTest::pickleEdit), new Batch(25, MutationTest::recordEdit));
+    campaign(true, new Random(SEED), bases, batches, "truncate", "dataflip");
   }
 
   private static Map<String, Tensor> mixedTensors() {
@@ -399,25 +415,14 @@ class MutationTest extends SerializeTestBase {
 
   @Test
   void corruptedSafetensorsFiles() throws IOException {
-    Random rnd = new Random(SEED ^ 0xABCDEF);
-    List<byte[]> bases = new ArrayList<>();
     Path own = dir.resolve("own.safetensors");
     StateDict.saveSafetensors(mixedTensors(), Map.of("format", "pt", "step", "12"), own);
-    bases.add(Files.readAllBytes(own));
-    bases.add(SafetensorsTest.file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+    byte[] handMade = SafetensorsTest.file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
         + "\"m\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[8,10]}}",
-        SafetensorsTest.le(10).putFloat(1).putFloat(2).put((byte) 1).put((byte) 0).array()));
-    List<Mutant> mutants = new ArrayList<>();
-    for (int i = 0; i < 150; i++) mutants.add(bitFlips(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 75; i++) mutants.add(truncation(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 75; i++) mutants.add(headerLength(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 200; i++) mutants.add(jsonEdit(rnd, bases.get(i % bases.size())));
-    for (int i = 0; i < 50; i++) mutants.add(headerChar(rnd, bases.get(i % bases.size())));
-    assertEquals(PER_FORMAT, mutants.size());
-    check(mutants, false);
-    report("safetensors", mutants.size());
-    expectAllRejected("truncate");
-    expectAllRejected("headerlength");
+        SafetensorsTest.le(10).putFloat(1).putFloat(2).put((byte) 1).put((byte) 0).array());
+    List<Batch> batches = List.of(new Batch(150, MutationTest::bitFlips), new Batch(75, MutationTest::truncation),
+        new Batch(75, MutationTest::headerLength), new Batch(200, MutationTest::jsonEdit), new Batch(50, MutationTest::headerChar));
+    campaign(false, new Random(SEED ^ 0xABCDEF), List.of(Files.readAllBytes(own), handMade), batches, "truncate", "headerlength");
   }
 
   private static long headerSize(byte[] b) {

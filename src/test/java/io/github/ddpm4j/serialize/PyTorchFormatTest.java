@@ -14,6 +14,7 @@ import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,16 +27,19 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-class PyTorchFormatTest extends SerializeTestBase {
+class PyTorchFormatTest extends TorchTestBase {
+  @TempDir Path dir;
+
   private Path fixture() throws IOException {
     Path p = dir.resolve("model.pt");
-    Files.write(p, resource("model.pt"));
+    Files.write(p, fixtureBytes("serialize/model.pt"));
     return p;
   }
 
   private static JsonArray expected() {
-    return JsonParser.parseString(new String(resource("model.json"), StandardCharsets.UTF_8)).getAsJsonArray();
+    return fixtureJson("serialize/model.json").getAsJsonArray();
   }
 
   private static long[] longs(JsonElement e) {
@@ -489,7 +493,7 @@ class PyTorchFormatTest extends SerializeTestBase {
 
   @Test
   void theCrcOfARecordIsTheSameInChunks() {
-    byte[] bytes = resource("model.pt");
+    byte[] bytes = fixtureBytes("serialize/model.pt");
     java.util.zip.CRC32 whole = new java.util.zip.CRC32();
     whole.update(bytes);
     try (Arena arena = Arena.ofConfined()) {

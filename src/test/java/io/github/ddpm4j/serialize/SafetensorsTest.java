@@ -10,6 +10,7 @@ import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -24,8 +25,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-class SafetensorsTest extends SerializeTestBase {
+class SafetensorsTest extends TorchTestBase {
+  @TempDir Path dir;
+
   /** A file assembled by hand from the specification: size prefix, header as given, then data. */
   static byte[] file(String header, byte[]... data) {
     byte[] h = header.getBytes(StandardCharsets.UTF_8);

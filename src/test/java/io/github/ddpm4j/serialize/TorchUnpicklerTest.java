@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.serialize.TorchUnpickler.TensorSpec;
 import io.github.ddpm4j.torch.DType;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,11 +20,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The restricted unpickler: what a state dict needs loads; everything else is refused without side effects. */
-class TorchUnpicklerTest extends SerializeTestBase {
+class TorchUnpicklerTest extends TorchTestBase {
+  @TempDir Path dir;
+
   private static Object run(byte[] pickle) throws CorruptFileException {
     return new TorchUnpickler(pickle, "test.pt").run();
   }

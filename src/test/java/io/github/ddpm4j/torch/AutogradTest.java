@@ -152,21 +152,14 @@ class AutogradTest extends TorchTestBase {
   @Test
   void gradModeGuardIsConfinedToItsThread() throws Exception {
     GradMode g = GradMode.noGrad();
-    var thrown = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+    Throwable thrown;
     try {
-      Thread th = Thread.ofVirtual().start(() -> {
-        try {
-          g.close();
-        } catch (Throwable t) {
-          thrown.set(t);
-        }
-      });
-      th.join();
+      thrown = thrownOnAnotherThread(g::close);
       assertFalse(GradMode.isGradEnabled());
     } finally {
       g.close();
     }
-    assertInstanceOf(IllegalStateException.class, thrown.get());
+    assertInstanceOf(IllegalStateException.class, thrown);
     g.close();
     assertTrue(GradMode.isGradEnabled());
   }

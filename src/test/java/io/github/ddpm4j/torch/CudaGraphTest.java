@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.github.ddpm4j.ffi.dd_ctx;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
@@ -45,15 +44,8 @@ class CudaGraphTest extends TorchTestBase {
   @Test
   void aVirtualThreadIsRefused() throws InterruptedException {
     AtomicBoolean ran = new AtomicBoolean();
-    AtomicReference<Throwable> thrown = new AtomicReference<>();
-    Thread.ofVirtual().start(() -> {
-      try {
-        CudaGraph.capture(GPU, () -> ran.set(true)).close();
-      } catch (Throwable t) {
-        thrown.set(t);
-      }
-    }).join();
-    IllegalStateException e = assertInstanceOf(IllegalStateException.class, thrown.get());
+    Throwable thrown = thrownOnAnotherThread(() -> CudaGraph.capture(GPU, () -> ran.set(true)).close());
+    IllegalStateException e = assertInstanceOf(IllegalStateException.class, thrown);
     assertTrue(e.getMessage().contains("native capture needs one OS thread"), e.getMessage());
     assertFalse(ran.get(), "the work did not run");
     assertNoGraphLeft();
@@ -205,17 +197,10 @@ class CudaGraphTest extends TorchTestBase {
     needCuda();
     Tensor x = Torch.zeros(new long[] {4}, DType.FLOAT32, GPU);
     try (CudaGraph graph = CudaGraph.capture(GPU, () -> x.add_(1))) {
-      AtomicReference<Throwable> thrown = new AtomicReference<>();
-      Thread t = Thread.ofVirtual().start(() -> {
-        try {
-          graph.replay();
-          Torch.cudaSynchronize(GPU);
-        } catch (Throwable e) {
-          thrown.set(e);
-        }
-      });
-      t.join();
-      assertNull(thrown.get());
+      assertNull(thrownOnAnotherThread(() -> {
+        graph.replay();
+        Torch.cudaSynchronize(GPU);
+      }));
       assertArrayEquals(new float[] {1, 1, 1, 1}, x.cpu().toFloatArray());
     }
     assertNoGraphLeft();

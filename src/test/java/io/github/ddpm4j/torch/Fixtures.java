@@ -8,12 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -41,28 +35,22 @@ final class Fixtures {
   }
 
   static Fixtures load(String file) {
-    String path = "/fixtures/torch/" + file + ".json";
-    try (InputStream in = Fixtures.class.getResourceAsStream(path)) {
-      if (in == null) throw new IllegalStateException("missing test resource " + path);
-      JsonObject root = JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8)).getAsJsonObject();
-      Map<String, Rec> cases = new LinkedHashMap<>();
-      for (var e : root.entrySet()) {
-        JsonObject o = e.getValue().getAsJsonObject();
-        JsonArray shapeJson = o.getAsJsonArray("shape");
-        long[] shape = new long[shapeJson.size()];
-        for (int i = 0; i < shape.length; i++) shape[i] = shapeJson.get(i).getAsLong();
-        JsonArray dataJson = o.getAsJsonArray("data");
-        double[] values = new double[dataJson.size()];
-        for (int i = 0; i < values.length; i++) {
-          JsonElement v = dataJson.get(i);
-          values[i] = v.getAsJsonPrimitive().isBoolean() ? (v.getAsBoolean() ? 1 : 0) : v.getAsDouble();
-        }
-        cases.put(e.getKey(), new Rec(e.getKey(), shape, o.get("dtype").getAsString(), values));
+    JsonObject root = TorchTestBase.fixtureJson("torch/" + file + ".json").getAsJsonObject();
+    Map<String, Rec> cases = new LinkedHashMap<>();
+    for (var e : root.entrySet()) {
+      JsonObject o = e.getValue().getAsJsonObject();
+      JsonArray shapeJson = o.getAsJsonArray("shape");
+      long[] shape = new long[shapeJson.size()];
+      for (int i = 0; i < shape.length; i++) shape[i] = shapeJson.get(i).getAsLong();
+      JsonArray dataJson = o.getAsJsonArray("data");
+      double[] values = new double[dataJson.size()];
+      for (int i = 0; i < values.length; i++) {
+        JsonElement v = dataJson.get(i);
+        values[i] = v.getAsJsonPrimitive().isBoolean() ? (v.getAsBoolean() ? 1 : 0) : v.getAsDouble();
       }
-      return new Fixtures(file, cases);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      cases.put(e.getKey(), new Rec(e.getKey(), shape, o.get("dtype").getAsString(), values));
     }
+    return new Fixtures(file, cases);
   }
 
   Rec get(String name) {

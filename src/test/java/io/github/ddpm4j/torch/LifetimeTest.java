@@ -166,21 +166,14 @@ class LifetimeTest {
 
   @Test
   void aScopeIsConfinedToItsThread() throws InterruptedException {
-    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Throwable thrown;
     try (Scope s = Scope.open()) {
       Tensor t = Torch.zeros(1);
-      Thread th = Thread.ofVirtual().start(() -> {
-        try {
-          s.close();
-        } catch (Throwable e) {
-          thrown.set(e);
-        }
-      });
-      th.join();
+      thrown = TorchTestBase.thrownOnAnotherThread(s::close);
       assertFalse(t.isClosed());
     }
-    assertInstanceOf(IllegalStateException.class, thrown.get());
-    assertEquals("a scope must be closed by the thread that opened it", thrown.get().getMessage());
+    assertInstanceOf(IllegalStateException.class, thrown);
+    assertEquals("a scope must be closed by the thread that opened it", thrown.getMessage());
   }
 
   @Test

@@ -77,14 +77,9 @@ class OpCodeTest extends TorchTestBase {
     return out;
   }
 
-  /** @return the elements as doubles (a bool result as 0 and 1) */
-  private static double[] values(Tensor t) {
-    return t.to(DType.FLOAT64).contiguous().toDoubleArray();
-  }
-
   private static void assertTensor(long[] shape, double[] expected, Tensor actual) {
     assertArrayEquals(shape, actual.shape(), "shape");
-    assertArrayEquals(expected, values(actual), TOL);
+    assertArrayEquals(expected, doubles(actual), TOL);
   }
 
   // ----------------------------------------------------------------- elementwise
@@ -117,7 +112,7 @@ class OpCodeTest extends TorchTestBase {
       // x * Phi(x) = x / 2 * (1 + erf(x / sqrt 2)); erf of these inputs by the erf op, checked above
       Tensor x = vector(MIXED);
       Tensor phi = x.div(Math.sqrt(2)).erf().add(1).mul(0.5);
-      assertTensor(new long[] {4}, values(x.mul(phi)), x.gelu());
+      assertTensor(new long[] {4}, doubles(x.mul(phi)), x.gelu());
     });
     unary("DD_SQUARE", MIXED, Tensor::square, v -> v * v);
     unary("DD_SIGN", new double[] {-2, 0, 0.5, 3}, Tensor::sign, Math::signum);
@@ -279,7 +274,7 @@ class OpCodeTest extends TorchTestBase {
         Tensor t = Torch.ones(new long[] {2}, d, Device.CPU);
         assertEquals(d, t.dtype());
         assertEquals(2 * d.elementSize(), t.nbytes());
-        assertArrayEquals(new double[] {1, 1}, values(t), 0);
+        assertArrayEquals(new double[] {1, 1}, doubles(t), 0);
       });
     }
   }
@@ -359,7 +354,7 @@ class OpCodeTest extends TorchTestBase {
       return;
     }
     n.check();
-    assertArrayEquals(values(expected), values(x), TOL, what);
+    assertArrayEquals(doubles(expected), doubles(x), TOL, what);
   }
 
   /** A code outside its enum is an argument error, not a crash or a silent default. */

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.ddpm4j.data.DataLoader;
 import io.github.ddpm4j.data.IdxReader;
 import io.github.ddpm4j.data.ImageDataset;
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.optim.Adam;
 import io.github.ddpm4j.serialize.CorruptFileException;
@@ -19,6 +18,7 @@ import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CheckpointTest extends ScopedTest {
+class CheckpointTest extends TorchTestBase {
   @TempDir Path dir;
   private Path valid;
   private TrainConfig config;

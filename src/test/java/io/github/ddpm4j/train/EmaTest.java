@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.nn.Module;
 import io.github.ddpm4j.torch.GradMode;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import org.junit.jupiter.api.Test;
 
-class EmaTest extends ScopedTest {
+class EmaTest extends TorchTestBase {
   /** Two parameters and a buffer, enough to follow the average by hand. */
   static final class Tiny extends Module {
     Tiny(float[] w, float b, float counter) {

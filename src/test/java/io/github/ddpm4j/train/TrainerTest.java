@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.optim.Adam;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.TorchTestBase;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class TrainerTest extends ScopedTest {
+class TrainerTest extends TorchTestBase {
   private static final long N = 6;
 
   @TempDir static Path shared;
@@ -47,6 +47,18 @@ class TrainerTest extends ScopedTest {
     Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, N), reference, log);
     assertEquals(N, t.run(Trainer.Mode.NEW));
     assertTrue(log.toString().contains("20 images 1x8x8"), log.toString());
+  }
+
+  /** @return a trainer over the shared data for {@code steps} steps that writes to {@code out}, its log dropped */
+  private static Trainer trainer(long steps, Path out) {
+    return TrainFixtures.trainer(TrainFixtures.config(data, steps), out, new StringWriter());
+  }
+
+  /** @return a new folder holding copies of the named files of the reference run */
+  private Path copyOfReference(String... files) throws IOException {
+    Path copy = Files.createDirectories(dir.resolve("copy"));
+    for (String f : files) Files.copy(reference.resolve(f), copy.resolve(f));
+    return copy;
   }
 
   /** Every entry of two checkpoints, bit for bit: weights, EMA, optimizer state, generators, counters, configuration. */
@@ -190,7 +202,7 @@ class TrainerTest extends ScopedTest {
   @Test
   void theLossRowsAreOnDiskBeforeTheCheckpointThatCoversThem() throws IOException {
     Path crash = Files.createDirectories(dir.resolve("crash"));
-    Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, N), dir, new StringWriter());
+    Trainer t = trainer(N, dir);
     List<Long> checkpoints = new ArrayList<>();
     t.onCheckpoint(step -> {
       try {
@@ -208,17 +220,15 @@ class TrainerTest extends ScopedTest {
     assertEquals(List.of(3L, 6L), checkpoints);
 
     Files.writeString(crash.resolve("loss.csv"), "3,0.500000,1.000e-03,1.0\n4,0.4", java.nio.file.StandardOpenOption.APPEND);
-    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), crash, new StringWriter()).run(Trainer.Mode.RESUME));
+    assertEquals(N, trainer(N, crash).run(Trainer.Mode.RESUME));
     assertEquals(range(N), stepsOnDisk(crash.resolve("loss.csv")));
     assertEquals(losses(reference), losses(crash));
   }
 
   @Test
   void aNewRunRefusesAFolderThatHoldsARun() throws IOException {
-    Path copy = Files.createDirectories(dir.resolve("copy"));
-    Files.copy(reference.resolve("loss.csv"), copy.resolve("loss.csv"));
-    ExistingRunException e = assertThrows(ExistingRunException.class,
-        () -> TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(Trainer.Mode.NEW));
+    Path copy = copyOfReference("loss.csv");
+    ExistingRunException e = assertThrows(ExistingRunException.class, () -> trainer(N, copy).run(Trainer.Mode.NEW));
     assertEquals(List.of("loss.csv"), e.found());
     assertEquals(copy + ": holds a run (loss.csv)", e.getMessage());
     try (var files = Files.list(copy)) {
@@ -239,18 +249,15 @@ class TrainerTest extends ScopedTest {
 
   @Test
   void resumingAFinishedRunWithTheSameStepsChangesNothing() throws IOException {
-    Path copy = Files.createDirectories(dir.resolve("copy"));
-    Files.copy(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
-    Files.copy(reference.resolve("loss.csv"), copy.resolve("loss.csv"));
-    assertEquals(N, TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(Trainer.Mode.RESUME));
+    Path copy = copyOfReference("checkpoint.pt", "loss.csv");
+    assertEquals(N, trainer(N, copy).run(Trainer.Mode.RESUME));
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
     assertEquals(losses(reference), losses(copy));
   }
 
   @Test
   void resumingRefusesAnotherConfigurationOrFewerStepsThanDone() throws IOException {
-    Path copy = Files.createDirectories(dir.resolve("copy"));
-    Files.copy(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
+    Path copy = copyOfReference("checkpoint.pt");
     TrainConfig c = TrainFixtures.config(data, N);
     TrainConfig otherLr = new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.timesteps(),
         c.betaStart(), c.betaEnd(), c.batchSize(), c.trainSteps(), 5e-3, c.warmupSteps(), c.gradClip(), c.emaDecay(),
@@ -258,30 +265,28 @@ class TrainerTest extends ScopedTest {
     IllegalArgumentException lr = assertThrows(IllegalArgumentException.class,
         () -> TrainFixtures.trainer(otherLr, copy, new StringWriter()).run(Trainer.Mode.RESUME));
     assertTrue(lr.getMessage().contains("lr: 0.002 vs 0.005"), lr.getMessage());
-    IllegalArgumentException fewer = assertThrows(IllegalArgumentException.class,
-        () -> TrainFixtures.trainer(TrainFixtures.config(data, N - 1), copy, new StringWriter()).run(Trainer.Mode.RESUME));
+    IllegalArgumentException fewer = assertThrows(IllegalArgumentException.class, () -> trainer(N - 1, copy).run(Trainer.Mode.RESUME));
     assertTrue(fewer.getMessage().contains("at step 6, past trainSteps = 5"), fewer.getMessage());
     assertSameCheckpoint(reference.resolve("checkpoint.pt"), copy.resolve("checkpoint.pt"));
   }
 
   @Test
   void resumingWithoutACheckpointNamesTheMissingFile() {
-    Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, N), dir, new StringWriter());
+    Trainer t = trainer(N, dir);
     NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> t.run(Trainer.Mode.RESUME));
     assertTrue(e.getMessage().contains(dir.resolve("checkpoint.pt").toString()), e.getMessage());
   }
 
   @Test
   void aCheckpointWithACorruptOptimizerStateFailsWithItsPath() throws IOException {
-    Path copy = Files.createDirectories(dir.resolve("copy"));
+    Path copy = copyOfReference();
     Path file = copy.resolve("checkpoint.pt");
     try (StateDict ck = StateDict.load(reference.resolve("checkpoint.pt"))) {
       Map<String, Tensor> entries = new LinkedHashMap<>(ck);
       entries.put("optimizer", Torch.tensor(new byte[] {1, 2, 3, 4}, 4));
       StateDict.savePyTorch(entries, file);
     }
-    IOException e = assertThrows(IOException.class,
-        () -> TrainFixtures.trainer(TrainFixtures.config(data, N), copy, new StringWriter()).run(Trainer.Mode.RESUME));
+    IOException e = assertThrows(IOException.class, () -> trainer(N, copy).run(Trainer.Mode.RESUME));
     assertTrue(e.getMessage().startsWith(file + ": cannot restore the training state"), e.getMessage());
   }
 
