@@ -16,9 +16,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j animate}: the denoising trajectory as a GIF or PNG strip. */
 @Command(name = "animate", mixinStandardHelpOptions = true, sortOptions = false,
@@ -41,9 +39,6 @@ final class AnimateCommand implements Callable<Integer> {
 
   @Mixin
   CommonOptions common;
-
-  @Spec
-  CommandSpec spec;
 
   /** Ancestral sampling (Algorithm 2) that records {@code x0Hat} every {@code --every} steps. */
   private Trajectory trajectory(LoadedModel m, Generator g) {
@@ -74,8 +69,7 @@ final class AnimateCommand implements Callable<Integer> {
         Tensor all = tr.x0Hat().transpose(0, 1).flatten(0, 1);
         ImageWriter.writePng(ImageWriter.grid(all, frames, 2), out);
       }
-      spec.commandLine().getOut().println("ddpm4j: wrote " + frames + " frames to " + out);
-      spec.commandLine().getOut().flush();
+      common.report("wrote " + frames + " frames to " + out);
     }
     return 0;
   }

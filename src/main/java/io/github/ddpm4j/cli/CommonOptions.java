@@ -2,9 +2,12 @@ package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;
+import java.io.PrintWriter;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** Options every command takes: device, threads and seed. */
+/** Options every command takes (device, threads and seed), and the command's standard output. */
 final class CommonOptions {
   @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
       description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
@@ -17,6 +20,10 @@ final class CommonOptions {
 
   @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
   long seed;
+
+  /** The command this mixin is part of. */
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec command;
 
   /**
    * Applies the thread count and parses the device.
@@ -41,5 +48,21 @@ final class CommonOptions {
     }
     Torch.setNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     return d;
+  }
+
+  /** @return the command's standard output (picocli's, so that a caller of {@link Main#commandLine} can capture it) */
+  PrintWriter out() {
+    return command.commandLine().getOut();
+  }
+
+  /**
+   * Prints the line a command ends with, {@code "ddpm4j: " + message}, and flushes it.
+   *
+   * @param message what the command wrote, e.g. {@code "wrote samples.png"}
+   */
+  void report(String message) {
+    PrintWriter out = out();
+    out.println("ddpm4j: " + message);
+    out.flush();
   }
 }

@@ -16,9 +16,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j info}: the model, its size and the device. */
 @Command(name = "info", mixinStandardHelpOptions = true,
@@ -35,13 +33,10 @@ final class InfoCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
-  @Spec
-  CommandSpec spec;
-
   @Override
   public Integer call() throws Exception {
     Device device = common.apply();
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = common.out();
     out.println("LibTorch:    " + Torch.build());
     out.println("device:      " + device + (Torch.cudaIsAvailable() ? " (CUDA devices: " + Torch.cudaDeviceCount() + ")" : " (no CUDA)"));
     out.println("threads:     " + Torch.getNumThreads());
@@ -70,7 +65,7 @@ final class InfoCommand implements Callable<Integer> {
    * extreme values (|w| above {@link Checkpoint.WeightStats#EXTREME}).
    */
   private void describeWeights() throws IOException {
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = common.out();
     List<String> warnings = new ArrayList<>();
     try (StateDict ck = Checkpoint.open(checkpoint)) {
       String label = "weights:     ";
@@ -96,7 +91,7 @@ final class InfoCommand implements Callable<Integer> {
   }
 
   private void describe(TrainConfig config, UNet model) {
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = common.out();
     out.println("model:       " + config.model());
     out.printf(Locale.ROOT, "parameters:  %,d%n", model.parameterCount());
     out.println("images:      " + config.model().imageChannels() + "x" + config.imageSize() + "x" + config.imageSize()

@@ -18,9 +18,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j interpolate}: a strip of images between two sources. */
 @Command(name = "interpolate", mixinStandardHelpOptions = true, sortOptions = false,
@@ -53,9 +51,6 @@ final class InterpolateCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
-  @Spec
-  CommandSpec spec;
-
   @Override
   public Integer call() throws Exception {
     if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
@@ -82,8 +77,7 @@ final class InterpolateCommand implements Callable<Integer> {
       m.requireFinite(images);
       ImageWriter.writePng(ImageWriter.grid(images, frames, 2), out);
     }
-    spec.commandLine().getOut().println("ddpm4j: wrote " + out);
-    spec.commandLine().getOut().flush();
+    common.report("wrote " + out);
     return 0;
   }
 

@@ -2,15 +2,12 @@ package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.SamplerType;
-import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j sample}: draws new images from a trained model. */
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false,
@@ -38,15 +35,15 @@ final class SampleCommand implements Callable<Integer> {
   @Option(names = "--singles", paramLabel = "DIR", description = "Write one PNG per image into DIR.")
   Path singles;
 
-  @Option(names = "--no-progress", description = "Print no progress bar.")
-  boolean noProgress;
+  @Mixin
+  ProgressOption progress;
 
   @Option(names = "--precision", paramLabel = "P",
       description = "fp32, bf16 (CPU or CUDA) or fp16 (CUDA) for the model's forward passes (default: the one it was trained in).")
   String precision;
 
-  @Option(names = "--channels-last", description = "Lay the model's activations out channels-last (speed only; see bench/).")
-  boolean channelsLast;
+  @Mixin
+  ChannelsLastOption layout;
 
   @Option(names = "--cuda-graphs",
       description = "Replay each step's forward pass from a CUDA graph (CUDA only; falls back to eager where capture fails).")
@@ -55,20 +52,17 @@ final class SampleCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
-  @Spec
-  CommandSpec spec;
-
   @Override
   public Integer call() throws Exception {
     Sampling.checkCount("count", count);
     Precision p = precision == null ? null : Precision.parse(precision);
     var device = common.apply();
     Path g = grid == null && singles == null ? Path.of("samples.png") : grid;
-    Execution execution = new Execution(p, channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT, cudaGraphs);
+    Execution execution = new Execution(p, layout.memoryFormat(), cudaGraphs);
     Sampling.fromCheckpoint(model.checkpoint, device, count, new SamplerOptions(sampler, samplingSteps, eta), common.seed, g, singles,
-        !noProgress, execution);
-    if (g != null) spec.commandLine().getOut().println("ddpm4j: wrote " + g);
-    if (singles != null) spec.commandLine().getOut().println("ddpm4j: wrote " + count + " images into " + singles);
+        progress.shown(), execution);
+    if (g != null) common.report("wrote " + g);
+    if (singles != null) common.report("wrote " + count + " images into " + singles);
     return 0;
   }
 }

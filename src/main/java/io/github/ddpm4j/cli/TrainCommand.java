@@ -16,9 +16,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ddpm4j train}: trains a DDPM, then draws a final sample grid. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
@@ -115,22 +113,19 @@ final class TrainCommand implements Callable<Integer> {
       description = "DDIM steps S for sample grids; at most T are used (default: ${DEFAULT-VALUE}).")
   int samplingSteps;
 
-  @Option(names = "--no-progress", description = "Print no progress bar.")
-  boolean noProgress;
+  @Mixin
+  ProgressOption progress;
 
   @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
       description = "fp32, or mixed precision for the forward pass: bf16 (CPU or CUDA), fp16 (CUDA, with loss scaling) "
           + "(default: ${DEFAULT-VALUE}).")
   String precision;
 
-  @Option(names = "--channels-last", description = "Lay the model's activations out channels-last (speed only; see bench/).")
-  boolean channelsLast;
+  @Mixin
+  ChannelsLastOption layout;
 
   @Mixin
   CommonOptions common;
-
-  @Spec
-  CommandSpec spec;
 
   /**
    * Names its Java fields after the settings they set ({@code trainSteps}, {@code nChannels}, ...), so
@@ -143,11 +138,11 @@ final class TrainCommand implements Callable<Integer> {
     UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
         batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, Precision.parse(precision));
-    Trainer.Output output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), samplingSteps, !noProgress);
+    Trainer.Output output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), samplingSteps, progress.shown());
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     Device device = common.apply();
-    PrintWriter log = spec.commandLine().getOut();
-    MemoryFormat format = channelsLast ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS_FORMAT;
+    PrintWriter log = common.out();
+    MemoryFormat format = layout.memoryFormat();
     Trainer trainer = new Trainer(config, output, device, log).memoryFormat(format);
     long done;
     try {
@@ -159,10 +154,9 @@ final class TrainCommand implements Callable<Integer> {
     if (done == trainSteps) {
       Path grid = out.resolve("samples.png");
       Sampling.fromCheckpoint(trainer.checkpointFile(), device, sampleCount,
-          new SamplerOptions(SamplerType.DDIM, Math.min(samplingSteps, timesteps), 0.0), common.seed, grid, null, !noProgress,
+          new SamplerOptions(SamplerType.DDIM, Math.min(samplingSteps, timesteps), 0.0), common.seed, grid, null, progress.shown(),
           new Execution(null, format, false));
-      log.println("ddpm4j: samples in " + grid);
-      log.flush();
+      common.report("samples in " + grid);
     }
     return 0;
   }

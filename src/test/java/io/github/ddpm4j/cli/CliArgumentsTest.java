@@ -15,9 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,6 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * files) exit with 1 and name the file; {@code --help} exits with 0. The checkpoint is the tiny
  * model of {@link TrainFixtures} (T = 50) after one step, on 20 training images.
  */
+@ExtendWith(CliRunner.Threads.class)
 class CliArgumentsTest {
   @TempDir static Path dir;
   private static Path data;
@@ -43,7 +44,6 @@ class CliArgumentsTest {
 
   @BeforeAll
   static void makeFiles() throws IOException {
-    CliRunner.setUpClass();
     data = TrainFixtures.data(dir.resolve("data"));
     ck = TrainFixtures.train(data, dir.resolve("run"), 1);
     missing = dir.resolve("absent/checkpoint.pt");
@@ -71,11 +71,6 @@ class CliArgumentsTest {
     png = dir.resolve("a.png");
     javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png",
         png.toFile());
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    CliRunner.tearDownClass();
   }
 
   private static String[] args(String... a) {

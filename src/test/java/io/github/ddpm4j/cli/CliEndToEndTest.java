@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.ddpm4j.data.IdxFiles;
-import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.train.Checkpoint;
@@ -24,9 +23,9 @@ import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * single images, DDIM and ancestral), interpolate (training-set indices and image files),
  * animate (GIF and PNG strip), info. Images are 12x12, so a grid of k columns is {@code k * 14 + 2} wide.
  */
+@ExtendWith(CliRunner.Threads.class)
 class CliEndToEndTest {
   private static final int SIZE = 12;
 
@@ -55,20 +55,27 @@ class CliEndToEndTest {
 
   @BeforeAll
   static void trainAndResume() throws IOException {
-    System.setProperty("java.awt.headless", "true");
     Path data = dir.resolve("idx");
     IdxFiles.write(data.resolve("train-images-idx3-ubyte.gz"), 80, SIZE, SIZE);
     run = dir.resolve("run");
     checkpoint = run.resolve("checkpoint.pt");
-    trained = CliRunner.run(trainArgs(data, run, 6));
-    assertEquals(0, trained.code(), trained::toString);
-    resumed = CliRunner.run(trainArgs(data, run, 10, "--resume"));
-    assertEquals(0, resumed.code(), resumed::toString);
+    trained = CliRunner.ok(trainArgs(data, run, 6));
+    resumed = CliRunner.ok(trainArgs(data, run, 10, "--resume"));
   }
 
-  @AfterAll
-  static void restoreThreads() {
-    io.github.ddpm4j.torch.Torch.setNumThreads(ScopedTest.TEST_THREADS);
+  /**
+   * Runs {@code command} on a trained checkpoint at the commands' thread count, and checks that it succeeds.
+   *
+   * @param command sample, interpolate, animate or info
+   * @param model the checkpoint
+   * @param args the command's other arguments
+   * @return what it printed
+   */
+  private static CliRunner.Result ok(String command, Path model, String... args) {
+    List<String> all = new ArrayList<>(List.of(command, "--checkpoint", model.toString()));
+    all.addAll(List.of(args));
+    all.addAll(List.of("--threads", CliRunner.THREADS));
+    return CliRunner.ok(all.toArray(String[]::new));
   }
 
   private static BufferedImage image(Path file) throws IOException {
@@ -124,10 +131,8 @@ class CliEndToEndTest {
   void sampleWritesAGridAndSingleImagesWithDdim() throws IOException {
     Path grid = dir.resolve("out/ddim.png");
     Path singles = dir.resolve("out/singles");
-    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "5", "--sampler", "ddim",
-        "--sampling-steps", "5", "--grid", grid.toString(), "--singles", singles.toString(), "--no-progress", "--threads",
-        CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.Result r = ok("sample", checkpoint, "--count", "5", "--sampler", "ddim", "--sampling-steps", "5", "--grid", grid.toString(),
+        "--singles", singles.toString(), "--no-progress");
     assertTrue(r.out().contains("wrote 5 images into " + singles), r::toString);
     assertSize(grid(3), grid(2), image(grid));
     try (Stream<Path> files = Files.list(singles)) {
@@ -142,9 +147,7 @@ class CliEndToEndTest {
     Path a = dir.resolve("repro/a.png");
     Path b = dir.resolve("repro/b.png");
     for (Path p : List.of(a, b)) {
-      CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "--count", "2", "--sampling-steps", "4",
-          "--grid", p.toString(), "--no-progress", "--seed", "11", "--threads", CliRunner.THREADS);
-      assertEquals(0, r.code(), r::toString);
+      ok("sample", checkpoint, "--count", "2", "--sampling-steps", "4", "--grid", p.toString(), "--no-progress", "--seed", "11");
     }
     assertTrue(Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
   }
@@ -163,22 +166,17 @@ class CliEndToEndTest {
       StateDict.savePyTorch(entries, old);
     }
     assertTrue(new String(Files.readAllBytes(old), StandardCharsets.ISO_8859_1).contains("\"steps\":50"));
-    CliRunner.Result info = CliRunner.run("info", "--checkpoint", old.toString(), "--threads", CliRunner.THREADS);
-    assertEquals(0, info.code(), info::toString);
+    CliRunner.Result info = ok("info", old);
     assertTrue(info.out().contains("T = 50"), info::toString);
     Path grid = dir.resolve("old/grid.png");
-    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", old.toString(), "-n", "2", "--sampling-steps", "50", "--grid",
-        grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    ok("sample", old, "-n", "2", "--sampling-steps", "50", "--grid", grid.toString(), "--no-progress");
     assertSize(grid(2), grid(1), image(grid));
   }
 
   @Test
   void sampleWithTheAncestralSampler() throws IOException {
     Path grid = dir.resolve("out/ancestral.png");
-    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--sampler", "ancestral",
-        "--grid", grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.Result r = ok("sample", checkpoint, "-n", "2", "--sampler", "ancestral", "--grid", grid.toString(), "--no-progress");
     assertTrue(r.out().contains("wrote " + grid), r::toString);
     assertSize(grid(2), grid(1), image(grid));
   }
@@ -186,9 +184,7 @@ class CliEndToEndTest {
   @Test
   void interpolateBetweenTrainingImages() throws IOException {
     Path strip = dir.resolve("out/interp-indices.png");
-    CliRunner.Result r = CliRunner.run("interpolate", "--checkpoint", checkpoint.toString(), "--indices", "0,5", "--t", "10",
-        "--frames", "3", "--out", strip.toString(), "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.Result r = ok("interpolate", checkpoint, "--indices", "0,5", "--t", "10", "--frames", "3", "--out", strip.toString());
     assertTrue(r.out().contains("wrote " + strip), r::toString);
     assertSize(grid(3), grid(1), image(strip));
   }
@@ -204,18 +200,14 @@ class CliEndToEndTest {
     ImageIO.write(big, "png", a.toFile());
     ImageIO.write(new BufferedImage(SIZE, SIZE, BufferedImage.TYPE_BYTE_GRAY), "png", b.toFile());
     Path strip = dir.resolve("out/interp-images.png");
-    CliRunner.Result r = CliRunner.run("interpolate", "--checkpoint", checkpoint.toString(), "--images", a + "," + b,
-        "--frames", "4", "--out", strip.toString(), "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    ok("interpolate", checkpoint, "--images", a + "," + b, "--frames", "4", "--out", strip.toString());
     assertSize(grid(4), grid(1), image(strip));
   }
 
   @Test
   void animateAsGif() throws IOException {
     Path gif = dir.resolve("out/trajectory.gif");
-    CliRunner.Result r = CliRunner.run("animate", "--checkpoint", checkpoint.toString(), "--count", "2", "--every", "10",
-        "--delay", "50", "--out", gif.toString(), "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.Result r = ok("animate", checkpoint, "--count", "2", "--every", "10", "--delay", "50", "--out", gif.toString());
     assertTrue(r.out().contains("wrote 5 frames"), r::toString);
     ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
     try (ImageInputStream in = ImageIO.createImageInputStream(gif.toFile())) {
@@ -230,17 +222,14 @@ class CliEndToEndTest {
   @Test
   void animateAsPngStrip() throws IOException {
     Path png = dir.resolve("out/trajectory.png");
-    CliRunner.Result r = CliRunner.run("animate", "--checkpoint", checkpoint.toString(), "--count", "3", "--every", "25",
-        "--out", png.toString(), "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.Result r = ok("animate", checkpoint, "--count", "3", "--every", "25", "--out", png.toString());
     assertTrue(r.out().contains("wrote 2 frames"), r::toString);
     assertSize(grid(2), grid(3), image(png));
   }
 
   @Test
   void infoDescribesTheCheckpoint() {
-    CliRunner.Result r = CliRunner.run("info", "--checkpoint", checkpoint.toString(), "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.Result r = ok("info", checkpoint);
     assertTrue(r.out().contains("threads:     " + CliRunner.THREADS), r::toString);
     assertTrue(r.out().contains("CPU cache:   " + (CpuCache.limit() == 0 ? "off" : "up to " + (CpuCache.limit() >> 20) + " MiB")),
         r::toString);
@@ -253,10 +242,9 @@ class CliEndToEndTest {
   void trainOnARawIdxFileResizedToTheModel() throws IOException {
     Path raw = IdxFiles.write(dir.resolve("raw/images-idx3-ubyte"), 16, 10, 10);
     Path out = dir.resolve("run-raw");
-    CliRunner.Result r = CliRunner.run("train", "--data", raw.toString(), "--out", out.toString(), "--train-steps", "2", "--image-size", "8",
+    CliRunner.Result r = CliRunner.ok("train", "--data", raw.toString(), "--out", out.toString(), "--train-steps", "2", "--image-size", "8",
         "--batch-size", "8", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false",
         "--timesteps", "20", "--samples", "1", "--sample-every", "0", "--no-progress", "--threads", CliRunner.THREADS);
-    assertEquals(0, r.code(), r::toString);
     assertTrue(r.out().contains("16 images 1x8x8"), r::toString);
     assertTrue(r.out().contains("resized to 8"), r::toString);
     assertSize(8 + 4, 8 + 4, image(out.resolve("samples.png")));

@@ -1,9 +1,14 @@
 package io.github.ddpm4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.github.ddpm4j.data.ScopedTest;
 import io.github.ddpm4j.torch.Torch;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import picocli.CommandLine;
 
 /** Runs the {@code ddpm4j} command line in-process and captures what it prints. */
@@ -17,15 +22,22 @@ final class CliRunner {
 
   private CliRunner() {}
 
-  /** For a test class's {@code @BeforeAll}: headless AWT, and LibTorch at the commands' thread count. */
-  static void setUpClass() {
-    System.setProperty("java.awt.headless", "true");
-    Torch.setNumThreads(Integer.parseInt(THREADS));
-  }
+  /**
+   * For a test class that runs commands, as {@code @ExtendWith(CliRunner.Threads.class)}: before its
+   * tests, headless AWT and LibTorch at the commands' thread count; after them, LibTorch back at the
+   * thread count the other tests use.
+   */
+  static final class Threads implements BeforeAllCallback, AfterAllCallback {
+    @Override
+    public void beforeAll(ExtensionContext context) {
+      System.setProperty("java.awt.headless", "true");
+      Torch.setNumThreads(Integer.parseInt(THREADS));
+    }
 
-  /** For a test class's {@code @AfterAll}: gives LibTorch back the thread count the other tests use. */
-  static void tearDownClass() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    @Override
+    public void afterAll(ExtensionContext context) {
+      Torch.setNumThreads(ScopedTest.TEST_THREADS);
+    }
   }
 
   /**
@@ -48,5 +60,12 @@ final class CliRunner {
     cmd.setErr(new PrintWriter(err, true));
     int code = cmd.execute(args);
     return new Result(code, out.toString(), err.toString());
+  }
+
+  /** Runs a command line that must succeed: fails the test, showing what it printed, unless it exits 0. */
+  static Result ok(String... args) {
+    Result r = run(args);
+    assertEquals(0, r.code(), r::toString);
+    return r;
   }
 }

@@ -11,11 +11,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * names the file and says "No space left on device", exit 1, and leaves no temporary file behind.
  * Mounting needs root (or CAP_SYS_ADMIN); without it the tests are skipped.
  */
+@ExtendWith(CliRunner.Threads.class)
 class DiskFullTest {
   @TempDir static Path dir;
   private static Path checkpoint;
@@ -31,14 +32,8 @@ class DiskFullTest {
 
   @BeforeAll
   static void train() throws IOException {
-    CliRunner.setUpClass();
     data = TrainFixtures.data(dir.resolve("data"));
     checkpoint = TrainFixtures.train(data, dir.resolve("run"), 1);
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    CliRunner.tearDownClass();
   }
 
   private static int run(String... command) throws IOException, InterruptedException {

@@ -16,9 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * but every forward pass overflows). Sampling from them must fail naming the checkpoint, writing
  * no image; {@code info} must say what is wrong with the weights.
  */
+@ExtendWith(CliRunner.Threads.class)
 class DivergedWeightsTest {
   @TempDir static Path dir;
   private static Path good;
@@ -39,7 +40,6 @@ class DivergedWeightsTest {
 
   @BeforeAll
   static void makeCheckpoints() throws IOException {
-    CliRunner.setUpClass();
     good = TrainFixtures.train(TrainFixtures.data(dir.resolve("data")), dir.resolve("run"), 1);
     for (Map.Entry<String, Double> bad : Map.of("nan", Double.NaN, "inf", Double.POSITIVE_INFINITY, "huge", 1e37).entrySet()) {
       Path file = dir.resolve(bad.getKey() + ".pt");
@@ -62,11 +62,6 @@ class DivergedWeightsTest {
       }
       BAD.put(bad.getKey(), file);
     }
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    CliRunner.tearDownClass();
   }
 
   @ParameterizedTest

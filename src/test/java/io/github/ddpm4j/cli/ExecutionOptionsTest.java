@@ -13,40 +13,33 @@ import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** --precision, --channels-last and --cuda-graphs: what runs on this machine, and clear errors for what does not. */
+@ExtendWith(CliRunner.Threads.class)
 class ExecutionOptionsTest {
   @TempDir static Path dir;
   private static Path data;
 
   @BeforeAll
   static void makeData() throws IOException {
-    CliRunner.setUpClass();
     data = TrainFixtures.data(dir.resolve("data"));
-  }
-
-  @AfterAll
-  static void restore() {
-    CliRunner.tearDownClass();
   }
 
   @Test
   void bfloat16ChannelsLastTrainingRecordsItsPrecisionAndSamplesInIt() throws IOException {
     Path run = dir.resolve("bf16");
-    CliRunner.Result r = CliRunner.run(TrainOutputFolderTest.train(data, run, 3, "--precision", "bf16", "--channels-last"));
-    assertEquals(0, r.code(), r::toString);
+    CliRunner.ok(TrainOutputFolderTest.train(data, run, 3, "--precision", "bf16", "--channels-last"));
     try (StateDict ck = Checkpoint.open(run.resolve("checkpoint.pt"))) {
       assertEquals(Precision.BF16, Checkpoint.config(ck).precision());
     }
     assertTrue(Files.isRegularFile(run.resolve("samples.png")));
     Path grid = dir.resolve("fp32.png");
-    CliRunner.Result s = CliRunner.run("sample", "--checkpoint", run.resolve("checkpoint.pt").toString(), "-n", "2", "--sampling-steps", "3",
+    CliRunner.ok("sample", "--checkpoint", run.resolve("checkpoint.pt").toString(), "-n", "2", "--sampling-steps", "3",
         "--precision", "fp32", "--channels-last", "--grid", grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
-    assertEquals(0, s.code(), s::toString);
     assertTrue(Files.isRegularFile(grid));
   }
 

@@ -3,21 +3,15 @@ package io.github.ddpm4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
-import io.github.ddpm4j.torch.Torch;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code --threads} is bounded by the machine: {@code --threads 100000} used to start
  * 100,000 OpenMP threads, one every 0.07 s, and ignore SIGTERM meanwhile.
  */
+@ExtendWith(CliRunner.Threads.class)
 class ThreadsOptionTest {
-  @AfterAll
-  static void restoreThreads() {
-    Torch.setNumThreads(ScopedTest.TEST_THREADS);
-  }
-
   @Test
   void absurdThreadCountsAreUsageErrorsNamingTheOption() {
     int max = 4 * Runtime.getRuntime().availableProcessors();

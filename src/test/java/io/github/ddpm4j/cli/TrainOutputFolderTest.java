@@ -17,9 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * files with the mode of an ordinary file write. The model is the tiny one of {@link TrainFixtures}
  * on 20 images of 8x8.
  */
+@ExtendWith(CliRunner.Threads.class)
 class TrainOutputFolderTest {
   @TempDir static Path shared;
   private static Path data;
@@ -36,13 +37,7 @@ class TrainOutputFolderTest {
 
   @BeforeAll
   static void makeData() throws IOException {
-    CliRunner.setUpClass();
     data = TrainFixtures.data(shared.resolve("data"));
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    CliRunner.tearDownClass();
   }
 
   static String[] train(Path data, Path out, int steps, String... more) {
@@ -52,12 +47,6 @@ class TrainOutputFolderTest {
         "--sample-every", "2", "--samples", "4", "--sampling-steps", "3", "--no-progress", "--threads", CliRunner.THREADS));
     args.addAll(List.of(more));
     return args.toArray(String[]::new);
-  }
-
-  private static CliRunner.Result ok(String... args) {
-    CliRunner.Result r = CliRunner.run(args);
-    assertEquals(0, r.code(), r::toString);
-    return r;
   }
 
   /** Every file below {@code root}, relative, with its bytes and modification time. */
@@ -81,7 +70,7 @@ class TrainOutputFolderTest {
   @Test
   void aNewRunIntoAFolderThatHoldsARunIsRefusedAndChangesNothing() throws IOException {
     Path run = dir.resolve("run");
-    ok(train(data, run, 4));
+    CliRunner.ok(train(data, run, 4));
     byte[] checkpoint = Files.readAllBytes(run.resolve("checkpoint.pt"));
     String losses = Files.readString(run.resolve("loss.csv"));
     Map<String, String> before = snapshot(run);
@@ -110,9 +99,9 @@ class TrainOutputFolderTest {
   @Test
   void forceStartsOverInTheFolder() throws IOException {
     Path run = dir.resolve("run");
-    ok(train(data, run, 4));
+    CliRunner.ok(train(data, run, 4));
     Files.writeString(run.resolve("notes.txt"), "mine");
-    CliRunner.Result r = ok(train(data, run, 2, "--force"));
+    CliRunner.Result r = CliRunner.ok(train(data, run, 2, "--force"));
     assertTrue(r.out().contains("after 2 steps"), r::toString);
     try (StateDict ck = Checkpoint.open(run.resolve("checkpoint.pt"))) {
       assertEquals(2, Checkpoint.meta(ck, "meta.step"));
@@ -135,14 +124,14 @@ class TrainOutputFolderTest {
       }
       for (String n : unrelated) Files.write(folder.resolve(n), new byte[] {1});
     }
-    ok(train(data, run, 2));
+    CliRunner.ok(train(data, run, 2));
     for (Path p : stale) assertFalse(Files.exists(p), p + " removed");
     for (Path folder : List.of(run, samples)) {
       for (String n : unrelated) assertTrue(Files.exists(folder.resolve(n)), folder.resolve(n) + " kept");
     }
 
     for (Path p : stale) Files.write(p, new byte[10]);
-    ok(train(data, run, 4, "--resume"));
+    CliRunner.ok(train(data, run, 4, "--resume"));
     for (Path p : stale) assertFalse(Files.exists(p), p + " removed on --resume");
     for (String n : unrelated) assertTrue(Files.exists(run.resolve(n)));
   }
@@ -154,13 +143,13 @@ class TrainOutputFolderTest {
   @Test
   void outputsHaveTheModeOfAnOrdinaryFileWrite() throws IOException {
     Path run = dir.resolve("run");
-    ok(train(data, run, 2));
+    CliRunner.ok(train(data, run, 2));
     Path checkpoint = run.resolve("checkpoint.pt");
     Path out = Files.createDirectories(dir.resolve("out"));
-    ok("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--sampling-steps", "2", "--grid", out.resolve("grid.png").toString(),
-        "--singles", out.resolve("singles").toString(), "--no-progress", "--threads", CliRunner.THREADS);
-    ok("animate", "--checkpoint", checkpoint.toString(), "--count", "1", "--every", "10", "--out", out.resolve("t.gif").toString(),
-        "--threads", CliRunner.THREADS);
+    CliRunner.ok("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--sampling-steps", "2", "--grid",
+        out.resolve("grid.png").toString(), "--singles", out.resolve("singles").toString(), "--no-progress", "--threads", CliRunner.THREADS);
+    CliRunner.ok("animate", "--checkpoint", checkpoint.toString(), "--count", "1", "--every", "10", "--out",
+        out.resolve("t.gif").toString(), "--threads", CliRunner.THREADS);
     List<Path> written = new ArrayList<>();
     try (Stream<Path> files = Stream.concat(Files.walk(run), Files.walk(out))) {
       files.filter(Files::isRegularFile).forEach(written::add);
