@@ -2,7 +2,7 @@ package io.github.ddpm4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.github.ddpm4j.data.ScopedTest;
+import io.github.ddpm4j.torch.TorchTestBase;
 import io.github.ddpm4j.torch.Torch;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -36,7 +36,7 @@ final class CliRunner {
 
     @Override
     public void afterAll(ExtensionContext context) {
-      Torch.setNumThreads(ScopedTest.TEST_THREADS);
+      Torch.setNumThreads(TorchTestBase.TEST_THREADS);
     }
   }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
+import io.github.ddpm4j.torch.TorchTestBase;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.train.Checkpoint;
 import io.github.ddpm4j.train.TrainFixtures;
@@ -39,7 +39,7 @@ class InterruptTest {
   @BeforeAll
   static void makeData() throws IOException {
     System.setProperty("java.awt.headless", "true");
-    ScopedTest.useTestThreads();
+    TorchTestBase.useTestThreads();
     data = TrainFixtures.data(shared.resolve("data"));
   }
 

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.ddpm4j.data.ScopedTest;
+import io.github.ddpm4j.torch.TorchTestBase;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.Precision;
 import java.io.IOException;
@@ -29,7 +29,7 @@ class MixedPrecisionTest {
 
   @BeforeAll
   static void makeData() throws IOException {
-    ScopedTest.useTestThreads();
+    TorchTestBase.useTestThreads();
     data = TrainFixtures.data(dir.resolve("data"));
   }
 
