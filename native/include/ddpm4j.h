@@ -209,6 +209,9 @@ DD_API void dd_generator_set_state(dd_ctx* ctx, dd_generator* g, const dd_tensor
 
 /* ---------------------------------------------------------- tensor handles */
 DD_API void dd_tensor_free(dd_tensor* t);
+/* dd_tensor_free for tensors[0], ..., tensors[n - 1] in that order (NULL entries are skipped):
+   a closing scope frees its handles in one call. */
+DD_API void dd_tensor_free_all(dd_tensor* const* tensors, int64_t n);
 DD_API void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out);
 /* Writes min(ndim, capacity) sizes and strides (either may be NULL); returns ndim. */
 DD_API int64_t dd_tensor_shape(dd_ctx* ctx, const dd_tensor* t, int64_t* sizes, int64_t* strides, int64_t capacity);

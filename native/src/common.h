@@ -135,6 +135,13 @@ void zero_grad(at::Tensor& t, bool set_to_none);
   try {                              \
     ::dd::ModeGuard dd_mode_guard_(ctx);
 
+// DD_TRY for the metadata queries (dd_tensor_info_get, dd_tensor_shape), which Java calls
+// as critical downcalls: no autograd-mode or thread-count guard, which they do not need
+// and which could change LibTorch's thread pool inside a call that must stay short.
+#define DD_TRY_QUERY(ctx, fail)      \
+  if ((ctx) == nullptr) return fail; \
+  try {
+
 #define DD_CATCH(ctx, fail)                  \
   }                                          \
   catch (...) {                              \

@@ -9,8 +9,13 @@ void dd_tensor_free(dd_tensor* t) {
   dd::live[DD_KIND_TENSOR].fetch_sub(1, std::memory_order_relaxed);
 }
 
+void dd_tensor_free_all(dd_tensor* const* tensors, int64_t n) {
+  if (tensors == nullptr) return;
+  for (int64_t i = 0; i < n; ++i) dd_tensor_free(tensors[i]);
+}
+
 void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out) {
-  DD_TRY(ctx, )
+  DD_TRY_QUERY(ctx, )
   const at::Tensor& x = dd::ref(t, "t");
   DD_CHECK(out != nullptr, "output record is NULL");
   DD_CHECK(x.defined(), "tensor is undefined");
@@ -31,7 +36,7 @@ void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out) {
 }
 
 int64_t dd_tensor_shape(dd_ctx* ctx, const dd_tensor* t, int64_t* sizes, int64_t* strides, int64_t capacity) {
-  DD_TRY(ctx, -1)
+  DD_TRY_QUERY(ctx, -1)
   const at::Tensor& x = dd::ref(t, "t");
   const int64_t n = x.dim();
   const int64_t m = std::min(n, capacity);

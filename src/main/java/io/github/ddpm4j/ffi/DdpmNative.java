@@ -2127,6 +2127,66 @@ public class DdpmNative extends DdpmNative$shared {
         }
     }
 
+    private static class dd_tensor_free_all {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_tensor_free_all").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_tensor_free_all"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_tensor_free_all(dd_tensor *const *tensors, int64_t n)
+     * }
+     */
+    public static FunctionDescriptor dd_tensor_free_all$descriptor() {
+        return dd_tensor_free_all.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_tensor_free_all(dd_tensor *const *tensors, int64_t n)
+     * }
+     */
+    public static MethodHandle dd_tensor_free_all$handle() {
+        return dd_tensor_free_all.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_tensor_free_all(dd_tensor *const *tensors, int64_t n)
+     * }
+     */
+    public static MemorySegment dd_tensor_free_all$address() {
+        return dd_tensor_free_all.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_tensor_free_all(dd_tensor *const *tensors, int64_t n)
+     * }
+     */
+    public static void dd_tensor_free_all(MemorySegment tensors, long n) {
+        var mh$ = dd_tensor_free_all.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_tensor_free_all", tensors, n);
+            }
+            mh$.invokeExact(tensors, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dd_tensor_info_get {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             DdpmNative.C_POINTER,

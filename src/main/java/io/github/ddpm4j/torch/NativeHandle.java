@@ -150,7 +150,7 @@ final class NativeHandle implements Runnable {
     MemorySegment h = address;
     if (cleanable != null || h == null) return;
     if (kind == Kind.TENSOR && backing == null) {
-      long bytes = dd_tensor_storage_nbytes(h);
+      long bytes = Critical.tensorStorageNbytes(h);
       accounted = bytes;
       cleanable = CLEANER.register(owner, this);
       NativeMemory.reserve(bytes);
@@ -195,19 +195,47 @@ final class NativeHandle implements Runnable {
   /** Frees the handle if it is still live: the action that {@link #close()} and the Cleaner share. */
   @Override
   public void run() {
-    MemorySegment h = (MemorySegment) ADDRESS.getAndSet(this, (MemorySegment) null);
+    MemorySegment h = take();
     if (h == null) return;
-    Arena v = views;
-    views = null;
-    if (v != null) v.close();
     switch (kind) {
       case TENSOR -> dd_tensor_free(h);
       case GENERATOR -> dd_generator_free(h);
       case OPTIMIZER -> dd_optimizer_free(h);
       case CUDA_GRAPH -> dd_cuda_graph_free(h);
     }
+  }
+
+  /**
+   * Takes the handle out of this owner so that the caller frees it, exactly once whoever else
+   * tries: closes the data views and returns the accounted bytes.
+   *
+   * @return the handle, or null if it was already taken (freed)
+   */
+  private MemorySegment take() {
+    MemorySegment h = (MemorySegment) ADDRESS.getAndSet(this, (MemorySegment) null);
+    if (h == null) return null;
+    Arena v = views;
+    views = null;
+    if (v != null) v.close();
     long bytes = accounted;
     accounted = 0;
     if (bytes != 0) NativeMemory.release(bytes);
+    return h;
+  }
+
+  /**
+   * For a closing {@link Scope}, which frees its tensors in one {@code dd_tensor_free_all}: takes
+   * the handle of a scoped tensor (one without a Cleaner backstop) for the caller to free.
+   *
+   * @return the tensor handle to free, or null if it is already freed or is not a plain scoped
+   *     tensor (then it was closed here, the usual way)
+   */
+  MemorySegment takeFromScope() {
+    scope = null;
+    if (kind != Kind.TENSOR || cleanable != null) {
+      close();
+      return null;
+    }
+    return take();
   }
 }

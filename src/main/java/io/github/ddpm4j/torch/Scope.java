@@ -1,5 +1,9 @@
 package io.github.ddpm4j.torch;
 
+import static io.github.ddpm4j.ffi.DdpmNative.dd_tensor_free_all;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 
 /**
@@ -139,11 +143,19 @@ public final class Scope implements AutoCloseable {
     }
     closed = true;
     thread.scope = parent;
+    // One downcall per batch of handles rather than one per tensor.
+    MemorySegment batch = thread.words(0, Native.SLOT_LONGS);
+    int count = 0;
     for (int i = tensors.size() - 1; i >= 0; i--) {
-      NativeHandle t = tensors.get(i);
-      t.scope = null;
-      t.close();
+      MemorySegment h = tensors.get(i).takeFromScope();
+      if (h == null) continue;
+      batch.setAtIndex(ValueLayout.ADDRESS, count++, h);
+      if (count == Native.SLOT_LONGS) {
+        dd_tensor_free_all(batch, count);
+        count = 0;
+      }
     }
+    if (count > 0) dd_tensor_free_all(batch, count);
     tensors.clear();
   }
 }

@@ -148,7 +148,7 @@ public final class Tensor implements AutoCloseable {
   private static MemorySegment[] backingOf(MemorySegment handle, Tensor input) {
     if (input == null || input.owned.backing() == null) return null;
     MemorySegment h = input.owned.peek();
-    return h != null && dd_tensor_is_alias_of(handle, h) != 0 ? input.owned.backing() : null;
+    return h != null && Critical.tensorIsAliasOf(handle, h) != 0 ? input.owned.backing() : null;
   }
 
   /** @return the Java-owned memory this tensor reads (made over, or sharing, a segment), or null */
@@ -181,7 +181,7 @@ public final class Tensor implements AutoCloseable {
   /** @return this tensor's {@code dd_tensor_info}, in scratch slot 2 of {@code n} */
   private MemorySegment info(Native n) {
     MemorySegment out = n.words(2, 8);
-    dd_tensor_info_get(n.ctx, handle(), out);
+    Critical.tensorInfoGet(n.ctx, handle(), out);
     n.check(this);
     return out;
   }
@@ -192,7 +192,7 @@ public final class Tensor implements AutoCloseable {
     if (s == null) {
       Native n = Native.get();
       MemorySegment buf = n.words(0, Native.SLOT_LONGS);
-      long nd = dd_tensor_shape(n.ctx, handle(), buf, MemorySegment.NULL, Native.SLOT_LONGS);
+      long nd = Critical.tensorShape(n.ctx, handle(), buf, MemorySegment.NULL, Native.SLOT_LONGS);
       n.check(this);
       if (nd > Native.SLOT_LONGS) throw new IllegalStateException("tensor has more than " + Native.SLOT_LONGS + " dimensions");
       s = buf.asSlice(0, nd * 8).toArray(ValueLayout.JAVA_LONG);
@@ -236,7 +236,7 @@ public final class Tensor implements AutoCloseable {
   public long[] stride() {
     Native n = Native.get();
     MemorySegment buf = n.words(0, Native.SLOT_LONGS);
-    long nd = dd_tensor_shape(n.ctx, handle(), MemorySegment.NULL, buf, Native.SLOT_LONGS);
+    long nd = Critical.tensorShape(n.ctx, handle(), MemorySegment.NULL, buf, Native.SLOT_LONGS);
     n.check(this);
     return buf.asSlice(0, Math.min(nd, Native.SLOT_LONGS) * 8).toArray(ValueLayout.JAVA_LONG);
   }

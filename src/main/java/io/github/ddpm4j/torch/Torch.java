@@ -123,12 +123,12 @@ public final class Torch {
 
   /** @return how many native handles of every kind are alive in this process */
   public static long liveHandles() {
-    return dd_live_handles(DD_KIND_ALL());
+    return Critical.liveHandles(DD_KIND_ALL());
   }
 
   /** @param kind one kind of handle @return how many handles of that kind are alive */
   public static long liveHandles(HandleKind kind) {
-    return dd_live_handles(kind.code);
+    return Critical.liveHandles(kind.code);
   }
 
   /** @return whether LibTorch was built with CUDA and sees a device ({@code torch.cuda.is_available}) */

@@ -50,6 +50,44 @@ class LifetimeTest {
     assertEquals(start, Torch.liveHandles());
   }
 
+  /**
+   * A closing scope frees its handles in batches of {@link Native#SLOT_LONGS} per downcall: more
+   * tensors than one batch, mixed with tensors closed early, kept by the parent scope, released
+   * to the backstop, and with data views, all end freed exactly once, newest first.
+   */
+  @Test
+  void aClosingScopeFreesEveryHandleOnceInBatches() throws InterruptedException {
+    long start = settledLiveHandles();
+    int n = 2 * Native.SLOT_LONGS + 7;
+    Tensor released;
+    try (Scope outer = Scope.open()) {
+      Tensor kept;
+      java.util.List<Tensor> all = new java.util.ArrayList<>();
+      java.lang.foreign.MemorySegment view;
+      try (Scope inner = Scope.open()) {
+        for (int i = 0; i < n; i++) all.add(Torch.full(new long[] {2}, i, DType.FLOAT32, Device.CPU));
+        for (int i = 0; i < n; i += 5) all.get(i).close();
+        kept = Scope.keep(all.get(1));
+        released = Scope.release(all.get(2));
+        view = all.get(3).data();
+        assertEquals(3.0f, view.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
+        assertEquals(n - (n + 4) / 5 - 2, inner.size());
+        assertEquals(start + n - (n + 4) / 5, Torch.liveHandles());
+      }
+      for (int i = 0; i < n; i++) {
+        boolean open = all.get(i) == kept || all.get(i) == released;
+        assertEquals(!open, all.get(i).isClosed(), "tensor " + i);
+      }
+      assertThrows(IllegalStateException.class, () -> view.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0),
+          "a freed tensor's data view is closed");
+      assertEquals(1.0, kept.select(0, 0).item());
+      assertEquals(start + 3, Torch.liveHandles(), "kept, released and the select result");
+    }
+    assertEquals(2.0, released.select(0, 0).item());
+    released.close();
+    assertEquals(start, settledLiveHandles());
+  }
+
   @Test
   void closeFreesOnceAndTwiceIsHarmless() throws InterruptedException {
     long start = settledLiveHandles();
