@@ -164,6 +164,9 @@ DD_API int64_t dd_torch_library_path(char* buffer, int64_t capacity);
 DD_API int64_t dd_blas_library_path(char* buffer, int64_t capacity);
 /* Live handles of one kind (enum dd_handle_kind); DD_KIND_ALL sums every kind. */
 DD_API int64_t dd_live_handles(int32_t kind);
+/* Calls of exported dd_* functions so far in this process (this one excepted), counted only
+   in a shim built with the CMake option DDPM4J_COUNT_CALLS=ON; -1 in any other build. */
+DD_API int64_t dd_call_count(void);
 DD_API int32_t dd_cuda_is_available(void);
 DD_API int64_t dd_cuda_device_count(void);
 DD_API void dd_cuda_synchronize(dd_ctx* ctx, int64_t device_index);

@@ -233,6 +233,7 @@ void CachingCPUAllocator::release(void* data) { instance().give_back(data); }
 extern "C" {
 
 void dd_cpu_cache_stats_get(dd_cpu_cache_stats* out) {
+  DD_COUNT_CALL();
   if (out != nullptr) instance().stats(out);
 }
 
@@ -243,9 +244,13 @@ void dd_cpu_cache_set_limit(dd_ctx* ctx, int64_t bytes) {
   DD_CATCH(ctx, )
 }
 
-void dd_cpu_cache_empty(void) { instance().empty(); }
+void dd_cpu_cache_empty(void) {
+  DD_COUNT_CALL();
+  instance().empty();
+}
 
 int64_t dd_cpu_cache_release_idle(int64_t idle_ns) {
+  DD_COUNT_CALL();
   const auto idle = std::chrono::nanoseconds(idle_ns > 0 ? idle_ns : 0);
   return static_cast<int64_t>(instance().release_idle(std::chrono::duration_cast<Clock::duration>(idle)));
 }

@@ -8,6 +8,9 @@ namespace dd {
 
 std::atomic<int64_t> live[kHandleKinds];
 std::atomic<int32_t> num_threads{0};
+#ifdef DD_COUNT_CALLS
+std::atomic<int64_t> calls{0};
+#endif
 
 namespace {
 // The count this OS thread last applied. initial-exec: one int of static TLS,

@@ -127,10 +127,25 @@ void zero_grad(at::Tensor& t, bool set_to_none);
 
 }  // namespace dd
 
+// DD_COUNT_CALL() counts one call of an exported function in dd::calls, which
+// dd_call_count reads, when the shim is built with -DDDPM4J_COUNT_CALLS=ON; otherwise
+// it is nothing at all. DD_TRY and DD_TRY_QUERY start with it; an exported function that
+// uses neither (frees, queries that cannot fail) calls it first (NativeCallCountTest
+// checks that every one does).
+#ifdef DD_COUNT_CALLS
+namespace dd {
+extern std::atomic<int64_t> calls;
+}  // namespace dd
+#define DD_COUNT_CALL() ::dd::calls.fetch_add(1, std::memory_order_relaxed)
+#else
+#define DD_COUNT_CALL() static_cast<void>(0)
+#endif
+
 // Every exported function body sits between DD_TRY(ctx, fail) and
 // DD_CATCH(ctx, fail). Any exception is recorded in ctx and `fail` is
 // returned; for a void function leave `fail` empty.
 #define DD_TRY(ctx, fail)            \
+  DD_COUNT_CALL();                   \
   if ((ctx) == nullptr) return fail; \
   try {                              \
     ::dd::ModeGuard dd_mode_guard_(ctx);
@@ -139,6 +154,7 @@ void zero_grad(at::Tensor& t, bool set_to_none);
 // as critical downcalls: no autograd-mode or thread-count guard, which they do not need
 // and which could change LibTorch's thread pool inside a call that must stay short.
 #define DD_TRY_QUERY(ctx, fail)      \
+  DD_COUNT_CALL();                   \
   if ((ctx) == nullptr) return fail; \
   try {
 

@@ -71,6 +71,7 @@ void dd_cuda_graph_replay(dd_ctx* ctx, dd_cuda_graph* graph) {
 }
 
 void dd_cuda_graph_free(dd_cuda_graph* graph) {
+  DD_COUNT_CALL();
   if (graph == nullptr) return;
   if (graph->capture_guard != nullptr) {
     // Another thread's stream setting cannot be restored from here: leave the graph be.
@@ -115,7 +116,9 @@ void dd_cuda_graph_replay(dd_ctx* ctx, dd_cuda_graph* graph) {
 }
 
 // No graph can exist in this build.
-void dd_cuda_graph_free(dd_cuda_graph* graph) {}
+void dd_cuda_graph_free(dd_cuda_graph* graph) {
+  DD_COUNT_CALL();
+}
 
 }  // extern "C"
 

@@ -7,9 +7,13 @@
 
 extern "C" {
 
-const char* dd_torch_version(void) { return TORCH_VERSION; }
+const char* dd_torch_version(void) {
+  DD_COUNT_CALL();
+  return TORCH_VERSION;
+}
 
 int64_t dd_config_info(char* buffer, int64_t capacity) {
+  DD_COUNT_CALL();
   if (buffer == nullptr || capacity <= 0) return 0;
   try {
     const std::string text = at::show_config();
@@ -38,16 +42,19 @@ int64_t object_path(const void* address, char* buffer, int64_t capacity) {
 }  // namespace
 
 int64_t dd_torch_library_path(char* buffer, int64_t capacity) {
+  DD_COUNT_CALL();
   // at::get_num_threads lives in libtorch_cpu on every LibTorch version.
   int (*in_torch)() = &at::get_num_threads;
   return object_path(reinterpret_cast<const void*>(in_torch), buffer, capacity);
 }
 
 int64_t dd_blas_library_path(char* buffer, int64_t capacity) {
+  DD_COUNT_CALL();
   return object_path(dlsym(RTLD_DEFAULT, "sgemm_"), buffer, capacity);
 }
 
 int64_t dd_live_handles(int32_t kind) {
+  DD_COUNT_CALL();
   switch (static_cast<dd_handle_kind>(kind)) {
     case DD_KIND_ALL: {
       int64_t total = 0;
@@ -64,7 +71,17 @@ int64_t dd_live_handles(int32_t kind) {
   return -1;
 }
 
+// Not counted itself, so that the difference of two readings is exactly the calls between them.
+int64_t dd_call_count(void) {
+#ifdef DD_COUNT_CALLS
+  return dd::calls.load(std::memory_order_relaxed);
+#else
+  return -1;
+#endif
+}
+
 int32_t dd_cuda_is_available(void) {
+  DD_COUNT_CALL();
   try {
     return torch::cuda::is_available() ? 1 : 0;
   } catch (...) {
@@ -73,6 +90,7 @@ int32_t dd_cuda_is_available(void) {
 }
 
 int64_t dd_cuda_device_count(void) {
+  DD_COUNT_CALL();
   try {
     return static_cast<int64_t>(torch::cuda::device_count());
   } catch (...) {
@@ -102,6 +120,7 @@ void dd_set_num_threads(dd_ctx* ctx, int32_t n) {
 }
 
 int32_t dd_get_num_threads(void) {
+  DD_COUNT_CALL();
   try {
     dd::apply_num_threads();
     return at::get_num_threads();
@@ -129,6 +148,7 @@ dd_generator* dd_generator_new(dd_ctx* ctx, uint64_t seed, int32_t device_type, 
 }
 
 void dd_generator_free(dd_generator* g) {
+  DD_COUNT_CALL();
   if (g == nullptr) return;
   delete g;
   dd::live[DD_KIND_GENERATOR].fetch_sub(1, std::memory_order_relaxed);

@@ -34,6 +34,7 @@ dd_optimizer* dd_adam_new(dd_ctx* ctx, const dd_tensor* const* params, int64_t n
 }
 
 void dd_optimizer_free(dd_optimizer* opt) {
+  DD_COUNT_CALL();
   if (opt == nullptr) return;
   delete opt;
   dd::live[DD_KIND_OPTIMIZER].fetch_sub(1, std::memory_order_relaxed);

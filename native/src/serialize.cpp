@@ -19,11 +19,18 @@ dd_bytes* dd_pickle_save_dict(dd_ctx* ctx, const char* const* names, const dd_te
   DD_CATCH(ctx, nullptr)
 }
 
-const void* dd_bytes_data(const dd_bytes* b) { return b ? b->data.data() : nullptr; }
+const void* dd_bytes_data(const dd_bytes* b) {
+  DD_COUNT_CALL();
+  return b ? b->data.data() : nullptr;
+}
 
-int64_t dd_bytes_size(const dd_bytes* b) { return b ? static_cast<int64_t>(b->data.size()) : 0; }
+int64_t dd_bytes_size(const dd_bytes* b) {
+  DD_COUNT_CALL();
+  return b ? static_cast<int64_t>(b->data.size()) : 0;
+}
 
 void dd_bytes_free(dd_bytes* b) {
+  DD_COUNT_CALL();
   if (b == nullptr) return;
   delete b;
   dd::live[DD_KIND_BYTES].fetch_sub(1, std::memory_order_relaxed);

@@ -1,17 +1,26 @@
 // Tensor handles: lifetime, metadata, creation, dtype/device moves and scalar reads.
 #include "common.h"
 
-extern "C" {
-
-void dd_tensor_free(dd_tensor* t) {
+namespace {
+// dd_tensor_free's work, which dd_tensor_free_all repeats without counting a call per handle.
+void free_tensor(dd_tensor* t) {
   if (t == nullptr) return;
   delete t;
   dd::live[DD_KIND_TENSOR].fetch_sub(1, std::memory_order_relaxed);
 }
+}  // namespace
+
+extern "C" {
+
+void dd_tensor_free(dd_tensor* t) {
+  DD_COUNT_CALL();
+  free_tensor(t);
+}
 
 void dd_tensor_free_all(dd_tensor* const* tensors, int64_t n) {
+  DD_COUNT_CALL();
   if (tensors == nullptr) return;
-  for (int64_t i = 0; i < n; ++i) dd_tensor_free(tensors[i]);
+  for (int64_t i = 0; i < n; ++i) free_tensor(tensors[i]);
 }
 
 void dd_tensor_info_get(dd_ctx* ctx, const dd_tensor* t, dd_tensor_info* out) {
@@ -55,12 +64,14 @@ dd_tensor* dd_tensor_alias(dd_ctx* ctx, const dd_tensor* t) {
 }
 
 int32_t dd_tensor_is_alias_of(const dd_tensor* a, const dd_tensor* b) {
+  DD_COUNT_CALL();
   if (a == nullptr || b == nullptr || !a->t.defined() || !b->t.defined()) return 0;
   // Compares storage identity only; never throws.
   return a->t.is_alias_of(b->t) ? 1 : 0;
 }
 
 int64_t dd_tensor_storage_nbytes(const dd_tensor* t) {
+  DD_COUNT_CALL();
   if (t == nullptr || !t->t.defined() || !t->t.has_storage()) return 0;
   return static_cast<int64_t>(t->t.storage().nbytes());
 }

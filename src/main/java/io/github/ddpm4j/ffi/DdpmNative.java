@@ -1234,6 +1234,64 @@ public class DdpmNative extends DdpmNative$shared {
         }
     }
 
+    private static class dd_call_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_call_count").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_call_count"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t dd_call_count()
+     * }
+     */
+    public static FunctionDescriptor dd_call_count$descriptor() {
+        return dd_call_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t dd_call_count()
+     * }
+     */
+    public static MethodHandle dd_call_count$handle() {
+        return dd_call_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t dd_call_count()
+     * }
+     */
+    public static MemorySegment dd_call_count$address() {
+        return dd_call_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t dd_call_count()
+     * }
+     */
+    public static long dd_call_count() {
+        var mh$ = dd_call_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_call_count");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class dd_cuda_is_available {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             DdpmNative.C_INT    );

@@ -131,6 +131,18 @@ public final class Torch {
     return Critical.liveHandles(kind.code);
   }
 
+  /**
+   * Counts calls into the native library, for measuring how many downcalls an operation
+   * makes (bench/run's per-op counts): the difference of two readings is the number of
+   * {@code dd_*} calls that every thread of the process made in between.
+   *
+   * @return the calls of the native library's functions so far; -1 unless the library was
+   *     built with the CMake option {@code DDPM4J_COUNT_CALLS} (the release build counts nothing)
+   */
+  public static long nativeCallCount() {
+    return dd_call_count();
+  }
+
   /** @return whether LibTorch was built with CUDA and sees a device ({@code torch.cuda.is_available}) */
   public static boolean cudaIsAvailable() {
     return dd_cuda_is_available() != 0;
