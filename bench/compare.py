@@ -13,10 +13,19 @@ With --libtorch-spec (bench/run --libtorch debian,2.13.0 writes them) every
 contender runs once per LibTorch in the same rounds: Java on that LibTorch's
 shim, C++ linked against it, Python on a torch of the same version. The output
 then has a table per LibTorch and one of the ratios between them.
+
+With --counts-spec (bench/run writes them unless --no-counts) a second table
+follows: per-op counts that the machine's speed cannot move (downcalls, Java
+bytes, native allocations, instructions), from OpCounts on a shim built with
+DDPM4J_COUNT_CALLS and from bench/cpp's op_overhead, under callgrind for the
+instructions.
 """
 import argparse
+import glob
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -137,6 +146,9 @@ def main():
                    help="OPENBLAS_NUM_THREADS for every contender (default: the same as --threads)")
     p.add_argument("--libtorch-spec", action="append", default=[],
                    help="ID,LIBRARY,CPP,PYTHON: run every contender on this LibTorch (bench/run --libtorch writes these)")
+    p.add_argument("--counts-spec", action="append", default=[],
+                   help="ID,COUNTING_LIBRARY,OP_OVERHEAD: after the timings, print per-op counts on this LibTorch "
+                        "(bench/run writes these unless --no-counts)")
     a = p.parse_args()
     if a.blas_threads < 0 or a.threads < 1:
         p.error("--threads must be at least 1 and --blas-threads at least 0")
@@ -159,11 +171,6 @@ def main():
             lt = libtorches[(i + r) % len(libtorches)]
             for workload in workloads:
                 run_round(r, a, lt, workload, javas, cpps, medians)
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"threads": a.threads, "blas_threads": blas_threads, "rounds": a.rounds, "reps": a.reps, "device": a.device,
-                       "libtorch": {lt["id"]: lt["blas"] for lt in libtorches},
-                       "medians_ns": {("%s %s" % k).strip(): v for k, v in medians.items()}}, f, indent=1)
     print()
     print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, %d OpenBLAS threads, "
           "device %s, %.0f s" % (a.rounds, a.reps, a.threads, blas_threads, a.device, time.time() - started))
@@ -173,6 +180,25 @@ def main():
         print_table(lt, workloads, medians)
     if len(libtorches) > 1:
         print_versions(libtorches, workloads, medians)
+    counts = {}
+    if a.counts_spec and a.device != "cpu":
+        print("\nper-op counts: skipped, they measure the CPU paths (--device %s)" % a.device)
+    elif a.counts_spec:
+        for spec in a.counts_spec:
+            lt_id, library, harness = parse_counts_spec(spec)
+            try:
+                counts[lt_id] = op_counts(library, harness, a.threads)
+            except subprocess.CalledProcessError as e:
+                # the timings above stand (and go to --json) whatever happens here
+                print("\nper-op counts on LibTorch %s failed: %s\n%s" % (lt_id, " ".join(e.cmd), (e.stderr or "")[-2000:]))
+                continue
+            print_counts(lt_id, counts[lt_id])
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"threads": a.threads, "blas_threads": blas_threads, "rounds": a.rounds, "reps": a.reps, "device": a.device,
+                       "libtorch": {lt["id"]: lt["blas"] for lt in libtorches},
+                       "medians_ns": {("%s %s" % k).strip(): v for k, v in medians.items()},
+                       "counts": counts}, f, indent=1)
 
 
 def run_round(r, a, lt, workload, javas, cpps, medians):
@@ -234,6 +260,107 @@ def print_versions(libtorches, workloads, medians):
                 cells.append("%.3f [%.3f, %.3f]" % (statistics.median(per_round), min(per_round), max(per_round))
                              if per_round else "-")
             print(line % (name, lt["id"], *cells))
+
+
+def parse_counts_spec(text):
+    """ID,COUNTING_LIBRARY,OP_OVERHEAD from bench/run: a LibTorch, its shim built with DDPM4J_COUNT_CALLS, the harness."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise SystemExit("--counts-spec wants ID,LIBRARY,OP_OVERHEAD, got " + text)
+    return parts
+
+
+# op_overhead's ops per path: natively (allocation counts), and under callgrind (instructions), where
+# an add16 runs about 50x slower; the counts are exact either way, the ops only average out the
+# allocator's occasional work (a glibc heap growing, the caching allocator's map)
+HARNESS_OPS, CALLGRIND_OPS, CALLGRIND_WARMUP = 100000, 2000, 200
+# the harness's paths: Java's add16 without and with a scope, and bare ATen
+JAVA_PATHS = {"add16": "shim-unscoped", "add16 scoped": "shim-scoped"}
+
+
+def op_counts(library, harness, threads):
+    """Per workload: downcalls and Java bytes per op (OpCounts), and for add16 native allocations and
+    instructions per op on Java's path and on bare ATen (op_overhead)."""
+    # -Xbatch: the JIT compiles in the foreground, so what it inlines (and so the bytes) does not depend on timing
+    cmd = [JAVA, "-Xbatch", "--enable-native-access=ALL-UNNAMED", "-Dddpm4j.library=" + library, "-cp", JMH_JAR,
+           "io.github.ddpm4j.bench.OpCounts", "--threads", str(threads)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV).stdout
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            r = json.loads(line)
+            rows[r["workload"]] = {"downcalls": r["downcalls_per_op"], "java_bytes": r["java_bytes_per_op"]}
+    native = run_harness([harness], library, threads, HARNESS_OPS, 1000)
+    instr = callgrind_instructions(harness, library, threads)
+    for workload, path in JAVA_PATHS.items():
+        row = rows.setdefault(workload, {"downcalls": None, "java_bytes": None})
+        row["allocs_java"] = native[path]["allocs_per_op"]
+        row["allocs_cpp"] = native["aten"]["allocs_per_op"]
+        row["harness_downcalls"] = native[path]["downcalls_per_op"]
+        row["instr_java"] = instr.get(path)
+        row["instr_cpp"] = instr.get("aten")
+    return rows
+
+
+def run_harness(prefix, library, threads, ops, warmup):
+    """op_overhead's paths by name, from its JSON line; prefix is the command before the library's arguments."""
+    out = subprocess.run(prefix + ["--lib", library, "--ops", str(ops), "--warmup", str(warmup), "--threads", str(threads)],
+                         check=True, capture_output=True, text=True, env=ENV).stdout
+    line = [l for l in out.splitlines() if l.startswith("{")][-1]
+    return {p["path"]: p for p in json.loads(line)["paths"]}
+
+
+def callgrind_instructions(harness, library, threads):
+    """Instructions per op of each harness path under callgrind: op_overhead writes one dump per path
+    (CALLGRIND_DUMP_STATS_AT), whose summary line counts the instructions of its measured ops. {} without valgrind,
+    or when it fails."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        print("per-op counts: no valgrind on the PATH, so no instruction counts", file=sys.stderr)
+        return {}
+    with tempfile.TemporaryDirectory() as d:
+        base = os.path.join(d, "callgrind.out")
+        try:
+            run_harness([valgrind, "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + base, harness],
+                        library, threads, CALLGRIND_OPS, CALLGRIND_WARMUP)
+        except subprocess.CalledProcessError as e:
+            print("per-op counts: op_overhead failed under callgrind, so no instruction counts:\n" + (e.stderr or "")[-2000:],
+                  file=sys.stderr)
+            return {}
+        out = {}
+        for path in glob.glob(base + "*"):
+            with open(path, errors="replace") as f:
+                text = f.read()
+            name = re.search(r"^desc: Trigger: Client Request: (\S+)", text, re.M)
+            # summary: the dump's event count; totals, the sum of its cost lines, differs by a few per op
+            total = re.search(r"^summary: (\d+)", text, re.M) or re.search(r"^totals: (\d+)", text, re.M)
+            if name and total:
+                out[name.group(1)] = int(total.group(1)) / CALLGRIND_OPS
+        return out
+
+
+def print_counts(lt_id, rows):
+    print()
+    print("per-op counts%s: downcalls and Java bytes allocated per op (OpCounts on a shim built with DDPM4J_COUNT_CALLS); "
+          "native heap allocations and instructions per op (bench/cpp/op_overhead; instructions under callgrind), "
+          "on Java's path through the shim and on bare ATen (c++)" % (" on LibTorch %s" % lt_id if lt_id else ""))
+    head = ("workload", "downcalls", "java B", "allocs java", "allocs c++", "instr java", "instr c++", "java/c++")
+    line = "%-24s %9s %10s %11s %10s %10s %10s %8s"
+    print(line % head)
+
+    def cell(x, f):
+        return "-" if x is None else f % x
+
+    for name, r in rows.items():  # in OpCounts' order
+        ij, ic = r.get("instr_java"), r.get("instr_cpp")
+        print(line % (name, cell(r["downcalls"], "%.1f"), cell(r["java_bytes"], "%.0f"), cell(r.get("allocs_java"), "%.1f"),
+                      cell(r.get("allocs_cpp"), "%.1f"), cell(ij, "%.0f"), cell(ic, "%.0f"),
+                      cell(ij / ic if ij and ic else None, "%.3f")))
+    for name, r in rows.items():
+        hd, d = r.get("harness_downcalls"), r["downcalls"]
+        if hd is not None and d is not None and abs(hd - d) > 0.01:
+            print("warning: %s makes %.2f downcalls per op in Java but %.2f in op_overhead's copy of its sequence: "
+                  "update java_add16_* in bench/cpp/op_overhead.cpp" % (name, d, hd))
 
 
 def median_or_none(values):
