@@ -44,6 +44,9 @@ PYTHON = [os.environ.get("DDPM4J_BENCH_PYTHON", "/usr/bin/python3"), os.path.joi
 # lasts long enough for its median to outlast this machine's momentary stalls
 WORKLOADS = [
     ("add16", ["--workload", "add16"], r"DowncallBenchmark\.add16$", {}, 1),
+    # the same op with the result owned by an open Scope (no garbage-collector backstop);
+    # the baselines free their result at once either way, so they run the same program
+    ("add16 scoped", ["--workload", "add16"], r"DowncallBenchmark\.add16Scoped$", {}, 1),
     ("forward cpu-default b1", ["--workload", "forward", "--config", "cpu-default", "--batch", "1"],
      r"UNetBenchmark\.forward$", {"config": "cpu-default", "batch": "1"}, 10),
     ("forward cpu-default b16", ["--workload", "forward", "--config", "cpu-default", "--batch", "16"],
@@ -139,9 +142,11 @@ def main():
     p.add_argument("--cpu-cache", choices=["on", "off", "both"], default="both",
                    help="Java with ddpm4j's caching CPU allocator (its default), without it "
                         "(-Dddpm4j.cpuCacheLimit=0), or both as two contenders (default both)")
-    p.add_argument("--cpp-malloc", choices=["plain", "tuned", "both"], default="both",
-                   help="C++ with glibc's default malloc settings (plain), with GLIBC_TUNABLES that keep "
-                        "freed memory mapped (tuned: " + GLIBC_TUNED + "), or both as two contenders (default both)")
+    p.add_argument("--cpp-malloc", default="plain,tuned,cache",
+                   help="which C++ contenders run, comma-separated: plain (glibc's default malloc settings), "
+                        "tuned (GLIBC_TUNABLES that keep freed memory mapped: " + GLIBC_TUNED + "), cache (ddpm4j's "
+                        "caching CPU allocator, the one Java ships with: the shim preloaded, which installs it; needs "
+                        "--libtorch-spec); 'both' is plain,tuned (default plain,tuned,cache)")
     p.add_argument("--blas-threads", type=int, default=0,
                    help="OPENBLAS_NUM_THREADS for every contender (default: the same as --threads)")
     p.add_argument("--libtorch-spec", action="append", default=[],
@@ -160,9 +165,17 @@ def main():
     ENV["OMP_NUM_THREADS"] = str(a.threads)
     workloads = [w for w in WORKLOADS if not a.only or any(s in w[0] for s in a.only.split(","))]
     if a.device != "cpu":
-        workloads = [w for w in workloads if w[0] != "add16"]
+        workloads = [w for w in workloads if not w[0].startswith("add16")]
     javas = {"on": ["java"], "off": ["java-nocache"], "both": ["java", "java-nocache"]}[a.cpu_cache]
-    cpps = {"plain": ["cpp"], "tuned": ["cpp-tuned"], "both": ["cpp", "cpp-tuned"]}[a.cpp_malloc]
+    cpp_kinds = {"plain": "cpp", "tuned": "cpp-tuned", "cache": "cpp-cache"}
+    chosen = ["plain", "tuned"] if a.cpp_malloc == "both" else [c.strip() for c in a.cpp_malloc.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in cpp_kinds]
+    if unknown or not chosen:
+        p.error("--cpp-malloc takes plain, tuned, cache (comma-separated) or both, got " + a.cpp_malloc)
+    if "cache" in chosen and not all(lt["library"] for lt in libtorches):
+        print("--cpp-malloc cache needs the shim's path (bench/run --libtorch ...): C++ runs without it", file=sys.stderr)
+        chosen.remove("cache")
+    cpps = [cpp_kinds[c] for c in chosen]
     medians = {(lt["id"], w[0]): {k: [] for k in KINDS} for lt in libtorches for w in workloads}
     started = time.time()
     for r in range(a.rounds):
@@ -175,7 +188,8 @@ def main():
     print("ddpm4j benchmarks: %d interleaved rounds x %d reps, %d LibTorch threads, %d OpenBLAS threads, "
           "device %s, %.0f s" % (a.rounds, a.reps, a.threads, blas_threads, a.device, time.time() - started))
     print("java: ddpm4j as shipped (caching CPU allocator on); java-nc: the same with -Dddpm4j.cpuCacheLimit=0, "
-          "the allocator C++ and Python use; c++t: C++ with GLIBC_TUNABLES=" + GLIBC_TUNED)
+          "the allocator C++ and Python use; c++t: C++ with GLIBC_TUNABLES=" + GLIBC_TUNED + "; c++c: C++ on ddpm4j's "
+          "caching CPU allocator (the shim preloaded); ratios: median of the per-round ratios [min-max across rounds]")
     for lt in libtorches:
         print_table(lt, workloads, medians)
     if len(libtorches) > 1:
@@ -208,7 +222,7 @@ def run_round(r, a, lt, workload, javas, cpps, medians):
     warmup, reps = a.warmup * mult, a.reps * mult
     common = ["--threads", str(a.threads), "--warmup", str(warmup), "--reps", str(reps), "--device", a.device]
     # add16's tensors are far below the cache's smallest block: one Java run covers it
-    order = javas[:1] if name == "add16" else list(javas)
+    order = javas[:1] if name.startswith("add16") else list(javas)
     order += cpps + ["python"]
     order = order[r % len(order):] + order[:r % len(order)]
     for who in order:
@@ -217,12 +231,14 @@ def run_round(r, a, lt, workload, javas, cpps, medians):
             # mode): 5 s give as many calls as the multiplied repetitions or more, except
             # seed at batch 1 (about 15 calls against 20)
             java_warmup, java_reps = (a.warmup, a.reps) if "forward" in name else (warmup, reps)
-            times = run_java(regex, params, a.threads, a.device, java_warmup, java_reps, name == "add16",
+            times = run_java(regex, params, a.threads, a.device, java_warmup, java_reps, name.startswith("add16"),
                              cache=who == "java", library=lt["library"])
             medians[key][who].append(statistics.median(times))
         else:
-            tuned = {"GLIBC_TUNABLES": GLIBC_TUNED} if who == "cpp-tuned" else None
-            res = run_baseline([lt["python"], PYTHON[1]] if who == "python" else [lt["cpp"]], args, common, tuned)
+            # cpp-cache: loading the shim installs its caching CPU allocator (a static initializer), so the
+            # same C++ program runs on the allocator that Java ships with
+            env = {"GLIBC_TUNABLES": GLIBC_TUNED} if who == "cpp-tuned" else {"LD_PRELOAD": lt["library"]} if who == "cpp-cache" else None
+            res = run_baseline([lt["python"], PYTHON[1]] if who == "python" else [lt["cpp"]], args, common, env)
             medians[key][who].append(res["median_ns"])
             lt["blas"] = "%s; loaded: %s" % (res.get("blas", ""), ", ".join(res.get("blas_libs") or []))
     print("round %d/%d  %-24s %s" % (r + 1, a.rounds, ("%s %s" % key).strip(), "  ".join(
@@ -234,14 +250,14 @@ def print_table(lt, workloads, medians):
     if lt["id"]:
         print("LibTorch %s" % lt["id"])
     print("BLAS: " + lt["blas"])
-    head = ("workload", "java", "java-nc", "c++", "c++t", "python", *("%s/%s" % (LABELS[j], LABELS[b]) for j, b in RATIOS))
-    line = "%-24s" + " %10s" * len(KINDS) + " %9s" * len(RATIOS)
+    head = ("workload", *(LABELS[k] for k in KINDS), *("%s/%s" % (LABELS[j], LABELS[b]) for j, b in RATIOS))
+    line = "%-24s" + " %10s" * len(KINDS) + " %20s" * len(RATIOS)
     print(line % head)
     for name, _, _, _, _ in workloads:
         # a contender that did not run (add16 has no cache-off run; --cpu-cache on|off runs one Java) prints "-"
         m = medians[(lt["id"], name)]
         print(line % (name, *(fmt(median_or_none(m[k])) for k in KINDS),
-                      *(("%.3f" % x) if x is not None else "-" for x in (ratio(m[j], m[b]) for j, b in RATIOS))))
+                      *(ratio_cell(m[j], m[b]) for j, b in RATIOS)))
 
 
 def print_versions(libtorches, workloads, medians):
@@ -367,15 +383,18 @@ def median_or_none(values):
     return statistics.median(values) if values else None
 
 
-def ratio(num, den):
-    """Median of the per-round ratios num/den, or None if either contender did not run."""
-    return statistics.median(x / y for x, y in zip(num, den)) if num and den else None
+def ratio_cell(num, den):
+    """The median of the per-round ratios num/den and their range across rounds, or "-"."""
+    if not num or not den:
+        return "-"
+    per_round = [x / y for x, y in zip(num, den)]
+    return "%.3f [%.2f-%.2f]" % (statistics.median(per_round), min(per_round), max(per_round))
 
 
-KINDS = ("java", "java-nocache", "cpp", "cpp-tuned", "python")
-LABELS = {"java": "java", "java-nocache": "nc", "cpp": "c++", "cpp-tuned": "c++t", "python": "py"}
+KINDS = ("java", "java-nocache", "cpp", "cpp-tuned", "cpp-cache", "python")
+LABELS = {"java": "java", "java-nocache": "nc", "cpp": "c++", "cpp-tuned": "c++t", "cpp-cache": "c++c", "python": "py"}
 # the ratios of the table, numerator and denominator
-RATIOS = (("java", "cpp"), ("java", "cpp-tuned"), ("java", "python"),
+RATIOS = (("java", "cpp"), ("java", "cpp-tuned"), ("java", "cpp-cache"), ("java", "python"),
           ("java-nocache", "cpp"), ("java-nocache", "python"))
 
 

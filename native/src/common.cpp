@@ -196,6 +196,41 @@ void zero_grad(at::Tensor& t, bool set_to_none) {
   g.zero_();
 }
 
+namespace {
+// Freed dd_tensor objects kept by the thread that freed them. Every op returns a new handle and
+// most are freed soon after, so reusing the 8-byte objects saves a malloc/free pair per op (about
+// 200 of the shim's 450 instructions over a bare ATen add16, by callgrind). Objects move freely
+// between threads: one made on a thread may be kept by another. The cache is bounded, and its
+// objects are deleted when the thread ends.
+constexpr int kHandleCacheSize = 64;
+struct HandleCache {
+  dd_tensor* items[kHandleCacheSize];
+  int size = 0;
+  ~HandleCache() {
+    while (size > 0) delete items[--size];
+  }
+};
+thread_local HandleCache handle_cache;
+}  // namespace
+
+dd_tensor* new_handle(at::Tensor&& t) {
+  HandleCache& cache = handle_cache;
+  if (cache.size == 0) return new dd_tensor{std::move(t)};
+  dd_tensor* h = cache.items[--cache.size];
+  h->t = std::move(t);
+  return h;
+}
+
+void delete_handle(dd_tensor* h) noexcept {
+  h->t.reset();
+  HandleCache& cache = handle_cache;
+  if (cache.size < kHandleCacheSize) {
+    cache.items[cache.size++] = h;
+  } else {
+    delete h;
+  }
+}
+
 dd_bytes* wrap_bytes(std::vector<char> data) {
   auto* b = new dd_bytes{std::move(data)};
   live[DD_KIND_BYTES].fetch_add(1, std::memory_order_relaxed);

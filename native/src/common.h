@@ -114,8 +114,14 @@ inline at::IntArrayRef ints(const int64_t* values, int64_t n, const char* name) 
 }
 std::vector<at::Tensor> tensors(const dd_tensor* const* ts, int64_t n, const char* name);
 
+// A handle for t: a dd_tensor object that this thread freed earlier if it has one, else a new one.
+dd_tensor* new_handle(at::Tensor&& t);
+// Releases the handle's tensor and keeps the object for this thread's next new_handle (up to a
+// small number per thread; beyond that it is deleted). Never throws.
+void delete_handle(dd_tensor* h) noexcept;
+
 inline dd_tensor* wrap(at::Tensor t) {
-  auto* h = new dd_tensor{std::move(t)};
+  dd_tensor* h = new_handle(std::move(t));
   live[DD_KIND_TENSOR].fetch_add(1, std::memory_order_relaxed);
   return h;
 }

@@ -5,7 +5,7 @@ namespace {
 // dd_tensor_free's work, which dd_tensor_free_all repeats without counting a call per handle.
 void free_tensor(dd_tensor* t) {
   if (t == nullptr) return;
-  delete t;
+  dd::delete_handle(t);
   dd::live[DD_KIND_TENSOR].fetch_sub(1, std::memory_order_relaxed);
 }
 }  // namespace

@@ -69,13 +69,27 @@ public class DowncallBenchmark {
   }
 
   /**
-   * (a) A downcall that does no work: reads the live-handle counter.
+   * (a) A downcall that does no work: reads the live-handle counter, through
+   * {@link Torch#liveHandles}, a critical downcall.
    *
    * @return the count, so the call is not eliminated
    */
   @Benchmark
   public long trivialDowncall() {
     return Torch.liveHandles(Torch.HandleKind.TENSOR);
+  }
+
+  /**
+   * (a') The same function through jextract's ordinary downcall handle, which makes the
+   * JVM's transition to native code and back: the cost every op's downcall pays.
+   * {@link #trivialDowncall()} goes through ddpm4j's critical handle (no transition), as
+   * its metadata queries do.
+   *
+   * @return the count, so the call is not eliminated
+   */
+  @Benchmark
+  public long ordinaryDowncall() {
+    return io.github.ddpm4j.ffi.DdpmNative.dd_live_handles(io.github.ddpm4j.ffi.DdpmNative.DD_KIND_TENSOR());
   }
 
   /**
