@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The guarantee: the counted bytes stay below {@code max(limit, 2 x live)} plus
  * the tensor being created, where {@code live} is what was still reachable after
- * the last collection. When live tensors legitimately hold more than the limit
+ * the last collection (the count right after it; when the Cleaner then frees the rest of what the collection
+ * found and the count falls below half the trigger, the limit applies again). When live tensors legitimately hold more than the limit
  * (a large model's parameters), collections run only after the count has grown to
  * twice that, not on every allocation. {@code -XX:+DisableExplicitGC} disables the
  * collection that this bound relies on.
@@ -104,7 +105,18 @@ public final class NativeMemory {
 
   /** Uncounts the storage of a freed unscoped tensor. */
   static void release(long bytes) {
-    held.addAndGet(-bytes);
+    long now = held.addAndGet(-bytes);
+    // A collection sets the trigger from the count it leaves, which may still hold garbage that
+    // the Cleaner frees just after the wait ended (a busy machine can pause it for longer than
+    // the wait's quiet period): once the count falls below half the trigger, that garbage is gone
+    // and the limit applies again (a live set above the limit raises it again at the next collection).
+    long t = trigger;
+    if (t > limit && now < t / 2) trigger = limit;
+  }
+
+  /** @return the count of unscoped bytes at which the next allocation collects (for tests) */
+  static long trigger() {
+    return trigger;
   }
 
   /**
@@ -120,7 +132,10 @@ public final class NativeMemory {
       if (!waitForCleaner()) break;
     }
     long live = held.get();
-    trigger = Math.max(limit, live > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * live);
+    long next = Math.max(limit, live > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * live);
+    trigger = next;
+    // The Cleaner may have freed the rest meanwhile, its releases seeing the old trigger.
+    if (next > limit && held.get() < next / 2) trigger = limit;
   }
 
   /**

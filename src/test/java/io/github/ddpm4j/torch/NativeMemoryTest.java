@@ -79,6 +79,28 @@ class NativeMemoryTest extends TorchTestBase {
     assertTrue(r.code() != 0 && r.output().contains(NativeMemory.UNSCOPED_LIMIT_PROPERTY) && r.output().contains("plenty"), r.output());
   }
 
+  /**
+   * The trigger that a collection sets from the count it leaves (twice that count) falls back to
+   * the limit once the count drops below half of it, as it does when the Cleaner frees the rest of that collection's
+   * garbage after the wait. Counted in tebibytes, so that real tensors freed meanwhile by other
+   * tests' garbage do not matter.
+   */
+  @Test
+  void theTriggerFollowsTheCountDownAfterACollection() {
+    long tib = 1L << 40;
+    long saved = NativeMemory.unscopedLimit();
+    try {
+      NativeMemory.setUnscopedLimit(tib);
+      NativeMemory.reserve(tib + tib / 2); // above the limit: collects, and nothing of it is garbage
+      assertTrue(NativeMemory.trigger() >= 3 * tib - tib / 8, "twice what stayed: " + NativeMemory.trigger());
+      NativeMemory.release(tib + tib / 4);
+      assertEquals(tib, NativeMemory.trigger(), "below half the trigger, the limit applies again");
+      NativeMemory.release(tib / 4);
+    } finally {
+      NativeMemory.setUnscopedLimit(saved);
+    }
+  }
+
   @Test
   void setUnscopedLimitRejectsNegativeBytes() {
     long before = NativeMemory.unscopedLimit();
