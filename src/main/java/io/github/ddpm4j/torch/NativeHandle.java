@@ -180,7 +180,9 @@ final class NativeHandle implements Runnable {
    */
   void close() {
     Scope s = scope;
-    if (s != null) {
+    // Only the scope's own thread touches its list; closed from another thread, the handle is
+    // freed here and stays listed, and the scope skips it when it closes (take() returns null).
+    if (s != null && s.isOwnedByCurrentThread()) {
       scope = null;
       s.forget(this);
     }

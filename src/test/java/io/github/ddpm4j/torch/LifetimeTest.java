@@ -88,6 +88,39 @@ class LifetimeTest {
     assertEquals(start, settledLiveHandles());
   }
 
+  /**
+   * Another thread may close a tensor that a scope owns while the scope's own thread keeps adding
+   * tensors to it: the scope's list belongs to its thread, so such a close frees the handle and
+   * leaves the list alone; the scope skips the freed handle when it closes. Each tensor ends freed
+   * exactly once. Moving a tensor out of another thread's scope ({@code keep}, {@code release}) is
+   * refused.
+   */
+  @Test
+  void closingScopedTensorsFromAnotherThreadLeavesTheScopeIntact() throws Exception {
+    long start = settledLiveHandles();
+    int n = 20_000;
+    java.util.concurrent.BlockingQueue<Tensor> made = new java.util.concurrent.LinkedBlockingQueue<>();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread closer = Thread.ofPlatform().start(() -> {
+      try {
+        for (int i = 0; i < n; i++) made.take().close();
+      } catch (Throwable e) {
+        failure.set(e);
+      }
+    });
+    try (Scope scope = Scope.open()) {
+      for (int i = 0; i < n; i++) made.add(Torch.zeros(1));
+      closer.join();
+      assertNull(failure.get(), () -> "closing thread failed: " + failure.get());
+      Tensor mine = Torch.zeros(1);
+      Throwable keep = TorchTestBase.thrownOnAnotherThread(() -> Scope.keep(mine));
+      assertInstanceOf(IllegalStateException.class, keep);
+      assertTrue(keep.getMessage().contains("only that thread"), keep.getMessage());
+      assertInstanceOf(IllegalStateException.class, TorchTestBase.thrownOnAnotherThread(() -> Scope.release(mine)));
+    }
+    assertEquals(start, Torch.liveHandles());
+  }
+
   @Test
   void closeFreesOnceAndTwiceIsHarmless() throws InterruptedException {
     long start = settledLiveHandles();
