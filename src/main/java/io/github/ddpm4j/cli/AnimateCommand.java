@@ -1,11 +1,12 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.console.ConsoleProgress;
 import io.github.ddpm4j.data.ImageWriter;
-import io.github.ddpm4j.diffusion.AncestralSampler;
+import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.diffusion.Sampler;
 import io.github.ddpm4j.diffusion.Trajectory;
 import io.github.ddpm4j.diffusion.TrajectoryRecorder;
 import io.github.ddpm4j.torch.Device;
-import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import java.awt.image.BufferedImage;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Option;
 
 /** {@code ddpm4j animate}: the denoising trajectory as a GIF or PNG strip. */
 @Command(name = "animate", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Show the model's estimate of x_0 every K reverse steps, as an animated GIF or a PNG strip (by the --out extension).")
+    description = "Show the model's estimate of x_0 every K sampling steps, as an animated GIF or a PNG strip (by the --out extension).")
 final class AnimateCommand implements Callable<Integer> {
   @Mixin
   CheckpointOption model;
@@ -28,7 +29,11 @@ final class AnimateCommand implements Callable<Integer> {
   @Option(names = {"-n", "--count"}, paramLabel = "N", defaultValue = "4", description = "Images side by side (default: ${DEFAULT-VALUE}).")
   int count;
 
-  @Option(names = "--every", paramLabel = "K", defaultValue = "50", description = "A frame every K steps (default: ${DEFAULT-VALUE}).")
+  @Mixin
+  SamplerMixin sampler;
+
+  @Option(names = "--every", paramLabel = "K", defaultValue = "5",
+      description = "A frame every K sampling steps (default: ${DEFAULT-VALUE}; with --sampler ancestral, try 50).")
   int every;
 
   @Option(names = "--delay", paramLabel = "MS", defaultValue = "120", description = "GIF frame time in milliseconds (default: ${DEFAULT-VALUE}).")
@@ -38,38 +43,40 @@ final class AnimateCommand implements Callable<Integer> {
   Path out;
 
   @Mixin
-  CommonOptions common;
+  ExecutionOptions execution;
 
-  /** Ancestral sampling (Algorithm 2) that records {@code x0Hat} every {@code --every} steps. */
-  private Trajectory trajectory(LoadedModel m, Generator g) {
-    TrajectoryRecorder recorder = new TrajectoryRecorder(every);
-    return recorder.trajectory(new AncestralSampler(m.diffusion()).sample(count, m.imageShape(), g, recorder));
-  }
+  @Mixin
+  CommonOptions common;
 
   @Override
   public Integer call() throws Exception {
-    String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
-    boolean gif = name.endsWith(".gif");
-    if (!gif && !name.endsWith(".png")) throw new IllegalArgumentException("--out must end in .gif or .png, got " + out);
-    if (count < 1) throw new IllegalArgumentException("--count must be >= 1, got " + count);
+    Sampling.checkExtension(out, ".gif", ".png");
+    boolean gif = out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gif");
+    Sampling.checkCount("count", count);
     if (every < 1) throw new IllegalArgumentException("--every must be >= 1, got " + every);
     if (delay < 10) throw new IllegalArgumentException("--delay must be >= 10 ms, got " + delay);
     Device device = common.apply();
     Sampling.outputFolder(out);
-    try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open();
-         Generator g = new Generator(common.seed, device);
-         Trajectory tr = trajectory(m, g)) {
-      m.requireFinite(tr.x0Hat());
-      int frames = (int) tr.x0Hat().size(0);
-      if (gif) {
-        List<BufferedImage> images = new ArrayList<>();
-        for (int f = 0; f < frames; f++) images.add(ImageWriter.grid(tr.x0Hat().select(0, f), count, 2));
-        ImageWriter.writeGif(images, delay, out);
-      } else {
-        Tensor all = tr.x0Hat().transpose(0, 1).flatten(0, 1);
-        ImageWriter.writePng(ImageWriter.grid(all, frames, 2), out);
+    try (Sampling s = Sampling.open(model.checkpoint, device, execution); Scope scope = Scope.open()) {
+      Sampler sampling = sampler.options(s.model().config().timesteps()).create(s.diffusion());
+      TrajectoryRecorder recorder = new TrajectoryRecorder(every);
+      Tensor x;
+      try (ConsoleProgress bar = common.progress("animate", -1)) {
+        x = sampling.sample(count, s.model().imageShape(), common.seed, recorder.andThen((Progress) bar::step));
       }
-      common.report("wrote " + frames + " frames to " + out);
+      try (Trajectory tr = recorder.trajectory(x)) {
+        s.model().requireFinite(tr.x0Hat());
+        int frames = (int) tr.x0Hat().size(0);
+        if (gif) {
+          List<BufferedImage> images = new ArrayList<>();
+          for (int f = 0; f < frames; f++) images.add(ImageWriter.grid(tr.x0Hat().select(0, f), count, 2));
+          ImageWriter.writeGif(images, delay, out);
+        } else {
+          Tensor all = tr.x0Hat().transpose(0, 1).flatten(0, 1);
+          ImageWriter.writePng(ImageWriter.grid(all, frames, 2), out);
+        }
+        common.report("wrote " + frames + " frames to " + out);
+      }
     }
     return 0;
   }

@@ -1,13 +1,20 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.console.ConsoleProgress;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;
 import java.io.PrintWriter;
+import java.io.Writer;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Options every command takes (device, threads and seed), and the command's standard output. */
+/**
+ * The options every command takes, so that a script may pass them to any command: where and how
+ * LibTorch runs ({@code --device}, {@code --threads}), the seed, and how much the command prints
+ * ({@code --no-progress}, {@code --quiet}). Also the command's standard output: results and status
+ * lines go there, progress and errors to standard error.
+ */
 final class CommonOptions {
   @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
       description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
@@ -20,6 +27,12 @@ final class CommonOptions {
 
   @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
   long seed;
+
+  @Option(names = "--no-progress", description = "Show no progress bar (status lines and results still print).")
+  boolean noProgress;
+
+  @Option(names = {"-q", "--quiet"}, description = "Print only results and errors: no progress bar, no status lines.")
+  boolean quiet;
 
   /** The command this mixin is part of. */
   @Spec(Spec.Target.MIXEE)
@@ -50,18 +63,43 @@ final class CommonOptions {
     return d;
   }
 
+  /** @return whether to show progress: neither {@code --no-progress} nor {@code --quiet} was given */
+  boolean progressShown() {
+    return !noProgress && !quiet;
+  }
+
+  /**
+   * @param task the bar's name, e.g. {@code "sample"}
+   * @param max the number of steps, or -1 until the work reports it
+   * @return the command's progress bar (on picocli's standard error where that is not a terminal), or one
+   *     that shows nothing ({@link #progressShown()})
+   */
+  ConsoleProgress progress(String task, long max) {
+    return ConsoleProgress.open(task, max, 0, progressShown(), err());
+  }
+
+  /** @return the command's standard error (picocli's): errors, and progress where it is not a terminal */
+  PrintWriter err() {
+    return command.commandLine().getErr();
+  }
+
   /** @return the command's standard output (picocli's, so that a caller of {@link Main#commandLine} can capture it) */
   PrintWriter out() {
     return command.commandLine().getOut();
   }
 
+  /** @return where status lines go: {@link #out()}, or nowhere with {@code --quiet} */
+  PrintWriter log() {
+    return quiet ? new PrintWriter(Writer.nullWriter()) : out();
+  }
+
   /**
-   * Prints the line a command ends with, {@code "ddpm4j: " + message}, and flushes it.
+   * Prints the status line a command ends with, {@code "ddpm4j: " + message}, unless {@code --quiet}.
    *
-   * @param message what the command wrote, e.g. {@code "wrote samples.png"}
+   * @param message what the command wrote and where, e.g. {@code "wrote samples.png"}
    */
   void report(String message) {
-    PrintWriter out = out();
+    PrintWriter out = log();
     out.println("ddpm4j: " + message);
     out.flush();
   }

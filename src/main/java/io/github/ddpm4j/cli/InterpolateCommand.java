@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.console.ConsoleProgress;
 import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.data.ImageDataset;
 import io.github.ddpm4j.data.ImageFolderReader;
@@ -49,15 +50,20 @@ final class InterpolateCommand implements Callable<Integer> {
   Path out;
 
   @Mixin
+  ExecutionOptions execution;
+
+  @Mixin
   CommonOptions common;
 
   @Override
   public Integer call() throws Exception {
+    Sampling.checkExtension(out, ".png");
     if (frames < 2) throw new IllegalArgumentException("--frames must be >= 2, got " + frames);
     if (t != null && t < 0) throw new IllegalArgumentException("--t must be >= 0, got " + t);
     Device device = common.apply();
     Sampling.outputFolder(out);
-    try (LoadedModel m = LoadedModel.open(model.checkpoint, device, true); Scope scope = Scope.open()) {
+    try (Sampling s = Sampling.open(model.checkpoint, device, execution); Scope scope = Scope.open()) {
+      LoadedModel m = s.model();
       int step = t == null ? m.config().timesteps() / 2 : t;
       if (step >= m.config().timesteps()) {
         throw new IllegalArgumentException("--t must be in [0, " + m.config().timesteps() + ") for this model, got " + step);
@@ -65,19 +71,23 @@ final class InterpolateCommand implements Callable<Integer> {
       Tensor pair = sources(m);
       Tensor x1 = pair.narrow(0, 0, 1).to(device);
       Tensor x2 = pair.narrow(0, 1, 1).to(device);
-      Interpolator interpolator = new Interpolator(m.diffusion());
+      Interpolator interpolator = new Interpolator(s.diffusion());
       List<Tensor> strip = new ArrayList<>();
-      for (int i = 0; i < frames; i++) {
-        double lambda = (double) i / (frames - 1);
-        try (Generator g = new Generator(common.seed, device)) {
-          strip.add(interpolator.interpolate(x1, x2, lambda, step, g, Progress.NONE));
+      try (ConsoleProgress bar = common.progress("interpolate", -1)) {
+        for (int i = 0; i < frames; i++) {
+          double lambda = (double) i / (frames - 1);
+          long before = (long) i * (step + 1);
+          Progress p = (done, total) -> bar.step(before + done, (long) frames * total);
+          try (Generator g = new Generator(common.seed, device)) {
+            strip.add(interpolator.interpolate(x1, x2, lambda, step, g, p));
+          }
         }
       }
       Tensor images = Torch.cat(strip, 0);
       m.requireFinite(images);
       ImageWriter.writePng(ImageWriter.grid(images, frames, 2), out);
     }
-    common.report("wrote " + out);
+    common.report("wrote " + frames + " images from lambda = 0 to 1 into " + out);
     return 0;
   }
 

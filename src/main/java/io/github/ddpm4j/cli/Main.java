@@ -4,6 +4,7 @@ import io.github.ddpm4j.diffusion.SamplerType;
 import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.io.InvalidSettingException;
+import io.github.ddpm4j.torch.Precision;
 import java.lang.reflect.Field;
 import java.util.Arrays;
 import java.util.function.Function;
@@ -13,13 +14,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * The {@code ddpm4j} command line: train, sample, interpolate, animate, info.
+ * The {@code ddpm4j} command line: train, sample, interpolate, animate, info, completion.
  * Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
 @Command(name = "ddpm4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Denoising Diffusion Probabilistic Models on LibTorch, from Java.",
     subcommands = {TrainCommand.class, SampleCommand.class, InterpolateCommand.class, AnimateCommand.class, InfoCommand.class,
-        CommandLine.HelpCommand.class})
+        CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandSpec spec;
@@ -27,7 +28,7 @@ public final class Main implements Runnable {
   /** Prints usage when no command is given. */
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of train, sample, interpolate, animate, info");
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of train, sample, interpolate, animate, info, completion");
   }
 
   /**
@@ -39,6 +40,7 @@ public final class Main implements Runnable {
     CommandLine cmd = new CommandLine(new Main());
     cmd.registerConverter(ScheduleType.class, text -> parse(ScheduleType::parse, text));
     cmd.registerConverter(SamplerType.class, text -> parse(SamplerType::parse, text));
+    cmd.registerConverter(Precision.class, text -> parse(Precision::parse, text));
     cmd.setExecutionExceptionHandler((ex, line, parseResult) -> {
       if (ex instanceof IllegalArgumentException && !(ex instanceof NumberFormatException)) {
         String message = ex instanceof InvalidSettingException bad
@@ -108,13 +110,14 @@ public final class Main implements Runnable {
     System.exit(commandLine().execute(args));
   }
 
-  /** Reports the ddpm4j and LibTorch versions. */
+  /** Reports the versions of ddpm4j, of the LibTorch it runs on (and its build) and of the JDK. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
       String v = Main.class.getPackage().getImplementationVersion();
       return new String[] {"ddpm4j " + (v == null ? "(development build)" : v),
-          "LibTorch " + io.github.ddpm4j.torch.Torch.build()};
+          "LibTorch " + io.github.ddpm4j.torch.Torch.build(),
+          "JDK " + Runtime.version() + " (" + System.getProperty("java.vendor") + ") at " + System.getProperty("java.home")};
     }
   }
 }

@@ -1,11 +1,10 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.console.ConsoleProgress;
 import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.diffusion.CudaGraphEpsilon;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
-import io.github.ddpm4j.diffusion.Sampler;
-import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.Autocast;
@@ -17,16 +16,78 @@ import io.github.ddpm4j.torch.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
-/** Sampling from a checkpoint into PNG files, shared by {@code train} and {@code sample}. */
-final class Sampling {
+/**
+ * A checkpoint opened to sample from, as {@link ExecutionOptions} ask: its EMA weights in the chosen
+ * layout, the forward passes in the chosen precision, and optionally replayed from CUDA graphs. Every
+ * command that runs a trained model ({@code sample}, {@code animate}, {@code interpolate}, and
+ * {@code train}'s final grid) samples through one. Closed on the thread that opened it (it holds that
+ * thread's autocast mode).
+ */
+final class Sampling implements AutoCloseable {
   /** Most images one command draws: they are sampled as one batch. */
   static final int MAX_COUNT = 4096;
 
-  private Sampling() {}
+  private final LoadedModel model;
+  private final Autocast autocast;
+  private final CudaGraphEpsilon graphs;
+  private final GaussianDiffusion diffusion;
+
+  private Sampling(LoadedModel model, Autocast autocast, CudaGraphEpsilon graphs) {
+    this.model = model;
+    this.autocast = autocast;
+    this.graphs = graphs;
+    this.diffusion = graphs == null ? model.diffusion() : new GaussianDiffusion(graphs, model.schedule());
+  }
+
+  /**
+   * @param checkpoint a ddpm4j checkpoint
+   * @param device where to sample
+   * @param execution the precision, memory format and CUDA graphs of the forward passes
+   * @return the model, ready to sample from
+   * @throws IOException if reading the checkpoint fails, or its weights are not finite (naming the checkpoint)
+   * @throws IllegalArgumentException naming the option if an execution setting is not available on {@code device}
+   */
+  static Sampling open(Path checkpoint, Device device, ExecutionOptions execution) throws IOException {
+    execution.check(device);
+    LoadedModel m = LoadedModel.open(checkpoint, device, true);
+    Autocast ac = null;
+    try {
+      if (execution.memoryFormat() != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(execution.memoryFormat());
+      Precision p = execution.precision() != null ? execution.precision() : m.config().precision();
+      p.checkDevice(device);
+      ac = p.autocast();
+      return new Sampling(m, ac, execution.cudaGraphs ? new CudaGraphEpsilon(m.model(), device) : null);
+    } catch (RuntimeException | Error e) {
+      if (ac != null) ac.close();
+      m.close();
+      throw e;
+    }
+  }
+
+  /** @return the model and schedule, as the samplers take them */
+  GaussianDiffusion diffusion() {
+    return diffusion;
+  }
+
+  /** @return the checkpoint's model, configuration and image shape */
+  LoadedModel model() {
+    return model;
+  }
+
+  /** Frees the CUDA graphs, restores the thread's autocast mode and frees the model. */
+  @Override
+  public void close() {
+    try {
+      if (graphs != null) graphs.close();
+    } finally {
+      try {
+        autocast.close();
+      } finally {
+        model.close();
+      }
+    }
+  }
 
   /**
    * Checks a number of images to sample, once, where the command reads it.
@@ -42,36 +103,32 @@ final class Sampling {
   }
 
   /**
+   * Samples {@code n} images from a checkpoint into a PNG grid and/or one PNG per image, with a progress bar.
+   *
    * @param checkpoint a ddpm4j checkpoint
    * @param device where to sample
    * @param n number of images, in 1..{@value #MAX_COUNT} ({@link #checkCount})
-   * @param sampler which sampler, and its settings
+   * @param sampler which sampler, and its settings (their default capped at the checkpoint's T)
    * @param seed sampling seed
    * @param grid PNG grid to write, or null
    * @param singles folder for one PNG per image, or null
-   * @param progressBar show a progress bar
    * @param execution the precision, memory format and CUDA graphs of the forward passes
+   * @param common the command's progress and output settings
    * @throws IOException if reading the checkpoint or writing images fails, or the model's weights or images are
    *     not finite (naming the checkpoint)
    * @throws InvalidSettingException naming {@code samplingSteps} or {@code eta} if the sampler refuses them
    *     (more sampling steps than the model's {@code timesteps})
    */
-  static void fromCheckpoint(Path checkpoint, Device device, int n, SamplerOptions sampler, long seed, Path grid, Path singles,
-      boolean progressBar, Execution execution) throws IOException {
-    execution.check(device);
+  static void toFiles(Path checkpoint, Device device, int n, SamplerMixin sampler, long seed, Path grid, Path singles,
+      ExecutionOptions execution, CommonOptions common) throws IOException {
     if (grid != null) outputFolder(grid);
     if (singles != null) FileErrors.createDirectories(singles);
-    try (LoadedModel m = LoadedModel.open(checkpoint, device, true); Scope scope = Scope.open()) {
-      if (execution.memoryFormat() != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(execution.memoryFormat());
-      Precision p = execution.precision() != null ? execution.precision() : m.config().precision();
-      p.checkDevice(device);
+    try (Sampling s = open(checkpoint, device, execution); Scope scope = Scope.open()) {
       Tensor x;
-      try (Autocast ac = p.autocast();
-           CudaGraphEpsilon graphs = execution.cudaGraphs() ? new CudaGraphEpsilon(m.model(), device) : null) {
-        GaussianDiffusion diffusion = graphs == null ? m.diffusion() : new GaussianDiffusion(graphs, m.schedule());
-        x = sample(sampler.create(diffusion), n, m.imageShape(), seed, progressBar);
+      try (ConsoleProgress bar = common.progress("sample", -1)) {
+        x = sampler.options(s.model().config().timesteps()).create(s.diffusion()).sample(n, s.model().imageShape(), seed, (Progress) bar::step);
       }
-      m.requireFinite(x);
+      s.model().requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
       if (singles != null) {
         for (int i = 0; i < n; i++) {
@@ -79,6 +136,21 @@ final class Sampling {
         }
       }
     }
+  }
+
+  /**
+   * Checks that an output file's name ends in one of the extensions a command writes, before any work.
+   *
+   * @param file the {@code --out} file
+   * @param extensions the accepted extensions, lower case with the dot, e.g. {@code ".png"}
+   * @throws IllegalArgumentException naming {@code --out} if the name ends in none of them
+   */
+  static void checkExtension(Path file, String... extensions) {
+    String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+    for (String e : extensions) {
+      if (name.endsWith(e)) return;
+    }
+    throw new IllegalArgumentException("--out must end in " + String.join(" or ", extensions) + ", got " + file);
   }
 
   /**
@@ -90,20 +162,5 @@ final class Sampling {
    */
   static void outputFolder(Path file) throws IOException {
     FileErrors.createDirectories(file.toAbsolutePath().getParent());
-  }
-
-  private static Tensor sample(Sampler sampler, int n, long[] shape, long seed, boolean progressBar) {
-    try (ProgressBar bar = progressBar ? bar("sample") : null) {
-      Progress p = bar == null ? Progress.NONE : (done, total) -> {
-        bar.maxHint(total);
-        bar.stepTo(done);
-      };
-      return sampler.sample(n, shape, seed, p);
-    }
-  }
-
-  static ProgressBar bar(String task) {
-    return new ProgressBarBuilder().setTaskName(task).setInitialMax(-1).setStyle(ProgressBarStyle.ASCII).showSpeed()
-        .setUnit(" steps", 1).setUpdateIntervalMillis(500).build();
   }
 }

@@ -1,16 +1,13 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.SamplerOptions;
-import io.github.ddpm4j.diffusion.SamplerType;
 import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
-import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -21,7 +18,7 @@ import picocli.CommandLine.Option;
 /** {@code ddpm4j train}: trains a DDPM, then draws a final sample grid. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train a DDPM on real images, checkpointing as it goes, then sample from it.",
-        "Writes checkpoint.pt, loss.csv, loss.png, samples/step-*.png and samples.png into --out.",
+        "Writes checkpoint.pt, loss.csv, loss.png, samples/step-*.png and samples.png into --output-dir.",
         "Ctrl-C stops after the current step and writes a checkpoint; --resume continues it.",
         "A folder that holds a run is never overwritten without --force."})
 final class TrainCommand implements Callable<Integer> {
@@ -31,15 +28,16 @@ final class TrainCommand implements Callable<Integer> {
       description = "fashion-mnist (Debian's package), an MNIST-style IDX directory/file, or an image folder (default: ${DEFAULT-VALUE}).")
   String data;
 
-  @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/fashion-mnist", description = "Output folder (default: ${DEFAULT-VALUE}).")
-  Path out;
+  @Option(names = "--output-dir", paramLabel = "DIR", defaultValue = "runs/fashion-mnist",
+      description = "The run's folder (default: ${DEFAULT-VALUE}).")
+  Path outputDir;
 
   @Option(names = "--resume",
-      description = "Continue the run whose checkpoint is in --out, with the same options; --train-steps may be larger to train longer.")
+      description = "Continue the run whose checkpoint is in --output-dir, with the same options; --train-steps may be larger to train longer.")
   boolean resume;
 
   @Option(names = "--force",
-      description = {"Start a new run in an --out folder that holds one: deletes its checkpoint.pt, loss.png, samples.png and",
+      description = {"Start a new run in an --output-dir that holds one: deletes its checkpoint.pt, loss.png, samples.png and",
           "samples/step-*.png and starts loss.csv afresh (once the data and model are ready). Without --resume or --force,",
           "train refuses a folder that holds checkpoint.pt or loss.csv."})
   boolean force;
@@ -109,20 +107,11 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--samples", paramLabel = "N", defaultValue = "64", description = "Images in the final sample grid (default: ${DEFAULT-VALUE}).")
   int sampleCount;
 
-  @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
-      description = "DDIM steps S for sample grids; at most T are used (default: ${DEFAULT-VALUE}).")
-  int samplingSteps;
+  @Mixin
+  SamplerMixin sampler;
 
   @Mixin
-  ProgressOption progress;
-
-  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32",
-      description = "fp32, or mixed precision for the forward pass: bf16 (CPU or CUDA), fp16 (CUDA, with loss scaling) "
-          + "(default: ${DEFAULT-VALUE}).")
-  String precision;
-
-  @Mixin
-  ChannelsLastOption layout;
+  ExecutionOptions execution;
 
   @Mixin
   CommonOptions common;
@@ -135,28 +124,30 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Sampling.checkCount("sampleCount", sampleCount);
+    SamplerOptions sampling = sampler.options(timesteps);
     UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
+    Precision precision = execution.precision() == null ? Precision.FP32 : execution.precision();
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
-        batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, Precision.parse(precision));
-    Trainer.Output output = new Trainer.Output(out, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), samplingSteps, progress.shown());
+        batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, precision);
+    Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
+        common.progressShown());
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     Device device = common.apply();
-    PrintWriter log = common.out();
-    MemoryFormat format = layout.memoryFormat();
-    Trainer trainer = new Trainer(config, output, device, log).memoryFormat(format);
+    execution.check(device);
+    Trainer trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
+        .progressLines(common.err());
     long done;
     try {
       done = trainer.run(resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW);
     } catch (ExistingRunException e) {
-      throw new IllegalArgumentException(out + " already holds a run (" + String.join(", ", e.found()) + "): continue it with --resume, "
-          + "start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --out", e);
+      throw new IllegalArgumentException(outputDir + " already holds a run (" + String.join(", ", e.found()) + "): continue it with "
+          + "--resume, start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --output-dir", e);
     }
     if (done == trainSteps) {
-      Path grid = out.resolve("samples.png");
-      Sampling.fromCheckpoint(trainer.checkpointFile(), device, sampleCount,
-          new SamplerOptions(SamplerType.DDIM, Math.min(samplingSteps, timesteps), 0.0), common.seed, grid, null, progress.shown(),
-          new Execution(null, format, false));
-      common.report("samples in " + grid);
+      Path grid = outputDir.resolve("samples.png");
+      Sampling.toFiles(trainer.checkpointFile(), device, sampleCount, sampler, common.seed, grid, null, execution, common);
+      common.report("wrote checkpoint.pt, loss.csv, loss.png, " + (sampleEvery > 0 ? "samples/step-*.png " : "") + "and samples.png into "
+          + outputDir);
     }
     return 0;
   }

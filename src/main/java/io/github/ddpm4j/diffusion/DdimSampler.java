@@ -37,11 +37,24 @@ public final class DdimSampler implements Sampler {
   public DdimSampler(GaussianDiffusion diffusion, int S, double eta) {
     this.diffusion = Objects.requireNonNull(diffusion, "diffusion");
     int T = diffusion.timesteps();
-    if (S < 1 || S > T) throw new InvalidSettingException("{samplingSteps=} must lie in [1, T = {}]", S, T);
-    if (!(eta >= 0 && Double.isFinite(eta))) throw new InvalidSettingException("{eta=} must be finite and >= 0", eta);
+    checkSettings(S, eta, T);
     this.eta = eta;
     this.tau = new int[S];
     for (int i = 0; i < S; i++) tau[i] = (int) ((long) i * T / S);
+  }
+
+  /**
+   * Checks DDIM's settings against a schedule's length, before any model exists.
+   *
+   * @param S the number of sampling steps ({@code samplingSteps})
+   * @param eta the stochasticity {@code eta}
+   * @param T the schedule's number of timesteps
+   * @throws InvalidSettingException naming {@code samplingSteps} unless {@code S} is in [1, T], or {@code eta}
+   *     unless it is finite and &gt;= 0
+   */
+  static void checkSettings(int S, double eta, int T) {
+    if (S < 1 || S > T) throw new InvalidSettingException("{samplingSteps=} must lie in [1, T = {}]", S, T);
+    if (!(eta >= 0 && Double.isFinite(eta))) throw new InvalidSettingException("{eta=} must be finite and >= 0", eta);
   }
 
   @Override

@@ -19,6 +19,17 @@ public record SamplerOptions(SamplerType type, int samplingSteps, double eta) {
   }
 
   /**
+   * Checks the settings against a schedule's length without building a sampler (as {@link #create} does).
+   *
+   * @param timesteps the schedule's number of timesteps T
+   * @throws io.github.ddpm4j.io.InvalidSettingException naming {@code samplingSteps} or {@code eta} when out of
+   *     range for a DDIM sampler over T timesteps
+   */
+  public void check(int timesteps) {
+    if (type == SamplerType.DDIM) DdimSampler.checkSettings(samplingSteps, eta, timesteps);
+  }
+
+  /**
    * @param diffusion the model and schedule to sample from
    * @return the sampler
    * @throws io.github.ddpm4j.io.InvalidSettingException naming {@code samplingSteps} or {@code eta} when

@@ -1,13 +1,15 @@
 package io.github.ddpm4j.train;
 
+import io.github.ddpm4j.console.ConsoleProgress;
 import io.github.ddpm4j.data.DataLoader;
 import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.data.ImageDataset;
 import io.github.ddpm4j.data.ImageWriter;
-import io.github.ddpm4j.diffusion.DdimSampler;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.diffusion.Sampler;
+import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.io.FileErrors;
@@ -35,14 +37,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongConsumer;
 import java.util.regex.Pattern;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * The DDPM training loop (Ho et al. 2020, Algorithm 1) with Adam, gradient
@@ -96,10 +96,11 @@ public final class Trainer {
    * @param checkpointEvery write a checkpoint every this many steps, &gt;= 1 (and at the last step, and when stopped)
    * @param sampleEvery draw a sample grid every this many steps, 0 for never
    * @param sampleCount images in each sample grid, &gt;= 1
-   * @param samplingSteps DDIM steps for sample grids, &gt;= 1 (at most {@link TrainConfig#timesteps()} are used)
-   * @param progressBar show a progress bar on the console
+   * @param sampler the sampler of the sample grids; its {@code samplingSteps} &gt;= 1, of which at most
+   *     {@link TrainConfig#timesteps()} are used
+   * @param progressBar show a progress bar on standard error ({@link ConsoleProgress})
    */
-  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, int samplingSteps, boolean progressBar) {
+  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, SamplerOptions sampler, boolean progressBar) {
     /**
      * @throws InvalidSettingException naming a count that is out of range
      */
@@ -107,7 +108,8 @@ public final class Trainer {
       if (checkpointEvery < 1) throw new InvalidSettingException("{checkpointEvery=} must be >= 1", checkpointEvery);
       if (sampleEvery < 0) throw new InvalidSettingException("{sampleEvery=} must be >= 0 (0: never)", sampleEvery);
       if (sampleCount < 1) throw new InvalidSettingException("{sampleCount=} must be >= 1", sampleCount);
-      if (samplingSteps < 1) throw new InvalidSettingException("{samplingSteps=} must be >= 1", samplingSteps);
+      Objects.requireNonNull(sampler, "sampler");
+      if (sampler.samplingSteps() < 1) throw new InvalidSettingException("{samplingSteps=} must be >= 1", sampler.samplingSteps());
     }
   }
 
@@ -119,6 +121,7 @@ public final class Trainer {
   private volatile LongConsumer stepListener = step -> {};
   private volatile LongConsumer checkpointListener = step -> {};
   private MemoryFormat memoryFormat = MemoryFormat.CONTIGUOUS_FORMAT;
+  private PrintWriter progressLines = new PrintWriter(System.err, true);
 
   /**
    * @param config what to train
@@ -142,9 +145,23 @@ public final class Trainer {
    * @return this trainer
    */
   public Trainer memoryFormat(MemoryFormat format) {
-    this.memoryFormat = java.util.Objects.requireNonNull(format, "format");
+    this.memoryFormat = Objects.requireNonNull(format, "format");
     return this;
   }
+
+  /**
+   * Where the progress bar prints its lines when standard output or standard error is not a terminal
+   * ({@link ConsoleProgress}); standard error unless set. On a terminal the bar redraws on standard error.
+   *
+   * @param lines the writer
+   * @return this trainer
+   * @throws NullPointerException if {@code lines} is null
+   */
+  public Trainer progressLines(PrintWriter lines) {
+    this.progressLines = Objects.requireNonNull(lines, "lines");
+    return this;
+  }
+
 
   /** @return the path of the run's checkpoint */
   public Path checkpointFile() {
@@ -350,7 +367,7 @@ public final class Trainer {
     long step = start;
     model.train(true);
     try (LossLog losses = new LossLog(output.dir().resolve("loss.csv"), start);
-         ProgressBar bar = progressBar(start)) {
+         ConsoleProgress bar = ConsoleProgress.open("train", config.trainSteps(), start, output.progressBar(), progressLines)) {
       while (step < config.trainSteps() && !stop.get()) {
         double lr = config.warmupSteps() == 0 ? config.lr() : config.lr() * Math.min(1.0, (step + 1.0) / config.warmupSteps());
         double loss;
@@ -381,10 +398,8 @@ public final class Trainer {
         step++;
         losses.add(step - 1, loss, lr, (System.nanoTime() - t0) / 1e9);
         stepListener.accept(step);
-        if (bar != null) {
-          bar.stepTo(step);
-          bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", loss));
-        }
+        bar.stepTo(step);
+        if (bar.shown()) bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", loss));
         if (!Double.isFinite(loss)) throw new IllegalStateException("the loss diverged (" + loss + ") at step " + step);
         boolean last = step == config.trainSteps();
         if (step % output.checkpointEvery() == 0 || last || stop.get()) {
@@ -403,12 +418,6 @@ public final class Trainer {
     return step;
   }
 
-  private ProgressBar progressBar(long start) {
-    if (!output.progressBar()) return null;
-    return new ProgressBarBuilder().setTaskName("train").setInitialMax(config.trainSteps()).startsFrom(start, java.time.Duration.ZERO)
-        .setStyle(ProgressBarStyle.ASCII).showSpeed().setUnit(" it", 1).setUpdateIntervalMillis(500).build();
-  }
-
   private void writeCheckpoint(long step, RunState run) throws IOException {
     try (Scope s = Scope.open()) {
       Checkpoint.save(new Checkpoint.State(config, step, run.model(), run.ema().shadow(), run.opt().saveState(), Torch.getRngState(),
@@ -419,7 +428,8 @@ public final class Trainer {
   private void sampleGrid(Ema ema, NoiseSchedule schedule, Path file) throws IOException {
     UNet shadow = (UNet) ema.shadow();
     GaussianDiffusion d = new GaussianDiffusion(shadow, schedule);
-    DdimSampler sampler = new DdimSampler(d, Math.min(output.samplingSteps(), schedule.timesteps()), 0.0);
+    SamplerOptions o = output.sampler();
+    Sampler sampler = new SamplerOptions(o.type(), Math.min(o.samplingSteps(), schedule.timesteps()), o.eta()).create(d);
     try (Scope s = Scope.open(); Autocast ac = config.precision().autocast()) {
       long size = config.imageSize();
       Tensor x = sampler.sample(output.sampleCount(), new long[] {config.model().imageChannels(), size, size}, config.seed(), Progress.NONE);

@@ -84,7 +84,7 @@ class CliArgumentsTest {
   }
 
   private static String[] train(String... more) {
-    List<String> out = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", dir.resolve("train-out").toString(),
+    List<String> out = new ArrayList<>(List.of("train", "--data", data.toString(), "--output-dir", dir.resolve("train-out").toString(),
         "--no-progress", "--threads", CliRunner.THREADS));
     out.addAll(List.of(more));
     return out.toArray(String[]::new);
@@ -171,6 +171,19 @@ class CliArgumentsTest {
         Arguments.of(withCheckpoint("animate", "--count", "0"), "--count"),
         Arguments.of(withCheckpoint("animate", "--delay", "5"), "--delay"),
         Arguments.of(withCheckpoint("animate", "--threads", "-1"), "--threads"),
+        Arguments.of(withCheckpoint("animate", "--count", "4097"), "--count=4097 must be in 1..4096"),
+        Arguments.of(withCheckpoint("animate", "--sampling-steps", "51", "--no-progress"), "--sampling-steps=51 must lie in [1, T = 50]"),
+        Arguments.of(withCheckpoint("sample", "--out", dir.resolve("x.jpg").toString()), "--out must end in .png, got"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--out", dir.resolve("x.gif").toString()), "--out must end in .png"),
+        // the sampler options mean one thing everywhere: DDIM's settings are refused with the ancestral sampler
+        Arguments.of(withCheckpoint("sample", "--sampler", "ancestral", "--eta", "0.5"), "--eta applies to --sampler ddim only"),
+        Arguments.of(withCheckpoint("animate", "--sampler", "ancestral", "--sampling-steps", "10"),
+            "--sampling-steps applies to --sampler ddim only"),
+        Arguments.of(train("--sampler", "ancestral", "--sampling-steps", "10"), "--sampling-steps applies to --sampler ddim only"),
+        Arguments.of(train("--sampling-steps", "51", "--timesteps", "50"), "--sampling-steps=51 must lie in [1, T = 50]"),
+        Arguments.of(train("--precision", "fp8"), "'--precision': precision must be fp32, bf16 or fp16, got 'fp8'"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--precision", "fp16"), "fp16 precision needs a CUDA device"),
+        Arguments.of(withCheckpoint("interpolate", "--indices", "0,1", "--cuda-graphs"), "--cuda-graphs needs a CUDA device"),
         // info
         Arguments.of(args("info", "--bogus"), "--bogus"),
         Arguments.of(args("info", "--threads", "x"), "--threads"),
@@ -203,7 +216,7 @@ class CliArgumentsTest {
         Arguments.of(withCheckpoint("interpolate", "--images", png + "," + notAnImage), notAnImage),
         Arguments.of(args("sample", "--checkpoint", mismatch.toString(), "--no-progress"), mismatch),
         Arguments.of(args("sample", "--checkpoint", corrupted.file().toString(), "--sampling-steps", "5", "-n", "1",
-            "--grid", dir.resolve("never.png").toString(), "--no-progress"), corrupted.file()),
+            "--out", dir.resolve("never.png").toString(), "--no-progress"), corrupted.file()),
         Arguments.of(args("info", "--checkpoint", corrupted.file().toString()), corrupted.file()),
         Arguments.of(args("animate", "--checkpoint", missing.toString()), missing),
         Arguments.of(args("animate", "--checkpoint", weights.toString()), weights),
@@ -213,9 +226,9 @@ class CliArgumentsTest {
         Arguments.of(args("info", "--checkpoint", tampered.toString()), tampered),
         Arguments.of(args("animate", "--checkpoint", tampered.toString()), tampered),
         Arguments.of(args("interpolate", "--checkpoint", tampered.toString(), "--indices", "0,1"), tampered),
-        Arguments.of(args("train", "--data", noData.toString(), "--out", dir.resolve("t1").toString(), "--no-progress", "--threads",
+        Arguments.of(args("train", "--data", noData.toString(), "--output-dir", dir.resolve("t1").toString(), "--no-progress", "--threads",
             CliRunner.THREADS), noData),
-        Arguments.of(args("train", "--data", data.toString(), "--out", dir.resolve("t2").toString(), "--resume", "--batch-size", "8",
+        Arguments.of(args("train", "--data", data.toString(), "--output-dir", dir.resolve("t2").toString(), "--resume", "--batch-size", "8",
             "--no-progress", "--threads", CliRunner.THREADS), dir.resolve("t2/checkpoint.pt")));
   }
 
@@ -256,19 +269,19 @@ class CliArgumentsTest {
     Path logIsFolder = Files.createDirectories(dir.resolve("log-is-folder/loss.csv"));
     List<List<String>> cases = List.of(
         List.of("ddpm4j sample: /proc/ddpm4j-test.png: No such file or directory",
-            "sample", "--grid", "/proc/ddpm4j-test.png"),
+            "sample", "--out", "/proc/ddpm4j-test.png"),
         List.of("ddpm4j sample: /proc/ddpm4j-test: No such file or directory",
-            "sample", "--grid", "/proc/ddpm4j-test/grid.png"),
+            "sample", "--out", "/proc/ddpm4j-test/grid.png"),
         List.of("ddpm4j sample: " + regular + ": exists and is not a directory",
-            "sample", "--singles", regular.toString()),
+            "sample", "--output-dir", regular.toString()),
         List.of("ddpm4j sample: " + folder + ": Is a directory",
-            "sample", "--grid", folder.toString()),
+            "sample", "--out", folder.toString()),
         List.of("ddpm4j animate: " + regular + ": exists and is not a directory",
             "animate", "--out", regular.resolve("t.gif").toString()),
         List.of("ddpm4j train: " + regular + ": exists and is not a directory",
-            "train", "--out", regular.toString()),
+            "train", "--output-dir", regular.toString()),
         List.of("ddpm4j train: " + logIsFolder + ": Is a directory",
-            "train", "--out", logIsFolder.getParent().toString(), "--force"));
+            "train", "--output-dir", logIsFolder.getParent().toString(), "--force"));
     for (List<String> c : cases) {
       List<String> args = new ArrayList<>(c.subList(1, c.size()));
       if (args.get(0).equals("train")) {
@@ -292,7 +305,7 @@ class CliArgumentsTest {
   @Test
   void aCheckpointWithAFlippedBitInItsWeightsExitsWithOneNamingTheRecord() {
     CliRunner.Result r = CliRunner.run("sample", "--checkpoint", corrupted.file().toString(), "--no-progress", "-n", "1",
-        "--sampling-steps", "5", "--grid", dir.resolve("never.png").toString(), "--threads", CliRunner.THREADS);
+        "--sampling-steps", "5", "--out", dir.resolve("never.png").toString(), "--threads", CliRunner.THREADS);
     assertEquals(1, r.code(), r::toString);
     assertTrue(r.err().contains(corrupted.file().toString()), r::toString);
     assertTrue(r.err().contains("'" + corrupted.entry() + "'"), r::toString);
@@ -305,7 +318,7 @@ class CliArgumentsTest {
     Path bad = Files.write(dir.resolve("bad-idx3-ubyte.gz"), IdxFiles.bytes(0x803, 2, 8, 8, new byte[128]));
     Path empty = Files.createDirectories(dir.resolve("empty-folder"));
     for (Path p : List.of(bad, empty)) {
-      CliRunner.Result r = CliRunner.run("train", "--data", p.toString(), "--out", dir.resolve("t3").toString(), "--no-progress",
+      CliRunner.Result r = CliRunner.run("train", "--data", p.toString(), "--output-dir", dir.resolve("t3").toString(), "--no-progress",
           "--threads", CliRunner.THREADS);
       assertEquals(1, r.code(), r::toString);
       assertTrue(r.err().contains(p.toString()), r::toString);
@@ -314,7 +327,7 @@ class CliArgumentsTest {
 
   @Test
   void aSingleImageAsDataExitsWithOneSayingWhatDataTakes() {
-    CliRunner.Result r = CliRunner.run("train", "--data", png.toString(), "--out", dir.resolve("t4").toString(), "--no-progress",
+    CliRunner.Result r = CliRunner.run("train", "--data", png.toString(), "--output-dir", dir.resolve("t4").toString(), "--no-progress",
         "--threads", CliRunner.THREADS);
     assertEquals(1, r.code(), r::toString);
     assertTrue(r.err().startsWith("ddpm4j train: " + png + ": "), r::toString);

@@ -44,7 +44,7 @@ class CliEndToEndTest {
   private static CliRunner.Result resumed;
 
   private static String[] trainArgs(Path data, Path out, int steps, String... more) {
-    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--train-steps",
+    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--output-dir", out.toString(), "--train-steps",
         Integer.toString(steps), "--limit", "64", "--batch-size", "8", "--image-size", Integer.toString(SIZE), "--base-channels", "8",
         "--groups", "4", "--channel-mults", "1,2", "--attention", "false,true", "--blocks", "1", "--timesteps", "50",
         "--warmup", "2", "--checkpoint-every", "3", "--sample-every", "3", "--samples", "4", "--sampling-steps", "5", "--flip",
@@ -97,7 +97,8 @@ class CliEndToEndTest {
   void trainingWritesCheckpointLossAndSampleGrids() throws IOException {
     assertTrue(trained.out().contains("64 images 1x12x12"), trained::toString);
     assertTrue(trained.out().contains("after 6 steps"), trained::toString);
-    assertTrue(trained.out().contains("samples in " + run.resolve("samples.png")), trained::toString);
+    assertTrue(trained.out().contains("wrote checkpoint.pt, loss.csv, loss.png, samples/step-*.png and samples.png into " + run),
+        trained::toString);
     assertSize(grid(2), grid(2), image(run.resolve("samples/step-000003.png")));
     assertSize(grid(2), grid(2), image(run.resolve("samples/step-000006.png")));
     assertSize(900, 500, image(run.resolve("loss.png")));
@@ -131,8 +132,8 @@ class CliEndToEndTest {
   void sampleWritesAGridAndSingleImagesWithDdim() throws IOException {
     Path grid = dir.resolve("out/ddim.png");
     Path singles = dir.resolve("out/singles");
-    CliRunner.Result r = ok("sample", checkpoint, "--count", "5", "--sampler", "ddim", "--sampling-steps", "5", "--grid", grid.toString(),
-        "--singles", singles.toString(), "--no-progress");
+    CliRunner.Result r = ok("sample", checkpoint, "--count", "5", "--sampler", "ddim", "--sampling-steps", "5", "--out", grid.toString(),
+        "--output-dir", singles.toString(), "--no-progress");
     assertTrue(r.out().contains("wrote 5 images into " + singles), r::toString);
     assertSize(grid(3), grid(2), image(grid));
     try (Stream<Path> files = Files.list(singles)) {
@@ -147,7 +148,7 @@ class CliEndToEndTest {
     Path a = dir.resolve("repro/a.png");
     Path b = dir.resolve("repro/b.png");
     for (Path p : List.of(a, b)) {
-      ok("sample", checkpoint, "--count", "2", "--sampling-steps", "4", "--grid", p.toString(), "--no-progress", "--seed", "11");
+      ok("sample", checkpoint, "--count", "2", "--sampling-steps", "4", "--out", p.toString(), "--no-progress", "--seed", "11");
     }
     assertTrue(Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
   }
@@ -169,14 +170,14 @@ class CliEndToEndTest {
     CliRunner.Result info = ok("info", old);
     assertTrue(info.out().contains("T = 50"), info::toString);
     Path grid = dir.resolve("old/grid.png");
-    ok("sample", old, "-n", "2", "--sampling-steps", "50", "--grid", grid.toString(), "--no-progress");
+    ok("sample", old, "-n", "2", "--sampling-steps", "50", "--out", grid.toString(), "--no-progress");
     assertSize(grid(2), grid(1), image(grid));
   }
 
   @Test
   void sampleWithTheAncestralSampler() throws IOException {
     Path grid = dir.resolve("out/ancestral.png");
-    CliRunner.Result r = ok("sample", checkpoint, "-n", "2", "--sampler", "ancestral", "--grid", grid.toString(), "--no-progress");
+    CliRunner.Result r = ok("sample", checkpoint, "-n", "2", "--sampler", "ancestral", "--out", grid.toString(), "--no-progress");
     assertTrue(r.out().contains("wrote " + grid), r::toString);
     assertSize(grid(2), grid(1), image(grid));
   }
@@ -185,7 +186,7 @@ class CliEndToEndTest {
   void interpolateBetweenTrainingImages() throws IOException {
     Path strip = dir.resolve("out/interp-indices.png");
     CliRunner.Result r = ok("interpolate", checkpoint, "--indices", "0,5", "--t", "10", "--frames", "3", "--out", strip.toString());
-    assertTrue(r.out().contains("wrote " + strip), r::toString);
+    assertTrue(r.out().contains("wrote 3 images from lambda = 0 to 1 into " + strip), r::toString);
     assertSize(grid(3), grid(1), image(strip));
   }
 
@@ -217,6 +218,9 @@ class CliEndToEndTest {
     } finally {
       reader.dispose();
     }
+    // The mode a plain write gives (umask applied), not the 0600 of a temporary file.
+    Path plain = Files.createFile(dir.resolve("out/plain-" + System.nanoTime()));
+    assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(gif));
   }
 
   @Test
@@ -242,7 +246,7 @@ class CliEndToEndTest {
   void trainOnARawIdxFileResizedToTheModel() throws IOException {
     Path raw = IdxFiles.write(dir.resolve("raw/images-idx3-ubyte"), 16, 10, 10);
     Path out = dir.resolve("run-raw");
-    CliRunner.Result r = CliRunner.ok("train", "--data", raw.toString(), "--out", out.toString(), "--train-steps", "2", "--image-size", "8",
+    CliRunner.Result r = CliRunner.ok("train", "--data", raw.toString(), "--output-dir", out.toString(), "--train-steps", "2", "--image-size", "8",
         "--batch-size", "8", "--base-channels", "8", "--groups", "4", "--channel-mults", "1,2", "--attention", "false,false",
         "--timesteps", "20", "--samples", "1", "--sample-every", "0", "--no-progress", "--threads", CliRunner.THREADS);
     assertTrue(r.out().contains("16 images 1x8x8"), r::toString);

@@ -67,7 +67,7 @@ class DiskFullTest {
   void aSampleGridOnAFullDisk() throws Exception {
     mountFull(0);
     Path grid = disk.resolve("grid.png");
-    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "-n", "4", "--sampling-steps", "2", "--grid",
+    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", checkpoint.toString(), "-n", "4", "--sampling-steps", "2", "--out",
         grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
     assertEquals(1, r.code(), r::toString);
     assertEquals("ddpm4j sample: " + grid + ": No space left on device", r.err().strip(), r::toString);

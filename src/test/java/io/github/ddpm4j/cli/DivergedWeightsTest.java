@@ -69,7 +69,7 @@ class DivergedWeightsTest {
   void nonFiniteWeightsAreRejectedWhenLoaded(String kind) {
     Path ck = BAD.get(kind);
     Path grid = dir.resolve("out-" + kind + "/grid.png");
-    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", ck.toString(), "-n", "2", "--sampling-steps", "2", "--grid",
+    CliRunner.Result r = CliRunner.run("sample", "--checkpoint", ck.toString(), "-n", "2", "--sampling-steps", "2", "--out",
         grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
     assertEquals(1, r.code(), r::toString);
     assertTrue(r.err().startsWith("ddpm4j sample: " + ck + ": "), r::toString);
@@ -84,9 +84,9 @@ class DivergedWeightsTest {
     Path ck = BAD.get("huge");
     Path out = dir.resolve("out-huge-" + command + (command.equals("animate") ? ".gif" : ".png"));
     List<String> args = switch (command) {
-      case "sample" -> List.of("-n", "2", "--sampling-steps", "2", "--grid", out.toString(), "--no-progress");
-      case "animate" -> List.of("--count", "1", "--every", "25", "--out", out.toString());
-      default -> List.of("--indices", "0,1", "--t", "3", "--frames", "2", "--out", out.toString());
+      case "sample" -> List.of("-n", "2", "--sampling-steps", "2", "--out", out.toString(), "--no-progress");
+      case "animate" -> List.of("--count", "1", "--every", "25", "--out", out.toString(), "--no-progress");
+      default -> List.of("--indices", "0,1", "--t", "3", "--frames", "2", "--out", out.toString(), "--no-progress");
     };
     List<String> all = new java.util.ArrayList<>(List.of(command, "--checkpoint", ck.toString(), "--threads", CliRunner.THREADS));
     all.addAll(args);

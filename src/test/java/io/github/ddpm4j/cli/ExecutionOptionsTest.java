@@ -39,7 +39,7 @@ class ExecutionOptionsTest {
     assertTrue(Files.isRegularFile(run.resolve("samples.png")));
     Path grid = dir.resolve("fp32.png");
     CliRunner.ok("sample", "--checkpoint", run.resolve("checkpoint.pt").toString(), "-n", "2", "--sampling-steps", "3",
-        "--precision", "fp32", "--channels-last", "--grid", grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
+        "--precision", "fp32", "--channels-last", "--out", grid.toString(), "--no-progress", "--threads", CliRunner.THREADS);
     assertTrue(Files.isRegularFile(grid));
   }
 

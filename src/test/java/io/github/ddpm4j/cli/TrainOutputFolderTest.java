@@ -41,7 +41,7 @@ class TrainOutputFolderTest {
   }
 
   static String[] train(Path data, Path out, int steps, String... more) {
-    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--train-steps",
+    List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--output-dir", out.toString(), "--train-steps",
         Integer.toString(steps), "--batch-size", "8", "--image-size", "8", "--base-channels", "8", "--groups", "4",
         "--channel-mults", "1,2", "--attention", "false,true", "--timesteps", "20", "--warmup", "1", "--checkpoint-every", "2",
         "--sample-every", "2", "--samples", "4", "--sampling-steps", "3", "--no-progress", "--threads", CliRunner.THREADS));
@@ -146,8 +146,8 @@ class TrainOutputFolderTest {
     CliRunner.ok(train(data, run, 2));
     Path checkpoint = run.resolve("checkpoint.pt");
     Path out = Files.createDirectories(dir.resolve("out"));
-    CliRunner.ok("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--sampling-steps", "2", "--grid",
-        out.resolve("grid.png").toString(), "--singles", out.resolve("singles").toString(), "--no-progress", "--threads", CliRunner.THREADS);
+    CliRunner.ok("sample", "--checkpoint", checkpoint.toString(), "-n", "2", "--sampling-steps", "2", "--out",
+        out.resolve("grid.png").toString(), "--output-dir", out.resolve("singles").toString(), "--no-progress", "--threads", CliRunner.THREADS);
     CliRunner.ok("animate", "--checkpoint", checkpoint.toString(), "--count", "1", "--every", "10", "--out",
         out.resolve("t.gif").toString(), "--threads", CliRunner.THREADS);
     List<Path> written = new ArrayList<>();

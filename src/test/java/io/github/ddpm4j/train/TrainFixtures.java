@@ -38,7 +38,12 @@ public final class TrainFixtures {
 
   /** @return output into {@code dir}, checkpoints every 3 steps, a 4-image grid every 1000 steps and at the end */
   public static Trainer.Output output(Path dir) {
-    return new Trainer.Output(dir, 3, 1000, 4, 3, false);
+    return new Trainer.Output(dir, 3, 1000, 4, ddim(3), false);
+  }
+
+  /** @return DDIM with {@code samplingSteps} steps and eta 0, as sample grids use it */
+  public static io.github.ddpm4j.diffusion.SamplerOptions ddim(int samplingSteps) {
+    return new io.github.ddpm4j.diffusion.SamplerOptions(io.github.ddpm4j.diffusion.SamplerType.DDIM, samplingSteps, 0.0);
   }
 
   /** @return a trainer on the CPU whose messages go to {@code log} */

@@ -302,10 +302,10 @@ class TrainerTest extends TorchTestBase {
   @Test
   void outputRejectsBadCounts() {
     List<IllegalArgumentException> errors = List.of(
-        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 0, 0, 1, 1, false)),
-        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, -1, 1, 1, false)),
-        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, 0, 0, 1, false)),
-        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, 0, 1, 0, false)));
+        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 0, 0, 1, TrainFixtures.ddim(1), false)),
+        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, -1, 1, TrainFixtures.ddim(1), false)),
+        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, 0, 0, TrainFixtures.ddim(1), false)),
+        assertThrows(IllegalArgumentException.class, () -> new Trainer.Output(dir, 1, 0, 1, TrainFixtures.ddim(0), false)));
     List<String> named = new ArrayList<>();
     for (IllegalArgumentException e : errors) named.add(e.getMessage().split(" ")[0]);
     assertEquals(List.of("checkpointEvery", "sampleEvery", "sampleCount", "samplingSteps"), named);

@@ -1,0 +1,55 @@
+package io.github.ddpm4j.cli;
+
+import io.github.ddpm4j.diffusion.SamplerOptions;
+import io.github.ddpm4j.diffusion.SamplerType;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The sampler options of every command that samples ({@code train}'s sample grids, {@code sample},
+ * {@code animate}): which sampler, and DDIM's steps and eta (Song et al. 2021, equation 12).
+ * The fields are named as {@link SamplerOptions}' components, so that the sampler's own range errors
+ * name these options.
+ */
+final class SamplerMixin {
+  @Option(names = "--sampler", paramLabel = "NAME", defaultValue = "ddim",
+      description = "ddim, or ancestral (Algorithm 2: all T steps) (default: ${DEFAULT-VALUE}).")
+  SamplerType sampler;
+
+  @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
+      description = "DDIM steps S, in 1..T (default: ${DEFAULT-VALUE}, or T for a model of fewer timesteps).")
+  int samplingSteps;
+
+  @Option(names = "--eta", paramLabel = "ETA", defaultValue = "0.0",
+      description = "DDIM eta: 0 deterministic, 1 as stochastic as ancestral sampling (default: ${DEFAULT-VALUE}).")
+  double eta;
+
+  /** The command this mixin is part of. */
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec command;
+
+  /**
+   * @param timesteps the model's number of timesteps T
+   * @return the sampler and its settings: {@code --sampling-steps} as given, or its default capped at T
+   * @throws IllegalArgumentException if {@code --sampling-steps} or {@code --eta} is given with
+   *     {@code --sampler ancestral}, which has no use for them
+   * @throws io.github.ddpm4j.io.InvalidSettingException naming {@code samplingSteps} or {@code eta} when out of
+   *     range for T ({@link SamplerOptions#check})
+   */
+  SamplerOptions options(int timesteps) {
+    ParseResult parsed = command.commandLine().getParseResult();
+    boolean stepsGiven = parsed != null && parsed.hasMatchedOption("--sampling-steps");
+    if (sampler == SamplerType.ANCESTRAL) {
+      for (String ddimOnly : new String[] {"--sampling-steps", "--eta"}) {
+        if (parsed != null && parsed.hasMatchedOption(ddimOnly)) {
+          throw new IllegalArgumentException(ddimOnly + " applies to --sampler ddim only: ancestral sampling runs all T steps");
+        }
+      }
+    }
+    SamplerOptions options = new SamplerOptions(sampler, stepsGiven ? samplingSteps : Math.min(samplingSteps, timesteps), eta);
+    options.check(timesteps);
+    return options;
+  }
+}
