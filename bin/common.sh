@@ -5,6 +5,8 @@ DDPM4J_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the build, the tests and the main job need.
 DDPM4J_PACKAGES=(libtorch-dev libopenblas0-pthread python3-torch dataset-fashion-mnist cmake g++ make maven)
+# What the test suite needs besides: tmux runs bin/ddpm4j in a terminal (TerminalTest).
+DDPM4J_TEST_PACKAGES=(tmux)
 
 ddpm4j_log() { printf 'ddpm4j: %s\n' "$*" >&2; }
 
@@ -16,9 +18,10 @@ ddpm4j_as_root() {
 }
 
 # Installs the missing Debian packages (no-op when all are present).
+# Installs the packages of DDPM4J_PACKAGES, and those given as arguments, that are missing.
 ddpm4j_install_packages() {
   local missing=() p
-  for p in "${DDPM4J_PACKAGES[@]}"; do
+  for p in "${DDPM4J_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
