@@ -107,7 +107,16 @@ public final class Main implements Runnable {
       System.err.println("ddpm4j: " + e.getMessage());
       System.exit(2);
     }
-    System.exit(commandLine().execute(args));
+    int code;
+    try {
+      code = commandLine().execute(args);
+    } catch (UnsatisfiedLinkError e) {
+      // the shim or LibTorch cannot be loaded; the message says which, and what to install
+      System.err.println("ddpm4j: " + e.getMessage());
+      if (Boolean.getBoolean("ddpm4j.stacktrace")) e.printStackTrace();
+      code = 1;
+    }
+    System.exit(code);
   }
 
   /** Reports the versions of ddpm4j, of the LibTorch it runs on (and its build) and of the JDK. */

@@ -20,7 +20,7 @@ public class DdpmNative extends DdpmNative$shared {
 
     static final Arena LIBRARY_ARENA = Arena.ofAuto();
 
-    static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
+    static final SymbolLookup SYMBOL_LOOKUP = ShimLookup.LOOKUP
             .or(Linker.nativeLinker().defaultLookup());
 
     private static final int DD_FUNCTION_LEN = (int)64L;

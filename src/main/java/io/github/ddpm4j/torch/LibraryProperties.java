@@ -1,12 +1,16 @@
 package io.github.ddpm4j.torch;
 
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 
 /**
  * The {@code ddpm4j.*} system properties that configure the native library when it loads
  * ({@link CpuCache#LIMIT_PROPERTY}, {@link CpuCache#MAX_IDLE_PROPERTY},
- * {@link NativeMemory#UNSCOPED_LIMIT_PROPERTY}), and the parsing of their values. This
+ * {@link NativeMemory#UNSCOPED_LIMIT_PROPERTY}) and where it is extracted to
+ * ({@link NativeLibrary#NATIVE_DIR_PROPERTY}), and the parsing of their values. This
  * class loads nothing native, so a command line can check the properties before it
  * touches LibTorch.
  */
@@ -22,6 +26,28 @@ final class LibraryProperties {
     size(CpuCache.LIMIT_PROPERTY);
     duration(CpuCache.MAX_IDLE_PROPERTY);
     size(NativeMemory.UNSCOPED_LIMIT_PROPERTY);
+    folder(NativeLibrary.NATIVE_DIR_PROPERTY);
+  }
+
+  /**
+   * @param property a folder property
+   * @return its value as a path (which need not exist yet), or {@code null} when it is not set
+   * @throws IllegalArgumentException naming the property if its value is not a path, or names something
+   *     that exists and is not a folder
+   */
+  static Path folder(String property) {
+    String value = System.getProperty(property);
+    if (value == null || value.isBlank()) return null;
+    Path p;
+    try {
+      p = Path.of(value.strip());
+    } catch (InvalidPathException e) {
+      throw new IllegalArgumentException("system property " + property + ": not a path: '" + value + "'", e);
+    }
+    if (Files.exists(p) && !Files.isDirectory(p)) {
+      throw new IllegalArgumentException("system property " + property + ": " + p + " exists and is not a folder");
+    }
+    return p;
   }
 
   /**
