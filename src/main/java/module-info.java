@@ -7,6 +7,11 @@
  * <p>Run on the module path, the module needs native access:
  * {@code --enable-native-access=io.github.ddpm4j}. On the class path (as {@code bin/ddpm4j}
  * runs it) that is {@code --enable-native-access=ALL-UNNAMED}, as before.
+ *
+ * <p>picocli, progressbar and JFreeChart are static requirements: the library works without them,
+ * and a program that depends on ddpm4j does not get them. The command line needs them; on the
+ * module path, resolve them with
+ * {@code --add-modules info.picocli,me.tongfei.progressbar,org.jfree.jfreechart}.
  */
 module io.github.ddpm4j {
   requires java.desktop;
@@ -14,9 +19,12 @@ module io.github.ddpm4j {
   requires java.xml;
   requires jdk.management;
   requires com.google.gson;
-  requires info.picocli;
-  requires me.tongfei.progressbar;
-  requires org.jfree.jfreechart;
+  // The command line's dependencies, optional for a program that uses the library: the loss plot
+  // (JFreeChart), the progress bar (progressbar) and the options (picocli). The library runs without
+  // them; the command line on the module path needs them resolved (--add-modules, see above).
+  requires static info.picocli;
+  requires static me.tongfei.progressbar;
+  requires static org.jfree.jfreechart;
   // Pyrolite's jar declares no module name: "pickle" is derived from its file name, pickle-1.5.jar.
   requires pickle;
 

@@ -1,12 +1,8 @@
 package io.github.ddpm4j.console;
 
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.Objects;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBarStyle;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The progress bar of every long command, on standard error: the task, the percentage, steps done of
@@ -19,23 +15,27 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * another {@value #LINE_PERCENT}% and once more when it closes, so that a log holds about twenty lines
  * per task.
  *
- * <p>A progress that is not {@linkplain #open shown} does nothing. Steps are reported from the thread
- * that does the work; the bar renders on a thread of its own. Not for use by several working threads.
+ * <p>A progress that is not {@linkplain #open shown} does nothing, and needs no progressbar classes:
+ * the progressbar library ({@code me.tongfei:progressbar}) is an optional dependency of ddpm4j, which
+ * the command line has and a project that depends on ddpm4j need not have. Without it a progress that
+ * should be shown shows nothing either, and the first one in the JVM says so in one line.
+ *
+ * <p>Steps are reported from the thread that does the work; the bar renders on a thread of its own.
+ * Not for use by several working threads.
  */
 public final class ConsoleProgress implements AutoCloseable {
   /** In line mode, a line each time progress passes another multiple of this percentage. */
   public static final int LINE_PERCENT = 5;
 
-  private static final int WIDTH = 100;
   private static final int REFRESH_MILLIS = 500;
+  private static final String LIBRARY_CLASS = "me.tongfei.progressbar.ProgressBar";
+  private static final AtomicBoolean SAID_ABSENT = new AtomicBoolean();
 
-  private final ProgressBar bar;
-  private final Lines lines;
-  private int printedStep = -1;
+  /** The shown bar; null when nothing is shown. */
+  private final RenderedBar bar;
 
-  private ConsoleProgress(ProgressBar bar, Lines lines) {
+  private ConsoleProgress(RenderedBar bar) {
     this.bar = bar;
-    this.lines = lines;
   }
 
   /**
@@ -46,7 +46,8 @@ public final class ConsoleProgress implements AutoCloseable {
    * @param max the number of steps, or -1 until known ({@link #step(long, long)} sets it)
    * @param start steps already done (a resumed run), counted in the total but not in the speed
    * @param shown false for a progress that shows nothing (--no-progress, --quiet)
-   * @param lines where the lines go when the streams are not terminals, usually standard error
+   * @param lines where the lines go when the streams are not terminals, usually standard error; also
+   *     where the first progress without the progressbar library says that it shows nothing
    * @return the progress, to close when the work ends
    * @throws NullPointerException if {@code shown} and {@code task} or {@code lines} is null
    */
@@ -57,16 +58,27 @@ public final class ConsoleProgress implements AutoCloseable {
   /** {@link #open(String, long, long, boolean, PrintWriter)} in a given mode, redrawn every {@code refreshMillis}. */
   static ConsoleProgress open(String task, long max, long start, boolean shown, PrintWriter lines, boolean interactive,
       int refreshMillis) {
-    if (!shown) return new ConsoleProgress(null, null);
+    if (!shown) return new ConsoleProgress(null);
+    Objects.requireNonNull(task, "task");
     Objects.requireNonNull(lines, "lines");
-    ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(max).startsFrom(start, Duration.ZERO)
-        .setStyle(ProgressBarStyle.ASCII).showSpeed().setUnit(" it", 1).setUpdateIntervalMillis(refreshMillis);
-    if (interactive) return new ConsoleProgress(builder.build(), null);
-    Lines consumer = new Lines(lines);
-    // Renders on the bar's own timer would race with the working thread's: in line mode that thread renders alone.
-    ProgressBar bar = builder.setConsumer(consumer).setMaxRenderedLength(WIDTH).setUpdateIntervalMillis(Integer.MAX_VALUE).build();
-    consumer.bar = bar;
-    return new ConsoleProgress(bar, consumer);
+    if (!barLibraryPresent()) {
+      if (SAID_ABSENT.compareAndSet(false, true)) {
+        lines.println("ddpm4j: no progress bar: progressbar (me.tongfei:progressbar) is not on the class path");
+        lines.flush();
+      }
+      return new ConsoleProgress(null);
+    }
+    return new ConsoleProgress(RenderedBar.open(task, max, start, lines, interactive, refreshMillis));
+  }
+
+  /** @return whether the progressbar library can be loaded by ddpm4j's class loader (and, on the module path, is read) */
+  static boolean barLibraryPresent() {
+    try {
+      Class.forName(LIBRARY_CLASS, false, ConsoleProgress.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
   }
 
   /**
@@ -74,24 +86,12 @@ public final class ConsoleProgress implements AutoCloseable {
    * @param total steps in all (may grow as a task learns its length)
    */
   public void step(long done, long total) {
-    if (bar == null) return;
-    if (total != bar.getMax()) bar.maxHint(total);
-    stepTo(done);
+    if (bar != null) bar.step(done, total);
   }
 
   /** @param done steps done, of the total given at {@link #open} or by the last {@link #step(long, long)} */
   public void stepTo(long done) {
-    if (bar == null) return;
-    bar.stepTo(done);
-    long max = bar.getMax();
-    if (lines == null || max <= 0 || done <= bar.getStart()) return;
-    int step = (int) Math.min(100 / LINE_PERCENT, 100 * done / max / LINE_PERCENT);
-    if (step > printedStep) {
-      printedStep = step;
-      lines.printNext();
-      bar.refresh(); // renders now, on this thread, and the line shows this very step
-      lines.printIfPending(); // the bar had rendered this step already (its first render raced with the first step)
-    }
+    if (bar != null) bar.stepTo(done);
   }
 
   /** @param message text shown after the speed, e.g. {@code " loss 0.0500"} */
@@ -108,58 +108,5 @@ public final class ConsoleProgress implements AutoCloseable {
   @Override
   public void close() {
     if (bar != null) bar.close();
-  }
-
-  /**
-   * Line mode: prints the renders that {@link #stepTo} asks for, each as a line of its own. The bar renders
-   * once by itself, when it starts, and once when it closes; the final line at close shows the last state
-   * unless the last line already did.
-   */
-  private static final class Lines implements ProgressBarConsumer {
-    private final PrintWriter out;
-    private volatile ProgressBar bar;
-    private boolean printNext;
-    private long printedCurrent = -1;
-    private String last = "";
-
-    Lines(PrintWriter out) {
-      this.out = out;
-    }
-
-    synchronized void printNext() {
-      printNext = true;
-    }
-
-    synchronized void printIfPending() {
-      if (printNext) {
-        printNext = false;
-        print();
-      }
-    }
-
-    @Override
-    public int getMaxRenderedLength() {
-      return WIDTH;
-    }
-
-    @Override
-    public synchronized void accept(String rendered) {
-      last = rendered.stripTrailing();
-      printIfPending();
-    }
-
-    private void print() {
-      out.println(last);
-      out.flush();
-      ProgressBar b = bar;
-      if (b != null) printedCurrent = b.getCurrent();
-    }
-
-    /** Prints the final state unless the last line showed it. */
-    @Override
-    public synchronized void close() {
-      ProgressBar b = bar;
-      if (b != null && b.getMax() > 0 && !last.isEmpty() && b.getCurrent() != printedCurrent) print();
-    }
   }
 }

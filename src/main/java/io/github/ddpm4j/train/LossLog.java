@@ -1,6 +1,5 @@
 package io.github.ddpm4j.train;
 
-import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.io.FileErrors;
 import java.io.BufferedWriter;
@@ -17,16 +16,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.jfree.chart.ChartFactory;
-import org.jfree.chart.JFreeChart;
-import org.jfree.chart.plot.PlotOrientation;
-import org.jfree.data.xy.XYSeries;
-import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * The training loss, appended to a CSV file ({@code step,loss,lr,seconds}) as
  * it is produced and drawn as a PNG curve with JFreeChart: the raw loss and a
- * moving average over 50 steps.
+ * moving average over 50 steps. The curve needs JFreeChart on the class path
+ * ({@link #canPlot()}); the CSV file needs nothing.
  *
  * <p>Crash safety: opening the log rewrites the file with {@link AtomicFiles} (header and the
  * rows kept), so a crash then leaves the old file or the new one; {@link #flush()} forces the
@@ -37,8 +32,7 @@ import org.jfree.data.xy.XYSeriesCollection;
 public final class LossLog implements AutoCloseable {
   private static final int SMOOTHING = 50;
   private static final String HEADER = "step,loss,lr,seconds";
-  /** Plot size in pixels. */
-  private static final int WIDTH = 900, HEIGHT = 500;
+  private static final boolean PLOTTING = jfreechartPresent();
 
   private final Path file;
   private final FileChannel channel;
@@ -128,29 +122,37 @@ public final class LossLog implements AutoCloseable {
   }
 
   /**
-   * Draws the loss curve ({@value #WIDTH}x{@value #HEIGHT} pixels), encoded in memory and written with
-   * {@link AtomicFiles}; it registers no shutdown hook, so it works while the JVM shuts down (Ctrl-C).
+   * Draws the loss curve ({@value LossPlot#WIDTH}x{@value LossPlot#HEIGHT} pixels) with JFreeChart,
+   * encoded in memory and written with {@link AtomicFiles}; it registers no shutdown hook, so it works
+   * while the JVM shuts down (Ctrl-C). JFreeChart ({@code org.jfree:jfreechart}) is an optional
+   * dependency of ddpm4j: without it ({@link #canPlot()} false) this writes nothing.
    *
    * @param png the output file
+   * @return whether it was drawn: false when JFreeChart is not on the class path
    * @throws java.nio.file.FileSystemException naming the file and the reason if writing fails
    * @throws IOException if encoding fails
    */
-  public void plot(Path png) throws IOException {
-    XYSeries raw = new XYSeries("loss");
-    XYSeries smooth = new XYSeries("moving average (" + SMOOTHING + " steps)");
-    double sum = 0;
-    for (int i = 0; i < points.size(); i++) {
-      raw.add(points.get(i)[0], points.get(i)[1]);
-      sum += points.get(i)[1];
-      if (i >= SMOOTHING) sum -= points.get(i - SMOOTHING)[1];
-      smooth.add(points.get(i)[0], sum / Math.min(i + 1, SMOOTHING));
+  public boolean plot(Path png) throws IOException {
+    if (!canPlot()) return false;
+    LossPlot.write(points, SMOOTHING, png);
+    return true;
+  }
+
+  /**
+   * @return whether {@link #plot} can draw: JFreeChart is on the class path (and, on the module path,
+   *     in the module graph: {@code --add-modules org.jfree.jfreechart})
+   */
+  public static boolean canPlot() {
+    return PLOTTING;
+  }
+
+  private static boolean jfreechartPresent() {
+    try {
+      Class.forName("org.jfree.chart.JFreeChart", false, LossLog.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
     }
-    XYSeriesCollection data = new XYSeriesCollection();
-    data.addSeries(raw);
-    data.addSeries(smooth);
-    JFreeChart chart = ChartFactory.createXYLineChart("DDPM training loss", "step", "MSE(eps, eps_theta)", data,
-        PlotOrientation.VERTICAL, true, false, false);
-    ImageWriter.writePng(chart.createBufferedImage(WIDTH, HEIGHT), png);
   }
 
   /**

@@ -51,7 +51,9 @@ import java.util.regex.Pattern;
  * <p>Into the output folder it writes {@code checkpoint.pt} (see
  * {@link Checkpoint}), {@code loss.csv}, {@code loss.png}, and sample grids
  * {@code samples/step-NNNNNN.png} drawn with the EMA weights, every file with
- * {@link AtomicFiles}. A run resumed from its checkpoint continues exactly as if
+ * {@link AtomicFiles}. {@code loss.png} needs JFreeChart, an optional dependency of ddpm4j:
+ * without it on the class path the run skips the plot and says so once in its log, and the
+ * progress bar ({@link ConsoleProgress}) likewise needs the progressbar library. A run resumed from its checkpoint continues exactly as if
  * never interrupted: on the CPU the weights are bit-identical to an uninterrupted run's.
  *
  * <p>Crash safety: a new run ({@link Mode#NEW}) never overwrites a folder that holds a run;
@@ -236,6 +238,7 @@ public final class Trainer {
       }
       log.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%n", data.source(),
           data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads());
+      if (!LossLog.canPlot()) log.println("ddpm4j: loss.png is not drawn: JFreeChart (org.jfree:jfreechart) is not on the class path");
       log.flush();
       try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
         Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
@@ -249,10 +252,10 @@ public final class Trainer {
         if (done == config.trainSteps()) {
           log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
         } else if (done > 0) {
-          log.printf(Locale.ROOT, "ddpm4j: interrupted at step %d: wrote checkpoint.pt, loss.csv, loss.png in %s; continue with --resume%n",
-              done, output.dir());
+          log.printf(Locale.ROOT, "ddpm4j: interrupted at step %d: wrote checkpoint.pt, %s in %s; continue with --resume%n",
+              done, lossFiles(), output.dir());
         } else {
-          log.printf(Locale.ROOT, "ddpm4j: interrupted before the first step: wrote loss.csv, loss.png in %s, no checkpoint%n", output.dir());
+          log.printf(Locale.ROOT, "ddpm4j: interrupted before the first step: wrote %s in %s, no checkpoint%n", lossFiles(), output.dir());
         }
         log.flush();
         return done;
@@ -265,6 +268,11 @@ public final class Trainer {
         // The JVM is already exiting; the hook is running and will return now.
       }
     }
+  }
+
+  /** @return the loss files a run writes: {@code loss.csv}, and {@code loss.png} where JFreeChart is present */
+  private static String lossFiles() {
+    return LossLog.canPlot() ? "loss.csv, loss.png" : "loss.csv";
   }
 
   /**

@@ -27,11 +27,14 @@ import org.junit.jupiter.api.io.TempDir;
  * ddpm4j is a named module ({@code io.github.ddpm4j}): it exports every package but the
  * generated bindings, and runs on the module path with native access granted to it alone:
  * {@code train} (picocli, Gson, JFreeChart, image output) and {@code info --checkpoint}
- * (Pyrolite, Gson) in a JVM that has the library and its dependencies on the module path.
+ * (Pyrolite, Gson) in a JVM that has the library and its dependencies on the module path, the
+ * command line's optional ones resolved with {@code --add-modules}.
  * The other tests run on the class path.
  */
 class ModulePathTest {
   private static final String MODULE = "io.github.ddpm4j";
+  /** The command line's dependencies, which the module requires statically (optional for the library). */
+  static final String CLI_MODULES = "info.picocli,me.tongfei.progressbar,org.jfree.jfreechart";
 
   @TempDir Path dir;
 
@@ -69,7 +72,7 @@ class ModulePathTest {
   /** Runs the command line as the module's main class and returns its output, checking that it succeeded without warnings. */
   private String run(String modulePath, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of(ChildJvm.java(), "--enable-native-access=" + MODULE, "-Djava.awt.headless=true",
-        "--module-path", modulePath, "--module", MODULE + "/" + Main.class.getName()));
+        "--module-path", modulePath, "--add-modules", CLI_MODULES, "--module", MODULE + "/" + Main.class.getName()));
     cmd.addAll(List.of(args));
     Path log = dir.resolve("child.log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
