@@ -8,51 +8,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.NodeList;
 
 /**
  * The command line's dependencies (picocli, progressbar with jline, JFreeChart) are optional in the
  * library's POM, so a project that depends on ddpm4j does not get them. The library classes such a
  * project uses work without them: training through {@link Trainer} (whose progress bar then shows
  * nothing, and whose loss plot is skipped with one line in the log), loading the checkpoint, sampling.
+ * {@code ArtifactTest} checks the POM itself.
  */
 class WithoutCliDependenciesTest {
   /** Class-path entries of the command line's dependencies. */
   private static final Pattern CLI_ONLY = Pattern.compile(".*/(picocli|progressbar|jline[^/]*|jfreechart)/.*");
 
   @TempDir Path dir;
-
-  /** The library's POM: the command line's dependencies are optional, and a consumer gets Gson and Pyrolite alone. */
-  @Test
-  void thePomMarksThemOptional() throws Exception {
-    Document pom = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(Path.of("pom.xml").toFile());
-    NodeList dependencies = pom.getElementsByTagName("dependency");
-    Set<String> optional = new TreeSet<>();
-    Set<String> inherited = new TreeSet<>();
-    for (int i = 0; i < dependencies.getLength(); i++) {
-      Element d = (Element) dependencies.item(i);
-      if (!(d.getParentNode().getParentNode() instanceof Element p) || !p.getTagName().equals("project")) continue;
-      String scope = child(d, "scope");
-      if (scope.equals("test") || scope.equals("provided")) continue;
-      (child(d, "optional").equals("true") ? optional : inherited).add(child(d, "artifactId"));
-    }
-    assertEquals(Set.of("jfreechart", "picocli", "progressbar"), optional);
-    assertEquals(Set.of("gson", "pickle"), inherited);
-  }
-
-  private static String child(Element e, String tag) {
-    NodeList n = e.getElementsByTagName(tag);
-    return n.getLength() == 0 ? "" : n.item(0).getTextContent().strip();
-  }
 
   @Test
   void trainingLoadingAndSamplingNeedNoneOfThem() throws Exception {
