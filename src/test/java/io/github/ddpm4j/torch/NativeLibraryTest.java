@@ -13,6 +13,7 @@ import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,6 +71,38 @@ class NativeLibraryTest {
     ChildJvm.Result repaired = load(jar, cache, 0);
     assertEquals(0, repaired.code(), repaired.output());
     assertArrayEquals(shim, Files.readAllBytes(library), "a file with other bytes is replaced");
+  }
+
+  /**
+   * Where the user's cache folder cannot be written (a home folder that cannot be created here), the
+   * shim goes to a folder of this user's below the temporary folder, which only its owner may write;
+   * such a folder that others may write is refused, and the error names every folder tried.
+   */
+  @Test
+  void withoutAWritableCacheTheShimGoesToAPrivateTemporaryFolder() throws Exception {
+    Path jar = shimJar();
+    Path tmp = Files.createDirectories(dir.resolve("tmp"));
+    ChildJvm.Result r = loadWithoutCache(jar, tmp);
+    assertEquals(0, r.code(), r.output());
+    Path fallback = tmp.resolve("ddpm4j-native-" + System.getProperty("user.name"));
+    assertTrue(Path.of(text(r, "library")).startsWith(fallback), r.output());
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fallback)));
+
+    Path shared = Files.createDirectories(dir.resolve("shared-tmp"));
+    Path open = Files.createDirectory(shared.resolve(fallback.getFileName()));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    ChildJvm.Result refused = loadWithoutCache(jar, shared);
+    assertEquals(3, refused.code(), refused.output());
+    String error = text(refused, "error");
+    assertTrue(error.startsWith("cannot extract libddpm4j.so into /proc/ddpm4j-no-home/.cache/ddpm4j/native ("), error);
+    assertTrue(error.contains(open + " (" + open + ": writable by other users)"), error);
+    assertTrue(error.contains("set -Dddpm4j.nativeDir"), error);
+  }
+
+  /** Runs {@link LibraryLoad} with no usable cache folder (no XDG_CACHE_HOME, a home that cannot exist) and {@code tmp} as java.io.tmpdir. */
+  private static ChildJvm.Result loadWithoutCache(Path jar, Path tmp) throws Exception {
+    return ChildJvm.run(List.of("env", "-u", "XDG_CACHE_HOME"), List.of("-cp", jar + File.pathSeparator + System.getProperty("java.class.path"),
+        "-Duser.home=/proc/ddpm4j-no-home", "-Djava.io.tmpdir=" + tmp), LibraryLoad.class);
   }
 
   /**
