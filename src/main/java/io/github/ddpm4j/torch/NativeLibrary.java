@@ -244,7 +244,7 @@ public final class NativeLibrary {
    * @param torchVersion the LibTorch the shim was built against, or null where unknown
    * @return how to install LibTorch, or to use a shim built for the one installed
    */
-  static String installHint(String torchVersion) {
+  private static String installHint(String torchVersion) {
     String debian = "on Debian, 'apt install libtorch-dev' installs LibTorch 1.13 (for a ddpm4j built with DDPM4J_LIBTORCH=debian)";
     String wheel = torchVersion == null || torchVersion.startsWith("1.") ? "2.13.0" : torchVersion;
     String fetch = "ddpm4j's 'scripts/fetch-libtorch " + wheel + "' unpacks LibTorch " + wheel

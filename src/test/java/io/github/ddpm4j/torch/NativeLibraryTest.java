@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -130,6 +131,25 @@ class NativeLibraryTest {
     assertTrue(error.contains("apt install libtorch-dev"), error);
     assertTrue(error.contains("scripts/fetch-libtorch 2.13.0"), error);
     assertTrue(error.contains("-Dddpm4j.library"), error);
+  }
+
+  /** The dynamic linker's other usual reasons get their own advice; a LibTorch 1.13 shim points at Debian's package first. */
+  @Test
+  void theLinkersReasonsGetTheirAdvice() {
+    Path shim = Path.of("/opt/app/libddpm4j.so");
+    Properties debian = new Properties();
+    debian.setProperty("libtorch.version", "1.13.0");
+    debian.setProperty("libtorch.dir", "/usr/lib/x86_64-linux-gnu");
+    String undefined = NativeLibrary.loadFailure(shim, "/opt/app/libddpm4j.so: undefined symbol: _ZN3c104impl3cow11cow_deleterEPv", debian);
+    assertTrue(undefined.contains("not the one it was built against, LibTorch 1.13.0 (in /usr/lib/x86_64-linux-gnu)"), undefined);
+    assertTrue(undefined.indexOf("apt install libtorch-dev") < undefined.indexOf("scripts/fetch-libtorch 2.13.0"), undefined);
+    String noexec = NativeLibrary.loadFailure(shim, "/opt/app/libddpm4j.so: failed to map segment from shared object", new Properties());
+    assertTrue(noexec.contains("mounted noexec: set -Dddpm4j.nativeDir"), noexec);
+    String other = NativeLibrary.loadFailure(shim, "libgomp.so.1: cannot open shared object file: No such file or directory", debian);
+    assertTrue(other.endsWith("It needs libgomp.so.1, which is not installed."), other);
+    String unknown = NativeLibrary.loadFailure(shim, null, new Properties());
+    assertTrue(unknown.startsWith("cannot load the native library /opt/app/libddpm4j.so: the dynamic linker refused it. ddpm4j needs "
+        + "the LibTorch it was built against at run time."), unknown);
   }
 
   /** Runs {@link LibraryLoad} with {@code jar} first on the class path and {@code cache} as the extraction folder. */
