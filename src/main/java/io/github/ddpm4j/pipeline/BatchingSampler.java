@@ -260,20 +260,10 @@ public final class BatchingSampler implements AutoCloseable {
    */
   @Override
   public void close() {
-    lock.lock();
     try {
-      shutdown = true;
-      arrived.signalAll();
-    } finally {
-      lock.unlock();
-    }
-    for (Thread t : workers) {
-      try {
-        t.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+      close(Duration.ofNanos(Long.MAX_VALUE));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -292,9 +282,9 @@ public final class BatchingSampler implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long start = System.nanoTime(), budget = timeout.toNanos(); // saturates at Long.MAX_VALUE
     for (Thread t : workers) {
-      long left = deadline - System.nanoTime();
+      long left = budget - (System.nanoTime() - start);
       if (left <= 0 || !t.join(Duration.ofNanos(left))) return false;
     }
     return true;
