@@ -61,7 +61,14 @@ WORKLOADS = [
      r"UNetBenchmark\.trainStep$", {"config": "cpu-default", "batch": "64"}, 1),
     ("train seed b64", ["--workload", "train", "--config", "seed", "--batch", "64"],
      r"UNetBenchmark\.trainStep$", {"config": "seed", "batch": "64"}, 1),
+    # one call of the public pipeline (DDPMPipeline.sample) against the same loop in Python; bench/cpp has no
+    # reverse loop, so this row has no C++ contenders
+    ("pipeline ddim50 b1", ["--workload", "sample", "--config", "cpu-default", "--batch", "1", "--sampler", "ddim", "--steps", "50"],
+     r"PipelineBenchmark\.sample$", {"config": "cpu-default", "batch": "1", "steps": "50"}, 4),
 ]
+
+# workloads that bench/cpp does not implement: only Java and Python run them
+NO_CPP = {"sample"}
 
 
 ENV = dict(os.environ)
@@ -223,7 +230,7 @@ def run_round(r, a, lt, workload, javas, cpps, medians):
     common = ["--threads", str(a.threads), "--warmup", str(warmup), "--reps", str(reps), "--device", a.device]
     # add16's tensors are far below the cache's smallest block: one Java run covers it
     order = javas[:1] if name.startswith("add16") else list(javas)
-    order += cpps + ["python"]
+    order += ([] if args[1] in NO_CPP else cpps) + ["python"]
     order = order[r % len(order):] + order[:r % len(order)]
     for who in order:
         if who.startswith("java"):

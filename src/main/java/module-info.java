@@ -37,6 +37,7 @@ module io.github.ddpm4j {
   exports io.github.ddpm4j.diffusion;
   exports io.github.ddpm4j.data;
   exports io.github.ddpm4j.train;
+  exports io.github.ddpm4j.pipeline;
   exports io.github.ddpm4j.cli;
 
   // Gson reads and writes the training configuration (a record holding the UNet's) by reflection.

@@ -65,7 +65,7 @@ final class AnimateCommand implements Callable<Integer> {
         x = sampling.sample(count, s.model().imageShape(), common.seed, recorder.andThen((Progress) bar::step));
       }
       try (Trajectory tr = recorder.trajectory(x)) {
-        s.model().requireFinite(tr.x0Hat());
+        s.requireFinite(tr.x0Hat());
         int frames = (int) tr.x0Hat().size(0);
         if (gif) {
           List<BufferedImage> images = new ArrayList<>();

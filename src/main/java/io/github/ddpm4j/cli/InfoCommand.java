@@ -1,6 +1,7 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.nn.StateDictMismatchException;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.CpuCache;
 import io.github.ddpm4j.torch.Device;
@@ -44,10 +45,16 @@ final class InfoCommand implements Callable<Integer> {
     out.println("CPU cache:   " + (cacheLimit == 0 ? "off" : "up to " + (cacheLimit >> 20) + " MiB of freed blocks kept ("
         + CpuCache.LIMIT_PROPERTY + ")"));
     if (checkpoint != null) {
-      try (LoadedModel m = LoadedModel.open(checkpoint, device, true, false)) {
-        describe(m.config(), m.model());
+      try (Checkpoint.Contents ck = Checkpoint.read(checkpoint); UNet model = new UNet(ck.config().model())) {
+        try {
+          model.loadStateDict(ck.ema(), true);
+        } catch (StateDictMismatchException e) {
+          throw new IOException(checkpoint + ": its " + Checkpoint.EMA + "* weights do not fit the UNet its configuration describes: "
+              + e.getMessage(), e);
+        }
+        describe(ck.config(), model);
+        describeWeights(ck.entries());
       }
-      describeWeights();
     } else {
       TrainConfig config = TrainConfig.defaults();
       try (UNet model = new UNet(config.model())) {
@@ -64,28 +71,26 @@ final class InfoCommand implements Callable<Integer> {
    * infinite, and the largest finite |w|; and a warning line for each group that has non-finite or
    * extreme values (|w| above {@link Checkpoint.WeightStats#EXTREME}).
    */
-  private void describeWeights() throws IOException {
+  private void describeWeights(StateDict ck) {
     PrintWriter out = common.out();
     List<String> warnings = new ArrayList<>();
-    try (StateDict ck = Checkpoint.open(checkpoint)) {
-      String label = "weights:     ";
-      for (String group : List.of("model", "ema")) {
-        Checkpoint.WeightStats w = Checkpoint.weightStats(ck, group + ".");
-        String name = (group + ":     ").substring(0, 7);
-        if (w.allFinite()) {
-          out.printf(Locale.ROOT, "%s%s%,d values, 0 non-finite, largest |w| %.2g%n", label, name, w.values(), w.maxAbs());
-        } else {
-          out.printf(Locale.ROOT, "%s%s%,d values, %,d non-finite (first: %s), largest finite |w| %s%n", label, name, w.values(),
-              w.nonFinite(), w.firstNonFinite(), Double.isNaN(w.maxAbs()) ? "-" : String.format(Locale.ROOT, "%.2g", w.maxAbs()));
-          warnings.add(String.format(Locale.ROOT, "warning: %s weights are not all finite (%,d NaN or infinite values): the run "
-              + "diverged, and sampling from them fails", group, w.nonFinite()));
-        }
-        if (w.extreme()) {
-          warnings.add(String.format(Locale.ROOT, "warning: %s weights reach |w| = %.2g, more than %.0e: the run has probably diverged",
-              group, w.maxAbs(), Checkpoint.WeightStats.EXTREME));
-        }
-        label = "             ";
+    String label = "weights:     ";
+    for (String group : List.of("model", "ema")) {
+      Checkpoint.WeightStats w = Checkpoint.weightStats(ck, group.equals("model") ? Checkpoint.MODEL : Checkpoint.EMA);
+      String name = (group + ":     ").substring(0, 7);
+      if (w.allFinite()) {
+        out.printf(Locale.ROOT, "%s%s%,d values, 0 non-finite, largest |w| %.2g%n", label, name, w.values(), w.maxAbs());
+      } else {
+        out.printf(Locale.ROOT, "%s%s%,d values, %,d non-finite (first: %s), largest finite |w| %s%n", label, name, w.values(),
+            w.nonFinite(), w.firstNonFinite(), Double.isNaN(w.maxAbs()) ? "-" : String.format(Locale.ROOT, "%.2g", w.maxAbs()));
+        warnings.add(String.format(Locale.ROOT, "warning: %s weights are not all finite (%,d NaN or infinite values): the run "
+            + "diverged, and sampling from them fails", group, w.nonFinite()));
       }
+      if (w.extreme()) {
+        warnings.add(String.format(Locale.ROOT, "warning: %s weights reach |w| = %.2g, more than %.0e: the run has probably diverged",
+            group, w.maxAbs(), Checkpoint.WeightStats.EXTREME));
+      }
+      label = "             ";
     }
     warnings.forEach(out::println);
   }

@@ -7,6 +7,7 @@ import io.github.ddpm4j.data.ImageFolderReader;
 import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.diffusion.Interpolator;
 import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.pipeline.DDPMPipeline;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.Scope;
@@ -63,7 +64,7 @@ final class InterpolateCommand implements Callable<Integer> {
     Device device = common.apply();
     Sampling.outputFolder(out);
     try (Sampling s = Sampling.open(model.checkpoint, device, execution); Scope scope = Scope.open()) {
-      LoadedModel m = s.model();
+      DDPMPipeline m = s.model();
       int step = t == null ? m.config().timesteps() / 2 : t;
       if (step >= m.config().timesteps()) {
         throw new IllegalArgumentException("--t must be in [0, " + m.config().timesteps() + ") for this model, got " + step);
@@ -84,14 +85,14 @@ final class InterpolateCommand implements Callable<Integer> {
         }
       }
       Tensor images = Torch.cat(strip, 0);
-      m.requireFinite(images);
+      s.requireFinite(images);
       ImageWriter.writePng(ImageWriter.grid(images, frames, 2), out);
     }
     common.report("wrote " + frames + " images from lambda = 0 to 1 into " + out);
     return 0;
   }
 
-  private Tensor sources(LoadedModel m) throws Exception {
+  private Tensor sources(DDPMPipeline m) throws Exception {
     int size = m.config().imageSize();
     int channels = m.config().model().imageChannels();
     if (sources.images != null) {

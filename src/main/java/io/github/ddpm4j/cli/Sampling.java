@@ -7,6 +7,7 @@ import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.io.InvalidSettingException;
+import io.github.ddpm4j.pipeline.DDPMPipeline;
 import io.github.ddpm4j.torch.Autocast;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.MemoryFormat;
@@ -28,16 +29,16 @@ final class Sampling implements AutoCloseable {
   /** Most images one command draws: they are sampled as one batch. */
   static final int MAX_COUNT = 4096;
 
-  private final LoadedModel model;
+  private final DDPMPipeline model;
   private final Autocast autocast;
   private final CudaGraphEpsilon graphs;
   private final GaussianDiffusion diffusion;
 
-  private Sampling(LoadedModel model, Autocast autocast, CudaGraphEpsilon graphs) {
+  private Sampling(DDPMPipeline model, Autocast autocast, CudaGraphEpsilon graphs) {
     this.model = model;
     this.autocast = autocast;
     this.graphs = graphs;
-    this.diffusion = graphs == null ? model.diffusion() : new GaussianDiffusion(graphs, model.schedule());
+    this.diffusion = graphs == null ? model.diffusion() : new GaussianDiffusion(graphs, model.scheduler());
   }
 
   /**
@@ -50,14 +51,14 @@ final class Sampling implements AutoCloseable {
    */
   static Sampling open(Path checkpoint, Device device, ExecutionOptions execution) throws IOException {
     execution.check(device);
-    LoadedModel m = LoadedModel.open(checkpoint, device, true);
+    DDPMPipeline m = DDPMPipeline.fromCheckpoint(checkpoint, device);
     Autocast ac = null;
     try {
-      if (execution.memoryFormat() != MemoryFormat.CONTIGUOUS_FORMAT) m.model().to(execution.memoryFormat());
+      if (execution.memoryFormat() != MemoryFormat.CONTIGUOUS_FORMAT) m.unet().to(execution.memoryFormat());
       Precision p = execution.precision() != null ? execution.precision() : m.config().precision();
       p.checkDevice(device);
       ac = p.autocast();
-      return new Sampling(m, ac, execution.cudaGraphs ? new CudaGraphEpsilon(m.model(), device) : null);
+      return new Sampling(m, ac, execution.cudaGraphs ? new CudaGraphEpsilon(m.unet(), device) : null);
     } catch (RuntimeException | Error e) {
       if (ac != null) ac.close();
       m.close();
@@ -71,8 +72,16 @@ final class Sampling implements AutoCloseable {
   }
 
   /** @return the checkpoint's model, configuration and image shape */
-  LoadedModel model() {
+  DDPMPipeline model() {
     return model;
+  }
+
+  /**
+   * @param images what a sampler made with this model
+   * @throws IllegalStateException naming the checkpoint if a value is NaN or infinite
+   */
+  void requireFinite(Tensor images) {
+    model.requireFinite(images);
   }
 
   /** Frees the CUDA graphs, restores the thread's autocast mode and frees the model. */
@@ -128,7 +137,7 @@ final class Sampling implements AutoCloseable {
       try (ConsoleProgress bar = common.progress("sample", -1)) {
         x = sampler.options(s.model().config().timesteps()).create(s.diffusion()).sample(n, s.model().imageShape(), seed, (Progress) bar::step);
       }
-      s.model().requireFinite(x);
+      s.requireFinite(x);
       if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
       if (singles != null) {
         for (int i = 0; i < n; i++) {

@@ -2,6 +2,7 @@ package io.github.ddpm4j.console;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarConsumer;
@@ -30,7 +31,9 @@ final class RenderedBar {
   static RenderedBar open(String task, long max, long start, PrintWriter lines, boolean interactive, int refreshMillis) {
     ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(max).startsFrom(start, Duration.ZERO)
         .setStyle(ProgressBarStyle.ASCII).showSpeed().setUnit(" it", 1).setUpdateIntervalMillis(refreshMillis);
-    if (interactive) return new RenderedBar(builder.build(), null);
+    // On a terminal: carriage-return redraws of the bar's own line, as tqdm does. The library's default there moves
+    // the cursor up by the lines it counts itself, which lands on another line once anything else is printed.
+    if (interactive) return new RenderedBar(builder.setConsumer(new ConsoleProgressBarConsumer(System.err)).build(), null);
     Lines consumer = new Lines(lines);
     // Renders on the bar's own timer would race with the working thread's: in line mode that thread renders alone.
     ProgressBar bar = builder.setConsumer(consumer).setMaxRenderedLength(WIDTH).setUpdateIntervalMillis(Integer.MAX_VALUE).build();

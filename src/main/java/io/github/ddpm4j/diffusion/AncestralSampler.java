@@ -38,14 +38,14 @@ public final class AncestralSampler implements Sampler {
    * @param xt the images at {@code t}, float32 {@code [batch, channels, height, width]}
    * @param t the timestep index of {@code xt}, in [0, T)
    * @param tPrev {@code t - 1}
-   * @param generator the source of {@code z}; nothing is drawn at {@code t = 0}
+   * @param noise the source of {@code z}; nothing is drawn at {@code t = 0}
    * @return {@code x_{t-1}} and {@code x0Hat}
    * @throws IllegalArgumentException if the model does not suit {@code xt}
    */
   @Override
-  public Update step(Tensor xt, int t, int tPrev, Generator generator) {
+  public Update step(Tensor xt, int t, int tPrev, Noise noise) {
     Prediction p = diffusion.pMeanVariance(xt, t);
-    return new Update(diffusion.pSample(p, t, generator), p.x0Hat());
+    return new Update(diffusion.pSample(p, t, noise), p.x0Hat());
   }
 
   /**
@@ -65,7 +65,7 @@ public final class AncestralSampler implements Sampler {
   /** {@link #denoise(Tensor, int, Generator, StepObserver)} that frees {@code xt} when {@code owned}. */
   Tensor denoise(Tensor xt, int t, boolean owned, Generator generator, StepObserver observer) {
     diffusion.schedule().checkIndex(t);
-    return ReverseLoop.run(this, upTo(t), xt, owned, generator, observer);
+    return ReverseLoop.run(this, upTo(t), xt, owned, Noise.of(generator), observer);
   }
 
   private static int[] upTo(int last) {

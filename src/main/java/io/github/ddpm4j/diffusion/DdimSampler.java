@@ -80,12 +80,12 @@ public final class DdimSampler implements Sampler {
    * @param xt the images at {@code t}, float32 {@code [batch, channels, height, width]}
    * @param t the timestep index of {@code xt}, in [0, T)
    * @param tPrev the next timestep index, below {@code t}, or -1
-   * @param generator the source of {@code z}; nothing is drawn when {@code sigma_i = 0}
+   * @param noise the source of {@code z}; nothing is drawn when {@code sigma_i = 0}
    * @return {@code x_{tau_{i-1}}} and {@code x0Hat}
    * @throws IllegalArgumentException if the model does not suit {@code xt}
    */
   @Override
-  public Update step(Tensor xt, int t, int tPrev, Generator generator) {
+  public Update step(Tensor xt, int t, int tPrev, Noise noise) {
     NoiseSchedule schedule = diffusion.schedule();
     double alphaBar = schedule.alphaBar(t);
     double alphaBarPrev = tPrev < 0 ? 1.0 : schedule.alphaBar(tPrev);
@@ -98,7 +98,7 @@ public final class DdimSampler implements Sampler {
     double sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
     double dirCoef = Math.sqrt(Math.max(0.0, 1 - alphaBarPrev - sigma * sigma));
     Tensor next = x0Hat.mul(Math.sqrt(alphaBarPrev)).add(eps.mul(dirCoef));
-    if (sigma > 0) next = next.add(Torch.randnLike(xt, generator).mul(sigma));
+    if (sigma > 0) next = next.add(noise.randnLike(xt).mul(sigma));
     return new Update(next, x0Hat);
   }
 }

@@ -248,7 +248,7 @@ public final class GaussianDiffusion {
       Prediction p = predict(xt, t, index);
       long[] range = minMax(index);
       if (range[1] == 0) return Scope.keep(p.mean());
-      Tensor noise = noise(p, generator);
+      Tensor noise = noise(p, Noise.of(generator));
       if (range[0] == 0) noise = noise.mul(index.ne(0).to(xt.dtype()).view(broadcastShape(xt)));
       return Scope.keep(p.mean().add(noise));
     }
@@ -265,10 +265,24 @@ public final class GaussianDiffusion {
    * @throws IllegalArgumentException naming {@code t} when out of range
    */
   public Tensor pSample(Prediction p, int t, Generator generator) {
+    return pSample(p, t, Noise.of(generator));
+  }
+
+  /**
+   * {@link #pSample(Prediction, int, Generator)} with the noise from a {@link Noise} source (one generator per
+   * group of rows, for batches of several requests).
+   *
+   * @param p the prediction at {@code t} ({@link #pMeanVariance(Tensor, int)})
+   * @param t the timestep index of the prediction, in [0, T)
+   * @param noise the source of {@code z}; unused at {@code t = 0}
+   * @return {@code x_{t-1}}, the shape and dtype of {@code p.mean()}; at {@code t = 0} it is {@code p.mean()} itself
+   * @throws IllegalArgumentException naming {@code t} when out of range
+   */
+  public Tensor pSample(Prediction p, int t, Noise noise) {
     schedule.checkIndex(t);
     if (t == 0) return p.mean();
     try (Scope scope = Scope.open()) {
-      return Scope.keep(p.mean().add(noise(p, generator)));
+      return Scope.keep(p.mean().add(noise(p, noise)));
     }
   }
 
@@ -346,9 +360,9 @@ public final class GaussianDiffusion {
     return new Prediction(Scope.keep(p.mean()), Scope.keep(p.variance()), Scope.keep(p.x0Hat()), Scope.keep(p.epsTheta()));
   }
 
-  /** {@code sigma_t z} with {@code z ~ N(0, I)} drawn from {@code generator}. */
-  private static Tensor noise(Prediction p, Generator generator) {
-    Tensor z = Torch.randnLike(p.mean(), generator);
+  /** {@code sigma_t z} with {@code z ~ N(0, I)} drawn from {@code noise}. */
+  private static Tensor noise(Prediction p, Noise noise) {
+    Tensor z = noise.randnLike(p.mean());
     return p.variance().sqrt().mul(z);
   }
 

@@ -1,6 +1,6 @@
 package io.github.ddpm4j.diffusion;
 
-import io.github.ddpm4j.nn.Module;
+import io.github.ddpm4j.nn.EvalMode;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Generator;
 import io.github.ddpm4j.torch.GradMode;
@@ -8,11 +8,14 @@ import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
 
 /**
  * The one reverse loop that every {@link Sampler} runs: from an image at the last of its
  * timesteps down to {@code x_0}, one {@link Sampler#step} per timestep, in inference mode with
- * the model in evaluation mode.
+ * the model in evaluation mode on this thread only ({@link EvalMode}: a model shared with a thread
+ * that trains it keeps its training mode there). An interrupted thread stops after the current
+ * step with {@link CancellationException}, its intermediate images freed.
  */
 final class ReverseLoop {
   private ReverseLoop() {}
@@ -25,15 +28,18 @@ final class ReverseLoop {
    * @param owned whether the loop frees {@code x} once the next image exists (it never frees a caller's input)
    * @return the images after the last step; join the caller's scope
    */
-  static Tensor run(Sampler sampler, int[] tau, Tensor x, boolean owned, Generator generator, StepObserver observer) {
+  static Tensor run(Sampler sampler, int[] tau, Tensor x, boolean owned, Noise noise, StepObserver observer) {
     Objects.requireNonNull(observer, "observer");
     Tensor start = x;
-    try (Mode mode = new Mode(sampler.diffusion().epsModel())) {
+    try (Mode mode = new Mode()) {
       for (int i = tau.length - 1; i >= 0; i--) {
         Tensor next;
         try (Scope step = Scope.open()) {
-          Sampler.Update u = sampler.step(x, tau[i], i > 0 ? tau[i - 1] : -1, generator);
+          Sampler.Update u = sampler.step(x, tau[i], i > 0 ? tau[i - 1] : -1, noise);
           observer.afterStep(new StepObserver.Step(tau.length - i, tau.length, tau[i], x, u.x0Hat(), u.next()));
+          if (Thread.currentThread().isInterrupted()) {
+            throw new CancellationException("sampling was interrupted after step " + (tau.length - i) + " of " + tau.length);
+          }
           next = Scope.keep(u.next());
         }
         if (owned || x != start) x.close();
@@ -53,6 +59,20 @@ final class ReverseLoop {
    * @throws IllegalArgumentException naming {@code n} or {@code imageShape} when not positive
    */
   static Tensor noise(GaussianDiffusion diffusion, long n, long[] imageShape, Generator generator) {
+    return Torch.randn(batchShape(n, imageShape), DType.FLOAT32, diffusion.schedule().device(), generator);
+  }
+
+  /**
+   * An uninitialised tensor of {@code x_T}'s shape, dtype and device, to draw noise like.
+   *
+   * @return float32 {@code [n, channels, height, width]} on the schedule's device; the caller closes it
+   * @throws IllegalArgumentException naming {@code n} or {@code imageShape} when not positive
+   */
+  static Tensor shapeOnly(GaussianDiffusion diffusion, long n, long[] imageShape) {
+    return Torch.empty(batchShape(n, imageShape), DType.FLOAT32, diffusion.schedule().device());
+  }
+
+  private static long[] batchShape(long n, long[] imageShape) {
     if (n < 1) throw new IllegalArgumentException("n = " + n + " must be >= 1");
     if (imageShape == null || imageShape.length == 0) {
       throw new IllegalArgumentException("imageShape must list the image dimensions, e.g. {channels, height, width}");
@@ -63,27 +83,22 @@ final class ReverseLoop {
       if (imageShape[i] < 1) throw new IllegalArgumentException("imageShape[" + i + "] = " + imageShape[i] + " must be >= 1");
       shape[i + 1] = imageShape[i];
     }
-    return Torch.randn(shape, DType.FLOAT32, diffusion.schedule().device(), generator);
+    return shape;
   }
 
-  /** Inference mode on, and a model that is a {@link Module} in evaluation mode (dropout off), restored on close. */
+  /** Inference mode and evaluation mode on, on this thread, until closed. */
   private static final class Mode implements AutoCloseable {
     private final GradMode grad;
-    private final Module switched;
+    private final EvalMode eval;
 
-    Mode(EpsilonModel model) {
+    Mode() {
       this.grad = GradMode.inferenceMode();
-      if (model instanceof Module m && m.isTraining()) {
-        m.eval();
-        switched = m;
-      } else {
-        switched = null;
-      }
+      this.eval = EvalMode.enter();
     }
 
     @Override
     public void close() {
-      if (switched != null) switched.train(true);
+      eval.close();
       grad.close();
     }
   }

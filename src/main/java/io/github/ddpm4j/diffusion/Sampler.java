@@ -47,11 +47,12 @@ public interface Sampler {
    * @param t the timestep index of {@code xt}, one of {@link #tau()}
    * @param tPrev the timestep index of the next image, the entry of {@link #tau()} before {@code t}, or -1
    *     when the next image is {@code x_0}
-   * @param generator the source of the step's noise, on the device of {@code xt}
+   * @param noise the source of the step's noise, on the device of {@code xt} (one generator, or one per
+   *     group of rows: {@link Noise})
    * @return the next image and the estimate of {@code x_0}
    * @throws IllegalArgumentException if the model does not suit {@code xt}
    */
-  Update step(Tensor xt, int t, int tPrev, Generator generator);
+  Update step(Tensor xt, int t, int tPrev, Noise noise);
 
   /**
    * Generates {@code n} images: {@code x_T ~ N(0, I)}, then one {@link #step} per entry of
@@ -69,7 +70,38 @@ public interface Sampler {
    */
   default Tensor sample(long n, long[] imageShape, Generator generator, StepObserver observer) {
     Objects.requireNonNull(observer, "observer");
-    return ReverseLoop.run(this, tau(), ReverseLoop.noise(diffusion(), n, imageShape, generator), true, generator, observer);
+    return ReverseLoop.run(this, tau(), ReverseLoop.noise(diffusion(), n, imageShape, generator), true, Noise.of(generator), observer);
+  }
+
+  /**
+   * Generates images for several requests in one batched loop: request {@code i} gets {@code counts[i]}
+   * images whose {@code x_T} and step noise come from {@code generators.get(i)} alone, the same draws as
+   * {@link #sample(long, long[], Generator, StepObserver)} would make for it with that generator; so its
+   * images differ from those of an unbatched run only by the float rounding of the batched forward passes.
+   *
+   * @param generators one generator per request, on the schedule's device
+   * @param counts images per request, each &gt;= 1
+   * @param imageShape one image's shape, {@code {channels, height, width}}
+   * @param observer told after each step of the batched loop
+   * @return float32 {@code [sum(counts), channels, height, width]}, the requests' images in order; joins the
+   *     caller's scope
+   * @throws IllegalArgumentException if the lists differ in length, a count is below 1, or {@code imageShape} is
+   *     not positive
+   * @throws NullPointerException if an argument is null
+   */
+  default Tensor sample(java.util.List<Generator> generators, long[] counts, long[] imageShape, StepObserver observer) {
+    Objects.requireNonNull(observer, "observer");
+    Noise noise = Noise.perRows(generators, counts);
+    long n = 0;
+    for (long c : counts) n += c;
+    Tensor like = ReverseLoop.shapeOnly(diffusion(), n, imageShape);
+    Tensor xT;
+    try {
+      xT = noise.randnLike(like);
+    } finally {
+      like.close();
+    }
+    return ReverseLoop.run(this, tau(), xT, true, noise, observer);
   }
 
   /**

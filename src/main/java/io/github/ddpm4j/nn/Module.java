@@ -255,9 +255,15 @@ public abstract class Module implements AutoCloseable {
     return train(false);
   }
 
-  /** @return whether this module is in training mode ({@code Module.training}) */
+  /**
+   * Whether this module behaves as in training mode on the calling thread ({@code Module.training}): its
+   * flag, unless an {@link EvalMode} is open on this thread, which makes every module behave as in
+   * evaluation mode there.
+   *
+   * @return the flag set by {@link #train(boolean)}, and false inside an {@link EvalMode}
+   */
   public final boolean isTraining() {
-    return training;
+    return training && !EvalMode.active();
   }
 
   /**

@@ -46,6 +46,8 @@ public final class NativeMemory {
   private static final int MAX_WAIT_MILLIS = 500;
   /** The Cleaner is done when the count has moved and then not moved for this many milliseconds. */
   private static final int STILL_MILLIS = 10;
+  /** The quiet period when the count stands above half the limit (it would raise the trigger). */
+  private static final int STILL_MILLIS_HIGH = 100;
 
   private static final AtomicLong held = new AtomicLong();
   private static final AtomicLong collections = new AtomicLong();
@@ -150,7 +152,11 @@ public final class NativeMemory {
     long last = held.get();
     boolean moved = false;
     int still = 0;
-    for (int waited = 0; waited < MAX_WAIT_MILLIS && !(moved && still >= STILL_MILLIS); waited++) {
+    // A count left above half the limit raises the next trigger (to twice the count): before concluding that it is
+    // live, wait for a longer quiet period, since a busy machine can pause the Cleaner for more than STILL_MILLIS
+    // and the garbage it has yet to free would count as live (the trigger then let the count pass the limit).
+    for (int waited = 0; waited < MAX_WAIT_MILLIS && !(moved && still >= (last > limit / 2 ? STILL_MILLIS_HIGH : STILL_MILLIS));
+        waited++) {
       try {
         Thread.sleep(1);
       } catch (InterruptedException e) {

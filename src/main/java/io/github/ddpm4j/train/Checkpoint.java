@@ -38,8 +38,32 @@ import java.util.Map;
  * state dict for the seed's UNet.
  */
 public final class Checkpoint {
-  static final String MODEL = "model.";
-  static final String EMA = "ema.";
+  /** Prefix of the trained weights' keys ({@code model.<state-dict key>}). */
+  public static final String MODEL = "model.";
+  /** Prefix of the averaged (EMA) weights' keys ({@code ema.<state-dict key>}). */
+  public static final String EMA = "ema.";
+  /** The optimizer's state in LibTorch's archive format, uint8. */
+  public static final String OPTIMIZER = "optimizer";
+  /** The default CPU generator's state (dropout draws), uint8. */
+  public static final String RNG_TORCH = "rng.torch";
+  /** The state of the generator that draws timesteps and noise, uint8. */
+  public static final String RNG_DIFFUSION = "rng.diffusion";
+  /** The data loader's generator state at the start of its epoch, uint8. */
+  public static final String RNG_LOADER_EPOCH_START = "rng.loader_epoch_start";
+  /** The data loader's generator state now, uint8. */
+  public static final String RNG_LOADER = "rng.loader";
+  /** Optimizer steps completed, int64 scalar. */
+  public static final String STEP = "meta.step";
+  /** The data loader's epoch, int64 scalar. */
+  public static final String LOADER_EPOCH = "meta.loader_epoch";
+  /** The data loader's position in its epoch, int64 scalar. */
+  public static final String LOADER_POSITION = "meta.loader_position";
+  /** The loss scale of a float16 run, float64 scalar (only there). */
+  public static final String GRAD_SCALE = "meta.grad_scale";
+  /** The loss scaler's growth tracker of a float16 run, int64 scalar (only there). */
+  public static final String GRAD_SCALE_GROWTH = "meta.grad_scale_growth_tracker";
+  /** The {@link TrainConfig} as UTF-8 JSON, uint8. */
+  public static final String CONFIG = "meta.config";
 
   private Checkpoint() {}
 
@@ -59,8 +83,31 @@ public final class Checkpoint {
   public record State(TrainConfig config, long step, Module model, Module ema, byte[] optimizerState, Tensor torchRng,
       Tensor diffusionRng, DataLoader.State loader, GradScaler.State scaler) {}
 
-  /** Keys of the loss scaler's state, present only in checkpoints of float16 runs. */
-  static final String GRAD_SCALE = "meta.grad_scale", GRAD_SCALE_GROWTH = "meta.grad_scale_growth_tracker";
+  /**
+   * A checkpoint as read by {@link #read}: every part of it, typed. The tensors are views of the
+   * memory-mapped file, valid until this is closed.
+   *
+   * @param file the file it was read from
+   * @param config the run's configuration
+   * @param step optimizer steps completed
+   * @param model the trained weights: a state dict with the UNet's keys
+   * @param ema the averaged weights that sampling uses: a state dict with the UNet's keys
+   * @param optimizerState the optimizer's archive, or null when absent
+   * @param torchRng the default CPU generator's state (uint8), or null when absent
+   * @param diffusionRng the state of the generator that draws timesteps and noise (uint8), or null when absent
+   * @param loader the data loader's position and generator states, or null when absent
+   * @param scaler the loss scaler's state of a float16 run, or null
+   * @param entries every entry of the file, by its key
+   */
+  public record Contents(Path file, TrainConfig config, long step, Map<String, Tensor> model, Map<String, Tensor> ema,
+      byte[] optimizerState, Tensor torchRng, Tensor diffusionRng, DataLoader.State loader, GradScaler.State scaler,
+      StateDict entries) implements AutoCloseable {
+    /** Unmaps the file: every tensor of this record is invalid afterwards. */
+    @Override
+    public void close() {
+      entries.close();
+    }
+  }
 
   /**
    * Writes a checkpoint atomically.
@@ -74,20 +121,20 @@ public final class Checkpoint {
       Map<String, Tensor> out = new LinkedHashMap<>();
       state.model().stateDict().forEach((k, v) -> out.put(MODEL + k, v));
       state.ema().stateDict().forEach((k, v) -> out.put(EMA + k, v));
-      out.put("optimizer", Torch.tensor(state.optimizerState(), state.optimizerState().length));
-      out.put("rng.torch", state.torchRng());
-      out.put("rng.diffusion", state.diffusionRng());
-      out.put("rng.loader_epoch_start", state.loader().epochStart());
-      out.put("rng.loader", state.loader().current());
-      out.put("meta.step", scalar(state.step()));
-      out.put("meta.loader_epoch", scalar(state.loader().epoch()));
-      out.put("meta.loader_position", scalar(state.loader().position()));
+      out.put(OPTIMIZER, Torch.tensor(state.optimizerState(), state.optimizerState().length));
+      out.put(RNG_TORCH, state.torchRng());
+      out.put(RNG_DIFFUSION, state.diffusionRng());
+      out.put(RNG_LOADER_EPOCH_START, state.loader().epochStart());
+      out.put(RNG_LOADER, state.loader().current());
+      out.put(STEP, scalar(state.step()));
+      out.put(LOADER_EPOCH, scalar(state.loader().epoch()));
+      out.put(LOADER_POSITION, scalar(state.loader().position()));
       if (state.scaler() != null) {
         out.put(GRAD_SCALE, Torch.full(new long[0], state.scaler().scale(), DType.FLOAT64, Device.CPU));
         out.put(GRAD_SCALE_GROWTH, scalar(state.scaler().growthTracker()));
       }
       byte[] json = state.config().toJson().getBytes(StandardCharsets.UTF_8);
-      out.put("meta.config", Torch.tensor(json, json.length));
+      out.put(CONFIG, Torch.tensor(json, json.length));
       StateDict.savePyTorch(out, file);
     }
   }
@@ -121,7 +168,7 @@ public final class Checkpoint {
       throw new IOException(file + ": not a readable ddpm4j checkpoint (" + m.replace(file + ": ", "") + ")", e);
     }
     try {
-      for (String key : new String[] {"meta.config", "meta.step"}) {
+      for (String key : new String[] {CONFIG, STEP}) {
         if (!sd.containsKey(key)) throw new IOException(file + ": not a ddpm4j checkpoint (no '" + key + "' entry)");
       }
       try {
@@ -130,7 +177,7 @@ public final class Checkpoint {
         throw new IOException(file + ": " + e.getMessage(), e);
       }
       try {
-        if (meta(sd, "meta.step") < 0) throw new IllegalArgumentException("negative step count");
+        if (meta(sd, STEP) < 0) throw new IllegalArgumentException("negative step count");
       } catch (RuntimeException e) {
         throw new IOException(file + ": corrupt ddpm4j checkpoint: " + e.getMessage(), e);
       }
@@ -142,14 +189,53 @@ public final class Checkpoint {
   }
 
   /**
+   * Reads a checkpoint into its typed parts, with the checks of {@link #open}. The training state
+   * (optimizer, generators, data loader) is read where present and left null where absent, so that a
+   * checkpoint stripped down to its weights and configuration still reads.
+   *
+   * @param file the checkpoint
+   * @return its parts; close it to unmap the file
+   * @throws java.nio.file.NoSuchFileException if the file does not exist
+   * @throws IOException if the file is corrupt, not a ddpm4j checkpoint, or holds a malformed entry
+   *     (the message names the file and the entry)
+   */
+  public static Contents read(Path file) throws IOException {
+    StateDict sd = open(file);
+    try {
+      boolean hasLoader = sd.containsKey(LOADER_EPOCH);
+      DataLoader.State loader = hasLoader ? new DataLoader.State(meta(sd, LOADER_EPOCH), meta(sd, LOADER_POSITION),
+          required(sd, RNG_LOADER_EPOCH_START), required(sd, RNG_LOADER)) : null;
+      Tensor optimizer = sd.get(OPTIMIZER);
+      return new Contents(file, config(sd), meta(sd, STEP), weights(sd, MODEL), weights(sd, EMA),
+          optimizer == null ? null : optimizer.toByteArray(), sd.get(RNG_TORCH), sd.get(RNG_DIFFUSION), loader,
+          sd.containsKey(GRAD_SCALE) ? scaler(sd) : null, sd);
+    } catch (RuntimeException e) {
+      sd.close();
+      throw new IOException(file + ": corrupt ddpm4j checkpoint: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * @param checkpoint an opened checkpoint
+   * @param key an entry that must be there
+   * @return the entry
+   * @throws IllegalArgumentException naming the key if it is absent
+   */
+  public static Tensor required(Map<String, Tensor> checkpoint, String key) {
+    Tensor t = checkpoint.get(key);
+    if (t == null) throw new IllegalArgumentException("no '" + key + "' entry");
+    return t;
+  }
+
+  /**
    * @param checkpoint an opened checkpoint
    * @return its training configuration
    * @throws IllegalArgumentException if the stored configuration is missing, malformed or invalid
    *     (see {@link TrainConfig#fromJson})
    */
   public static TrainConfig config(Map<String, Tensor> checkpoint) {
-    Tensor json = checkpoint.get("meta.config");
-    if (json == null) throw new IllegalArgumentException("checkpoint has no 'meta.config' entry");
+    Tensor json = checkpoint.get(CONFIG);
+    if (json == null) throw new IllegalArgumentException("checkpoint has no '" + CONFIG + "' entry");
     if (json.dtype() != DType.UINT8 || json.dim() != 1) {
       throw new IllegalArgumentException("malformed configuration: 'meta.config' must be a 1-d uint8 tensor, got " + json.dtype() + java.util.Arrays.toString(json.shape()));
     }

@@ -334,23 +334,22 @@ public final class Trainer {
 
   private long restore(RunState run) throws IOException {
     Path file = checkpointFile();
-    try (StateDict ck = Checkpoint.open(file)) {
-      TrainConfig saved = Checkpoint.config(ck);
+    try (Checkpoint.Contents ck = Checkpoint.read(file)) {
+      TrainConfig saved = ck.config();
       if (!config.sameRunAs(saved)) throw anotherRun(saved);
-      long step = Checkpoint.meta(ck, "meta.step");
+      long step = ck.step();
       if (step > config.trainSteps()) {
         throw new InvalidSettingException("the checkpoint in {} is at step {}, past {trainSteps=}", output.dir(), step,
             config.trainSteps());
       }
       try {
-        run.model().loadStateDict(Checkpoint.weights(ck, Checkpoint.MODEL), true);
-        run.ema().shadow().loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
-        run.opt().loadState(required(ck, "optimizer").toByteArray());
-        Torch.setRngState(required(ck, "rng.torch"));
-        run.rng().setState(required(ck, "rng.diffusion"));
-        if (run.scaler() != null) run.scaler().load(Checkpoint.scaler(ck));
-        run.loader().restore(new DataLoader.State(Checkpoint.meta(ck, "meta.loader_epoch"), Checkpoint.meta(ck, "meta.loader_position"),
-            required(ck, "rng.loader_epoch_start"), required(ck, "rng.loader")));
+        run.model().loadStateDict(ck.model(), true);
+        run.ema().shadow().loadStateDict(ck.ema(), true);
+        run.opt().loadState(present(ck.optimizerState(), Checkpoint.OPTIMIZER));
+        Torch.setRngState(present(ck.torchRng(), Checkpoint.RNG_TORCH));
+        run.rng().setState(present(ck.diffusionRng(), Checkpoint.RNG_DIFFUSION));
+        if (run.scaler() != null) run.scaler().load(present(ck.scaler(), Checkpoint.GRAD_SCALE));
+        run.loader().restore(present(ck.loader(), Checkpoint.LOADER_EPOCH));
       } catch (RuntimeException e) {
         throw new IOException(file + ": cannot restore the training state: " + e.getMessage(), e);
       }
@@ -360,10 +359,9 @@ public final class Trainer {
     }
   }
 
-  private static Tensor required(StateDict ck, String key) {
-    Tensor t = ck.get(key);
-    if (t == null) throw new IllegalArgumentException("no '" + key + "' entry");
-    return t;
+  private static <T> T present(T part, String key) {
+    if (part == null) throw new IllegalArgumentException("no '" + key + "' entry");
+    return part;
   }
 
   private long loop(long start, RunState run, GaussianDiffusion diffusion, NoiseSchedule schedule) throws IOException {

@@ -50,8 +50,9 @@ class TerminalTest {
     return out;
   }
 
+  /** @return the pane's text, its scroll-back included (a pane that dies scrolls its first line into it) */
   private String pane() throws IOException, InterruptedException {
-    return tmux("capture-pane", "-p", "-J", "-t", "train");
+    return tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "train");
   }
 
   private static String quote(String s) {
@@ -96,6 +97,12 @@ class TerminalTest {
       assertTrue(Pattern.compile("ddpm4j: interrupted at step \\d+: wrote checkpoint\\.pt, loss\\.csv, loss\\.png in " + Pattern.quote(out.toString())
           + "; continue with --resume").matcher(end.replace("\n", "")).find(), () -> "no message of what was saved:\n" + end);
       assertTrue(Files.exists(out.resolve("checkpoint.pt")), "no checkpoint");
+      // the bar redraws its own line only: the line printed before it stays
+      assertTrue(end.contains("ddpm4j: " + data.resolve("train-images-idx3-ubyte.gz") + ", 20 images 1x8x8"),
+          () -> "the line before the bar was overwritten:\n" + end);
+      List<String> lines = end.lines().filter(l -> !l.isBlank()).toList();
+      assertTrue(lines.size() >= 3 && lines.get(1).startsWith("train ") && lines.get(2).startsWith("ddpm4j: interrupted"),
+          () -> "expected the data line, the bar, the message:\n" + end);
     } finally {
       new ProcessBuilder("tmux", "-L", socket, "kill-server").redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
     }

@@ -1,15 +1,10 @@
 package io.github.ddpm4j.train;
 
 import io.github.ddpm4j.console.ConsoleProgress;
-import io.github.ddpm4j.diffusion.DdimSampler;
-import io.github.ddpm4j.diffusion.GaussianDiffusion;
-import io.github.ddpm4j.diffusion.NoiseSchedule;
-import io.github.ddpm4j.diffusion.Progress;
-import io.github.ddpm4j.diffusion.UNet;
-import io.github.ddpm4j.serialize.StateDict;
+import io.github.ddpm4j.pipeline.DDPMPipeline;
+import io.github.ddpm4j.pipeline.GeneratedImages;
+import io.github.ddpm4j.pipeline.SampleRequest;
 import io.github.ddpm4j.torch.Device;
-import io.github.ddpm4j.torch.Scope;
-import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -20,7 +15,7 @@ import java.util.Arrays;
  * A child JVM's main for {@link WithoutCliDependenciesTest}, on a class path without picocli,
  * progressbar (and jline) or JFreeChart, as a project that depends on ddpm4j has it: trains two
  * steps through {@link Trainer} (once without the progress bar, once asking for it), loads the
- * checkpoint and samples from it. Prints what it finds as {@code key=value} lines.
+ * checkpoint through the pipeline API and samples from it (the PNGs too). Prints what it finds as {@code key=value} lines.
  *
  * <p>Arguments: the data folder, and the folder for the two runs.
  */
@@ -48,14 +43,10 @@ public final class WithoutCliDependencies {
       System.out.println("log=" + Arrays.toString(log.toString().split("\n")));
       System.out.println("lines=" + Arrays.toString(lines.toString().split("\n")));
     }
-    try (StateDict ck = Checkpoint.open(out.resolve("without-bar/checkpoint.pt"));
-         UNet model = new UNet(Checkpoint.config(ck).model());
-         NoiseSchedule schedule = Checkpoint.config(ck).noiseSchedule(Device.CPU);
-         Scope s = Scope.open()) {
-      model.loadStateDict(Checkpoint.weights(ck, Checkpoint.EMA), true);
-      model.eval();
-      Tensor x = new DdimSampler(new GaussianDiffusion(model, schedule), 3, 0.0).sample(2, new long[] {1, 8, 8}, 5L, Progress.NONE);
-      System.out.println("sampled=" + Arrays.toString(x.shape()) + " finite=" + x.isfinite().all().item());
+    try (DDPMPipeline pipeline = DDPMPipeline.fromCheckpoint(out.resolve("without-bar/checkpoint.pt"), Device.CPU);
+         GeneratedImages images = pipeline.sample(SampleRequest.ddim(2, 5L, 3))) {
+      System.out.println("sampled=" + Arrays.toString(images.images().shape()) + " pngs=" + images.pngs().size()
+          + " grid=" + (images.gridPng().length > 0));
     }
   }
 

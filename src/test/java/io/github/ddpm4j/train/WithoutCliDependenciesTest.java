@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The command line's dependencies (picocli, progressbar with jline, JFreeChart) are optional in the
  * library's POM, so a project that depends on ddpm4j does not get them. The library classes such a
  * project uses work without them: training through {@link Trainer} (whose progress bar then shows
- * nothing, and whose loss plot is skipped with one line in the log), loading the checkpoint, sampling.
+ * nothing, and whose loss plot is skipped with one line in the log), loading the checkpoint and sampling
+ * through {@link io.github.ddpm4j.pipeline.DDPMPipeline}.
  * {@code ArtifactTest} checks the POM itself.
  */
 class WithoutCliDependenciesTest {
@@ -45,7 +46,7 @@ class WithoutCliDependenciesTest {
     assertEquals(2, out.lines().filter(l -> l.startsWith("log=") && l.split(Pattern.quote(skipped), -1).length == 2).count(),
         "each run says once that it skips the plot:\n" + out);
     assertTrue(out.contains("lines=[ddpm4j: no progress bar: progressbar (me.tongfei:progressbar) is not on the class path]"), out);
-    assertTrue(out.contains("sampled=[2, 1, 8, 8] finite=1"), out);
+    assertTrue(out.contains("sampled=[2, 1, 8, 8] pngs=2 grid=true"), out);
     for (String run : List.of("without-bar", "with-bar")) {
       Path folder = dir.resolve("runs").resolve(run);
       assertTrue(Files.isRegularFile(folder.resolve("checkpoint.pt")), run);
