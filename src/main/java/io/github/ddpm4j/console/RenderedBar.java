@@ -35,8 +35,10 @@ final class RenderedBar {
     // the cursor up by the lines it counts itself, which lands on another line once anything else is printed.
     if (interactive) return new RenderedBar(builder.setConsumer(new ConsoleProgressBarConsumer(System.err)).build(), null);
     Lines consumer = new Lines(lines);
-    // Renders on the bar's own timer would race with the working thread's: in line mode that thread renders alone.
-    ProgressBar bar = builder.setConsumer(consumer).setMaxRenderedLength(WIDTH).setUpdateIntervalMillis(Integer.MAX_VALUE).build();
+    // Renders on the bar's own timer would race with the working thread's: in line mode that thread renders the lines
+    // alone. continuousUpdate: refresh() renders even when the bar's own first render has seen this step already.
+    ProgressBar bar = builder.setConsumer(consumer).setMaxRenderedLength(WIDTH).setUpdateIntervalMillis(Integer.MAX_VALUE)
+        .continuousUpdate().build();
     consumer.bar = bar;
     return new RenderedBar(bar, consumer);
   }
@@ -56,8 +58,7 @@ final class RenderedBar {
     if (step > printedStep) {
       printedStep = step;
       lines.printNext();
-      bar.refresh(); // renders now, on this thread, and the line shows this very step
-      lines.printIfPending(); // the bar had rendered this step already (its first render raced with the first step)
+      bar.refresh(); // renders now, on this thread (continuousUpdate), and the line shows this very step
     }
   }
 
@@ -72,14 +73,17 @@ final class RenderedBar {
   }
 
   /**
-   * Line mode: prints the renders that {@link #stepTo} asks for, each as a line of its own. The bar renders
-   * once by itself, when it starts, and once when it closes; the final line at close shows the last state
-   * unless the last line already did.
+   * Line mode: prints the renders that {@link #stepTo} asks for, each as a line of its own: the next render
+   * made on the thread that asked. The bar also renders once by itself on its own thread when it starts,
+   * and that render may read the state while a step changes it (a stale count, or {@code ?} for a total
+   * just set): it is never printed. The final line at close shows the last state unless the last line
+   * already did.
    */
   private static final class Lines implements ProgressBarConsumer {
     private final PrintWriter out;
     private volatile ProgressBar bar;
-    private boolean printNext;
+    /** The thread whose next render is printed; null when none is asked for. */
+    private Thread printer;
     private long printedCurrent = -1;
     private String last = "";
 
@@ -87,15 +91,9 @@ final class RenderedBar {
       this.out = out;
     }
 
+    /** Prints the next render that the calling thread makes. */
     synchronized void printNext() {
-      printNext = true;
-    }
-
-    synchronized void printIfPending() {
-      if (printNext) {
-        printNext = false;
-        print();
-      }
+      printer = Thread.currentThread();
     }
 
     @Override
@@ -106,7 +104,10 @@ final class RenderedBar {
     @Override
     public synchronized void accept(String rendered) {
       last = rendered.stripTrailing();
-      printIfPending();
+      if (printer == Thread.currentThread()) {
+        printer = null;
+        print();
+      }
     }
 
     private void print() {

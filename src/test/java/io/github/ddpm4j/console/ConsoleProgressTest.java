@@ -58,6 +58,26 @@ class ConsoleProgressTest {
     assertTrue(lines[lines.length - 1].contains("100%") && lines[lines.length - 1].contains("3/3 it"), text);
   }
 
+  /**
+   * The bar renders once by itself on its own thread when it starts; that render used to race with the
+   * first step's, and about one bar in five on a loaded machine printed the stale render ({@code 0/? it})
+   * instead of the first step's line. Many short bars make the race likely.
+   */
+  @Test
+  void everyLineShowsTheStepThatPrintedIt() throws InterruptedException {
+    Pattern line = Pattern.compile("^work +\\d+% .* (\\d+)/4 it ");
+    for (int bar = 0; bar < 300; bar++) {
+      String text = run(4, 0, 500);
+      String[] lines = text.split("\n");
+      assertEquals(4, lines.length, text);
+      for (int i = 0; i < lines.length; i++) {
+        Matcher m = line.matcher(lines[i]);
+        assertTrue(m.find(), "bar " + bar + ", line " + i + ":\n" + text);
+        assertEquals(i + 1, Integer.parseInt(m.group(1)), text);
+      }
+    }
+  }
+
   @Test
   void aHiddenProgressPrintsNothing() {
     StringWriter text = new StringWriter();
