@@ -10,6 +10,7 @@ package io.github.ddpm4j.torch;
 public final class LibraryLoad {
   private LibraryLoad() {}
 
+  /** @param args the time to start loading at, in milliseconds since the epoch; none or 0 for at once */
   public static void main(String[] args) throws InterruptedException {
     long startAt = args.length > 0 ? Long.parseLong(args[0]) : 0;
     long wait = startAt - System.currentTimeMillis();

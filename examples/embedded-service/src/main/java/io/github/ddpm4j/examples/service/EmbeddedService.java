@@ -23,6 +23,11 @@ import java.util.Locale;
 public final class EmbeddedService {
   private EmbeddedService() {}
 
+  /**
+   * @param args the checkpoint; optionally the output file (default {@code samples.png}), the number of
+   *     images (16), the DDIM steps (20) and the seed (0)
+   * @throws Exception if the checkpoint cannot be read, sampling fails or the file cannot be written
+   */
   public static void main(String[] args) throws Exception {
     if (args.length < 1 || args.length > 5) {
       System.err.println("usage: embedded-service CHECKPOINT [OUT.png [IMAGES [STEPS [SEED]]]]");
