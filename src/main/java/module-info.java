@@ -17,6 +17,16 @@ module io.github.ddpm4j {
   requires info.picocli;
   requires me.tongfei.progressbar;
   requires org.jfree.jfreechart;
+  requires io.netty.buffer;
+  requires io.netty.codec;
+  requires io.netty.codec.http;
+  requires io.netty.common;
+  requires io.netty.handler;
+  requires io.netty.transport;
+  // The Prometheus client's jars declare their names in their manifests (automatic modules).
+  requires io.prometheus.metrics.core;
+  requires io.prometheus.metrics.model;
+  requires io.prometheus.writer.text;
   // Pyrolite's jar declares no module name: "pickle" is derived from its file name, pickle-1.5.jar.
   requires pickle;
 
@@ -30,6 +40,7 @@ module io.github.ddpm4j {
   exports io.github.ddpm4j.data;
   exports io.github.ddpm4j.train;
   exports io.github.ddpm4j.pipeline;
+  exports io.github.ddpm4j.server;
   exports io.github.ddpm4j.cli;
 
   // Gson reads and writes the training configuration (a record holding the UNet's) by reflection.
