@@ -146,6 +146,7 @@ public final class SampleServer implements AutoCloseable {
   private void bind() throws IOException {
     ServerBootstrap b = new ServerBootstrap().group(acceptor, connections).channel(NioServerSocketChannel.class)
         .option(ChannelOption.SO_BACKLOG, 1024)
+        .option(ChannelOption.SO_REUSEADDR, true)   // a restarted server binds while old connections linger in TIME_WAIT
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
