@@ -40,6 +40,7 @@ final class SampleHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   /** Completes once every answer so far is handed to the connection; event loop only. */
   private CompletableFuture<?> answered = CompletableFuture.completedFuture(null);
 
+  /** @param server the server whose sampler, metrics and encoders the connection uses */
   SampleHandler(SampleServer server) {
     this.server = server;
   }

@@ -198,14 +198,17 @@ public final class SampleServer implements AutoCloseable {
     return new String(metrics.scrape(), java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /** @return the server's metrics, for its handlers to count in */
   ServerMetrics metrics() {
     return metrics;
   }
 
+  /** @return the platform threads that encode PNGs, off the event loops and the sampler's workers */
   ExecutorService encoders() {
     return encoders;
   }
 
+  /** @return the page at {@code GET /}, UTF-8 HTML */
   byte[] page() {
     return page;
   }
