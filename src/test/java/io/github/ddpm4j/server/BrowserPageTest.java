@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.ddpm4j.pipeline.BatchingSampler;
 import io.github.ddpm4j.pipeline.DDPMPipeline;
-import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.TorchTestBase;
 import io.github.ddpm4j.train.TrainFixtures;
 import java.io.IOException;
@@ -42,7 +41,7 @@ class BrowserPageTest extends TorchTestBase {
 
   @BeforeAll
   static void start() throws IOException {
-    pipeline = DDPMPipeline.fromCheckpoint(TrainFixtures.train(TrainFixtures.data(dir.resolve("data")), dir.resolve("run"), 2), Device.CPU);
+    pipeline = TrainFixtures.pipeline(dir);
     server = SampleServer.start(pipeline, BatchingSampler.Options.defaults(), SampleServer.Options.defaults());
   }
 

@@ -20,7 +20,6 @@ import io.github.ddpm4j.pipeline.BatchingSampler;
 import io.github.ddpm4j.pipeline.DDPMPipeline;
 import io.github.ddpm4j.pipeline.GeneratedImages;
 import io.github.ddpm4j.pipeline.SampleRequest;
-import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.torch.TorchTestBase;
 import io.github.ddpm4j.train.TrainFixtures;
@@ -57,7 +56,7 @@ class SampleServerTest extends TorchTestBase {
 
   @BeforeAll
   static void load() throws IOException {
-    pipeline = DDPMPipeline.fromCheckpoint(TrainFixtures.train(TrainFixtures.data(dir.resolve("data")), dir.resolve("run"), 2), Device.CPU);
+    pipeline = TrainFixtures.pipeline(dir);
   }
 
   @AfterAll
