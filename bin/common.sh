@@ -5,8 +5,9 @@ DDPM4J_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the build, the tests and the main job need.
 DDPM4J_PACKAGES=(libtorch-dev libopenblas0-pthread python3-torch dataset-fashion-mnist cmake g++ make maven)
-# What the test suite needs besides: tmux runs bin/ddpm4j in a terminal (TerminalTest).
-DDPM4J_TEST_PACKAGES=(tmux)
+# What the test suite needs besides: tmux runs bin/ddpm4j in a terminal (TerminalTest), headless
+# Chromium opens the sampling server's page (BrowserPageTest).
+DDPM4J_TEST_PACKAGES=(tmux chromium)
 
 ddpm4j_log() { printf 'ddpm4j: %s\n' "$*" >&2; }
 

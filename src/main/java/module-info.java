@@ -20,11 +20,22 @@ module io.github.ddpm4j {
   requires jdk.management;
   requires com.google.gson;
   // The command line's dependencies, optional for a program that uses the library: the loss plot
-  // (JFreeChart), the progress bar (progressbar) and the options (picocli). The library runs without
-  // them; the command line on the module path needs them resolved (--add-modules, see above).
+  // (JFreeChart), the progress bar (progressbar), the options (picocli), and the sampling server's HTTP
+  // stack (Netty) and metrics (the Prometheus client). The library runs without them; the command line
+  // on the module path needs them resolved (--add-modules, see above).
   requires static info.picocli;
   requires static me.tongfei.progressbar;
   requires static org.jfree.jfreechart;
+  requires static io.netty.buffer;
+  requires static io.netty.codec;
+  requires static io.netty.codec.http;
+  requires static io.netty.common;
+  requires static io.netty.handler;
+  requires static io.netty.transport;
+  // The Prometheus client's jars declare their names in their manifests (automatic modules).
+  requires static io.prometheus.metrics.core;
+  requires static io.prometheus.metrics.model;
+  requires static io.prometheus.writer.text;
   // Pyrolite's jar declares no module name: "pickle" is derived from its file name, pickle-1.5.jar.
   requires pickle;
 
@@ -38,6 +49,7 @@ module io.github.ddpm4j {
   exports io.github.ddpm4j.data;
   exports io.github.ddpm4j.train;
   exports io.github.ddpm4j.pipeline;
+  exports io.github.ddpm4j.server;
   exports io.github.ddpm4j.cli;
 
   // Gson reads and writes the training configuration (a record holding the UNet's) by reflection.

@@ -27,7 +27,8 @@ class ArtifactTest {
       if (scope.equals("test") || scope.equals("provided")) continue;
       (text(d, "optional").equals("true") ? optional : inherited).add(text(d, "artifactId"));
     }
-    assertEquals(Set.of("jfreechart", "picocli", "progressbar"), optional, "the command line's dependencies");
+    assertEquals(Set.of("jfreechart", "picocli", "progressbar", "netty-codec-http", "prometheus-metrics-core",
+        "prometheus-metrics-exposition-textformats"), optional, "the command line's dependencies, the sampling server's included");
     assertEquals(Set.of("gson", "pickle"), inherited);
   }
 

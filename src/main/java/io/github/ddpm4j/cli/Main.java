@@ -14,12 +14,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * The {@code ddpm4j} command line: train, sample, interpolate, animate, info, completion.
+ * The {@code ddpm4j} command line: train, sample, interpolate, animate, serve, info, completion.
  * Exit codes: 0 success, 1 runtime failure, 2 usage error.
  */
 @Command(name = "ddpm4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Denoising Diffusion Probabilistic Models on LibTorch, from Java.",
-    subcommands = {TrainCommand.class, SampleCommand.class, InterpolateCommand.class, AnimateCommand.class, InfoCommand.class,
+    subcommands = {TrainCommand.class, SampleCommand.class, InterpolateCommand.class, AnimateCommand.class, ServeCommand.class, InfoCommand.class,
         CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
@@ -28,7 +28,7 @@ public final class Main implements Runnable {
   /** Prints usage when no command is given. */
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of train, sample, interpolate, animate, info, completion");
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of train, sample, interpolate, animate, serve, info, completion");
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * The {@code ddpm4j} command line ({@link io.github.ddpm4j.cli.Main}, on picocli): {@code train},
- * {@code sample}, {@code interpolate}, {@code animate}, {@code info} and {@code completion}.
+ * {@code sample}, {@code interpolate}, {@code animate}, {@code serve} (the HTTP server of
+ * {@link io.github.ddpm4j.server}), {@code info} and {@code completion}.
  *
  * <p>Options that several commands take are declared once, as picocli mixins, so that an option has one
  * name, default, help text and validation everywhere: {@code CommonOptions} (every command: device,

@@ -59,7 +59,7 @@ class CommandLineConsistencyTest {
   @Test
   void everyCommandTakesTheSharedOptions() {
     List<String> names = commands().stream().map(CommandLine::getCommandName).toList();
-    assertEquals(List.of("train", "sample", "interpolate", "animate", "info", "completion"), names);
+    assertEquals(List.of("train", "sample", "interpolate", "animate", "serve", "info", "completion"), names);
     for (CommandLine c : commands()) {
       if (c.getCommandName().equals("completion")) continue; // prints a script: no model, no device
       for (String option : EVERYWHERE) {

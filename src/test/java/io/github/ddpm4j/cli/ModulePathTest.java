@@ -34,7 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ModulePathTest {
   private static final String MODULE = "io.github.ddpm4j";
   /** The command line's dependencies, which the module requires statically (optional for the library). */
-  static final String CLI_MODULES = "info.picocli,me.tongfei.progressbar,org.jfree.jfreechart";
+  static final String CLI_MODULES = "info.picocli,me.tongfei.progressbar,org.jfree.jfreechart,io.netty.codec.http,io.netty.handler,"
+      + "io.netty.transport,io.netty.buffer,io.netty.codec,io.netty.common,io.prometheus.metrics.core,io.prometheus.metrics.model,"
+      + "io.prometheus.writer.text";
 
   @TempDir Path dir;
 

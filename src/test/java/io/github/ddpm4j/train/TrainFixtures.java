@@ -59,6 +59,15 @@ public final class TrainFixtures {
   }
 
   /**
+   * Trains the tiny model for two steps on the fixture data, both written below {@code dir}, and loads it to sample from.
+   *
+   * @return the pipeline on the CPU; the caller closes it
+   */
+  public static io.github.ddpm4j.pipeline.DDPMPipeline pipeline(Path dir) throws IOException {
+    return io.github.ddpm4j.pipeline.DDPMPipeline.fromCheckpoint(train(data(dir.resolve("data")), dir.resolve("run"), 2), Device.CPU);
+  }
+
+  /**
    * @param checkpoint a checkpoint written by {@link Checkpoint#save}
    * @return the bytes of its largest EMA weight, which the file stores in a record of its own
    */
