@@ -8,10 +8,14 @@ import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
+import io.github.ddpm4j.io.InvalidSettingException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -116,6 +120,16 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Mixin
+  DistributedOptions distributed;
+
+  /** The command line as parsed, for the arguments the workers get. */
+  @Spec
+  CommandSpec spec;
+
+  /** How long a worker may take to stop (to finish its step and, rank 0, write a checkpoint) before it is killed. */
+  private static final Duration WORKER_GRACE = Duration.ofSeconds(60);
+
   /**
    * Names its Java fields after the settings they set ({@code trainSteps}, {@code nChannels}, ...), so
    * that {@link Main} shows an {@link io.github.ddpm4j.io.InvalidSettingException} of {@link TrainConfig},
@@ -132,6 +146,8 @@ final class TrainCommand implements Callable<Integer> {
     Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
         common.progressShown());
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
+    distributed.check(System.getenv());
+    if (distributed.launches()) return launch(config);
     Device device = common.apply();
     execution.check(device);
     Trainer trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
@@ -149,6 +165,26 @@ final class TrainCommand implements Callable<Integer> {
       common.report("wrote checkpoint.pt, loss.csv, loss.png, " + (sampleEvery > 0 ? "samples/step-*.png " : "") + "and samples.png into "
           + outputDir);
     }
+    return 0;
+  }
+
+  /**
+   * Starts this machine's workers, each a JVM like this one that runs {@code train} with the same
+   * arguments but the placement options, and waits for them.
+   *
+   * @throws InvalidSettingException naming {@code batchSize} if it does not divide among the workers
+   * @throws IllegalStateException naming the worker that failed first
+   */
+  private int launch(TrainConfig config) throws Exception {
+    LocalLauncher.Plan plan = distributed.plan();
+    if (config.batchSize() % plan.worldSize() != 0) {
+      throw new InvalidSettingException("{batchSize=} must be divisible by the number of workers ({} = --nnodes {} x --nproc-per-node {}): "
+          + "each takes an equal share of every batch", config.batchSize(), plan.worldSize(), plan.nnodes(), plan.nprocPerNode());
+    }
+    List<String> args = spec.root().commandLine().getParseResult().originalArgs();
+    List<String> command = LocalLauncher.thisJvm(Main.class, args, DistributedOptions.workerArgs(args));
+    LocalLauncher.Outcome outcome = new LocalLauncher(command, plan, WORKER_GRACE, common.err()).run();
+    if (outcome.exitCode() != 0) throw new IllegalStateException(outcome.message());
     return 0;
   }
 }
