@@ -49,7 +49,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--train-steps", paramLabel = "N", defaultValue = "2000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
   long trainSteps;
 
-  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step, of all workers together (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
   @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3", description = "Peak learning rate of Adam, in (0, 1] (default: ${DEFAULT-VALUE}).")
