@@ -8,10 +8,12 @@ import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
+import io.github.ddpm4j.distributed.ProcessGroup;
 import io.github.ddpm4j.io.InvalidSettingException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -127,6 +129,9 @@ final class TrainCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
+  /** This process's place in a data-parallel run, or null when it trains alone or launches workers. */
+  private WorkerEnvironment worker;
+
   /** How long a worker may take to stop (to finish its step and, rank 0, write a checkpoint) before it is killed. */
   private static final Duration WORKER_GRACE = Duration.ofSeconds(60);
 
@@ -148,17 +153,28 @@ final class TrainCommand implements Callable<Integer> {
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     distributed.check(System.getenv());
     if (distributed.launches()) return launch(config);
-    Device device = common.apply();
+    Map<String, String> env = System.getenv();
+    worker = WorkerEnvironment.present(env) ? WorkerEnvironment.of(env) : null;
+    Device device = common.apply(worker == null ? 1 : worker.localWorldSize());
+    // a worker given the plain --device cuda takes the GPU of its local rank, as torchrun's scripts do
+    if (worker != null && device.isCuda() && common.device.strip().equalsIgnoreCase("cuda")) device = Device.cuda(worker.localRank());
     execution.check(device);
+    if (worker != null && config.batchSize() % worker.worldSize() != 0) {
+      throw new InvalidSettingException("{batchSize=} must be divisible by the number of workers ({}): each takes an equal share of "
+          + "every batch", config.batchSize(), worker.worldSize());
+    }
     Trainer trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
         .progressLines(common.err());
+    Trainer.Mode mode = resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW;
     long done;
-    try {
-      done = trainer.run(resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW);
-    } catch (ExistingRunException e) {
-      throw new IllegalArgumentException(outputDir + " already holds a run (" + String.join(", ", e.found()) + "): continue it with "
-          + "--resume, start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --output-dir", e);
+    if (worker == null) {
+      done = run(trainer, mode);
+    } else {
+      try (ProcessGroup group = ProcessGroup.initProcessGroup(distributed.backend(device), distributed.timeout())) {
+        done = run(trainer.distributed(group), mode);
+      }
     }
+    if (worker != null && worker.rank() != 0) return 0; // rank 0 draws the final grid and reports
     if (done == trainSteps) {
       Path grid = outputDir.resolve("samples.png");
       Sampling.toFiles(trainer.checkpointFile(), device, sampleCount, sampler, common.seed, grid, null, execution, common);
@@ -166,6 +182,23 @@ final class TrainCommand implements Callable<Integer> {
           + outputDir);
     }
     return 0;
+  }
+
+  private long run(Trainer trainer, Trainer.Mode mode) throws java.io.IOException {
+    try {
+      return trainer.run(mode);
+    } catch (ExistingRunException e) {
+      throw new IllegalArgumentException(outputDir + " already holds a run (" + String.join(", ", e.found()) + "): continue it with "
+          + "--resume, start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --output-dir", e);
+    }
+  }
+
+  /**
+   * @return {@code "rank R of W: "} in a worker of a data-parallel run, which {@link Main} puts before
+   *     the command's error messages; else the empty string
+   */
+  String errorPrefix() {
+    return worker == null ? "" : worker + ": ";
   }
 
   /**

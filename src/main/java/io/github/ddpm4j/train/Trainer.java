@@ -6,6 +6,8 @@ import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.data.ImageDataset;
 import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
+import io.github.ddpm4j.distributed.DistributedDataParallel;
+import io.github.ddpm4j.distributed.ProcessGroup;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.diffusion.Sampler;
@@ -128,6 +130,8 @@ public final class Trainer {
   private MemoryFormat memoryFormat = MemoryFormat.CONTIGUOUS_FORMAT;
   private Replicas replicas = Replicas.SINGLE;
   private volatile Fingerprints fingerprints;
+  /** The wall time of the last run's loop. */
+  private long loopNanos;
   private PrintWriter progressLines = new PrintWriter(System.err, true);
 
   /**
@@ -169,6 +173,30 @@ public final class Trainer {
     return this;
   }
 
+
+  /**
+   * Trains data-parallel with the other processes of {@code group} (torch's DistributedDataParallel
+   * recipe), or alone when {@code group} is null (the default). Every process runs {@link #run} with the
+   * same configuration; {@link TrainConfig#batchSize()} is the global batch, of which each of the
+   * {@code W} processes takes {@code batchSize / W} images ({@link DataLoader}), with the timesteps and
+   * noise that one process would draw for them. After each backward pass the gradients are averaged
+   * ({@link DistributedDataParallel#averageGradients()}) before clipping and the optimizer step, so the
+   * weights and the EMA stay bit-identical on every rank (compared by fingerprint at each checkpoint).
+   * The loss is averaged over the ranks, and a stop asked of any rank stops all at the same step.
+   * Rank 0 alone writes the checkpoint (with every rank's dropout generator and the world size),
+   * {@code loss.csv}, {@code loss.png}, the sample grids, the progress bar and the log.
+   *
+   * <p>Resuming needs the checkpoint on every rank (a shared folder, or a copy at the same path). It
+   * works with another number of processes too: the batches, their order and their noise go on as
+   * before; only the dropout draws of ranks that the checkpoint has no generator of start afresh.
+   *
+   * @param group the run's process group (not owned: the caller closes it after {@link #run}), or null
+   * @return this trainer
+   */
+  public Trainer distributed(ProcessGroup group) {
+    this.replicas = group == null ? Replicas.SINGLE : new GroupReplicas(group);
+    return this;
+  }
 
   /** @return the path of the run's checkpoint */
   public Path checkpointFile() {
@@ -239,6 +267,7 @@ public final class Trainer {
    */
   public long run(Mode mode) throws IOException {
     config.precision().checkDevice(device);
+    if (replicas instanceof GroupReplicas g) g.checkDevice(device);
     int rank = replicas.rank();
     int world = replicas.worldSize();
     if (config.batchSize() % world != 0) {
@@ -305,6 +334,12 @@ public final class Trainer {
               done, lossFiles(), output.dir());
         } else {
           say.printf(Locale.ROOT, "ddpm4j: interrupted before the first step: wrote %s in %s, no checkpoint%n", lossFiles(), output.dir());
+        }
+        if (replicas instanceof GroupReplicas g && done > start) {
+          long bytes = 0;
+          for (Tensor p : model.parameters()) bytes += p.nbytes();
+          say.printf(Locale.ROOT, "ddpm4j: %d processes: averaging %.1f MB of gradients took %.1f ms a step (waits for the slowest rank "
+              + "included), of %.1f ms a step in all%n", world, bytes / 1e6, g.averageMillis(), loopNanos / 1e6 / (done - start));
         }
         say.flush();
         return done;
@@ -558,6 +593,7 @@ public final class Trainer {
           model.train(true);
         }
       }
+      loopNanos = System.nanoTime() - t0;
       if (lead) {
         losses.flush();
         losses.plot(output.dir().resolve("loss.png"));
