@@ -291,4 +291,48 @@ class DistributedTrainingTest extends TorchTestBase {
       assertTrue(c.step() >= 2);
     }
   }
+
+  @Test
+  void sigtermToOneWorkerStopsBothAfterTheSameStepWithACheckpoint() throws Exception {
+    Path out = dir.resolve("sigterm");
+    List<String> a = args(out, 1_000_000, 0.1, "new", 1_000_000, "env");
+    Process[] ps = start(List.of(a, a), freePort(), 2, Map.of());
+    try {
+      for (int i = 0; i < 1200 && stepsDone(out) < 3; i++) Thread.sleep(50);
+      assertTrue(stepsDone(out) >= 3, "fewer than 3 steps after a minute");
+      ps[1].destroy(); // SIGTERM to rank 1 alone
+      Run r = await(ps, 60);
+      assertEquals(143, r.codes[1], "rank 1 ends as a JVM stopped by SIGTERM:\n" + r.outputs[1]);
+      assertEquals(0, r.codes[0], r.outputs[0]);
+      long done = ChildJvm.value(new ChildJvm.Result(0, r.outputs[0]), "done");
+      assertTrue(r.outputs[0].contains("ddpm4j: interrupted at step " + done + ": wrote checkpoint.pt"), r.outputs[0]);
+      try (Checkpoint.Contents c = Checkpoint.read(out.resolve("checkpoint.pt"))) {
+        assertEquals(done, c.step(), "rank 0 wrote the checkpoint of the step both stopped after");
+        assertEquals(2, c.worldSize());
+      }
+      assertEquals(done, stepsDone(out));
+    } finally {
+      for (Process p : ps) p.destroyForcibly();
+    }
+  }
+
+  /** @return the rows of loss.csv on disk, or 0 */
+  private static long stepsDone(Path out) throws IOException {
+    Path csv = out.resolve("loss.csv");
+    return Files.exists(csv) ? Files.readAllLines(csv).stream().filter(l -> !l.isBlank() && !l.startsWith("step")).count() : 0;
+  }
+
+  @Test
+  void aStartThatFailsOnOneRankStopsTheOtherAtOnceNamingIt() throws Exception {
+    Path out = Files.createDirectories(dir.resolve("taken"));
+    Files.writeString(out.resolve("loss.csv"), "step,loss,lr,seconds\n");
+    long t0 = System.nanoTime();
+    Run r = run(List.of(args(out, 3, 0.0, "new", 3, "env"), args(out, 3, 0.0, "new", 3, "env")), freePort());
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    assertNotEquals(0, r.codes[0]);
+    assertNotEquals(0, r.codes[1]);
+    assertTrue(r.outputs[0].contains("ExistingRunException"), r.outputs[0]);
+    assertTrue(r.outputs[1].contains("rank 0 of 2 could not prepare the output folder (see its own error); stopping"), r.outputs[1]);
+    assertTrue(seconds < 50, "took " + seconds + " s; the timeout is 60 s");
+  }
 }
