@@ -58,8 +58,10 @@ function(ddpm4j_detect_c10d)
   set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS})
   # The libraries as files of the LibTorch's own folder: try_compile cannot resolve the imported
   # targets of TORCH_LIBRARIES (their link interfaces name targets of other packages).
+  # The libraries' own dependencies need not be found here (a CUDA LibTorch's nvidia-* libraries
+  # are found at run time): only the symbols the program uses are checked.
   get_filename_component(lib "${DDPM4J_TORCH_LIBRARY}" DIRECTORY)
-  set(CMAKE_REQUIRED_LINK_OPTIONS "-Wl,-rpath,${lib}")
+  set(CMAKE_REQUIRED_LINK_OPTIONS "-Wl,-rpath,${lib}" "-Wl,--allow-shlib-undefined")
   set(CMAKE_REQUIRED_LIBRARIES "${lib}/libtorch_cpu.so" "${lib}/libc10.so")
   set(CMAKE_REQUIRED_QUIET ON)
   set(CMAKE_REQUIRED_DEFINITIONS -DUSE_C10D_GLOO)
@@ -69,6 +71,7 @@ int main() { return c10d::ProcessGroupGloo::createDeviceForHostname(\"127.0.0.1\
   set(have_nccl OFF)
   if(DDPM4J_WITH_CUDA)
     set(CMAKE_REQUIRED_DEFINITIONS -DUSE_C10D_NCCL)
+    list(APPEND CMAKE_REQUIRED_INCLUDES ${CUDAToolkit_INCLUDE_DIRS} ${CUDA_INCLUDE_DIRS})
     list(APPEND CMAKE_REQUIRED_LIBRARIES "${lib}/libtorch_cuda.so" "${lib}/libc10_cuda.so")
     check_cxx_source_compiles("
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>

@@ -511,13 +511,17 @@ dd_process_group* dd_dist_group_tcp(dd_ctx* ctx, int32_t backend, const char* ho
   options.timeout = std::max(remaining(deadline), milliseconds(1));
   options.multiTenant = agent_store == 0;
   auto tcp = c10::make_intrusive<c10d::TCPStore>(host, options);
-  // waitWorkers: every rank counts itself in, and rank 0 waits for world_size. c10d counts that
-  // wait in whole seconds and gives up only once they exceed its timeout, up to a second late; a
-  // timeout of the whole seconds left, less one, makes it give up by the deadline (after 1 s when
-  // less than that is left: 0 would mean no timeout at all).
-  const int64_t whole_seconds = remaining(deadline).count() / 1000;
-  tcp->setTimeout(milliseconds(std::max<int64_t>(1, (whole_seconds - 1) * 1000)));
-  tcp->waitForWorkers();
+  // waitWorkers: every rank counts itself in (a Python rank 0 waits for that count), and rank 0
+  // waits for world_size. c10d counts that wait in whole seconds and gives up only once they
+  // exceed its timeout, up to a second late: a timeout of the whole seconds left, less one, makes
+  // it give up by the deadline (0 would mean no timeout at all). Where it gives up without
+  // saying so (1.x), rank 0 does not wait here: the Gloo rendezvous, which waits for every rank's
+  // record until the deadline, fails instead.
+  if (!server || dd::compat::kServerWaitThrows) {
+    const int64_t whole_seconds = remaining(deadline).count() / 1000;
+    tcp->setTimeout(milliseconds(std::max<int64_t>(1, (whole_seconds - 1) * 1000)));
+    tcp->waitForWorkers();
+  }
   c10::intrusive_ptr<c10d::Store> store = tcp;
   const std::string prefix = agent_store != 0 ? dd::compat::agent_store_prefix(restart_count) : std::string();
   if (!prefix.empty()) store = c10::make_intrusive<c10d::PrefixStore>(prefix, store);

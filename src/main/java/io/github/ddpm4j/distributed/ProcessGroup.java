@@ -253,12 +253,11 @@ public final class ProcessGroup implements AutoCloseable {
   /** What a rendezvous failure most likely means, in words, before c10d's own text. */
   private static String initHint(Settings s, String text) {
     String t = text.toLowerCase(Locale.ROOT);
-    if (s.initMethod.startsWith("tcp:") && (t.contains("connect") || t.contains("refused"))) {
+    if (s.initMethod.startsWith("tcp:") && s.rank != 0 && (t.contains("connect") || t.contains("refused"))) {
       return "could not reach the store at " + s.initMethod.substring("tcp://".length())
           + " (rank 0 not running, or a wrong address or port); ";
     }
-    if (t.contains("clients joined") || t.contains("waiting for clients") || t.contains("worker_count")
-        || t.contains("num_workers_joined") || t.contains("wait timeout") || t.contains("waiting for key")) {
+    if (TIMED_OUT.matcher(text).find()) {
       return "not all " + s.worldSize + " ranks joined (a rank did not start, or uses another address, port or file); ";
     }
     return "";

@@ -219,7 +219,7 @@ public final class NativeProcessGroup implements AutoCloseable {
   /**
    * @throws IllegalStateException if closed
    */
-  private MemorySegment handle() {
+  MemorySegment handle() {
     return owned.get();
   }
 

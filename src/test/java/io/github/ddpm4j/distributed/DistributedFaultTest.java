@@ -84,11 +84,11 @@ class DistributedFaultTest {
       assertEquals("TIMEOUT", r.value(c + ".reason"), r::describe);
       assertTrue(r.value(c + ".message").contains("timed out after 3 s"), r::describe);
     }
-    // rank 0 waits for the others in c10d's whole seconds, giving up by the deadline
+    // rank 0 waits for the others in c10d's whole seconds, giving up by the deadline (LibTorch 2.x), or
+    // in the Gloo rendezvous after it (1.x, whose wait gives up silently)
     long alone = Long.parseLong(r.value("alone.millis"));
-    assertTrue(alone >= timeout - 1_100 && alone <= timeout + 300, "rank 0 alone failed after " + alone + " ms");
+    assertTrue(alone >= timeout - 1_100 && alone <= timeout + 500, "rank 0 alone failed after " + alone + " ms");
     assertTrue(r.value("alone.message").contains("not all 2 ranks joined"), r::describe);
-    assertTrue(r.value("alone.message").contains("1/2 clients joined"), r::describe);
     long wrongPort = Long.parseLong(r.value("wrongport.millis"));
     assertTrue(wrongPort >= timeout - 100 && wrongPort <= timeout + 300, "a wrong port failed after " + wrongPort + " ms");
     assertTrue(r.value("wrongport.message").contains("could not reach the store at 127.0.0.1:"), r::describe);

@@ -56,8 +56,10 @@ final class Ranks {
   static List<String> java(String scenario, int rank, String... args) {
     List<String> all = new ArrayList<>(List.of(scenario, Integer.toString(rank)));
     all.addAll(List.of(args));
-    return ChildJvm.command(List.of(), List.of("-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), RankMain.class,
-        all.toArray(String[]::new));
+    List<String> jvm = new ArrayList<>(List.of("-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    String library = System.getProperty("ddpm4j.library");
+    if (library != null) jvm.add("-Dddpm4j.library=" + library); // the shim this JVM runs on (scripts/build-cuda)
+    return ChildJvm.command(List.of(), jvm, RankMain.class, all.toArray(String[]::new));
   }
 
   /**
