@@ -71,6 +71,9 @@ import java.util.regex.Pattern;
  * {@code loss.csv} and {@code loss.png} before the JVM exits, then says so on the log. Nothing
  * on that path registers a shutdown hook (which the JVM forbids while it shuts down).
  *
+ * <p>With a process group ({@link #distributed}) the loop is one replica of a data-parallel run, and only
+ * rank 0 writes the files above; a resumed run then continues bit for bit on the same number of processes.
+ *
  * <p>{@code --resume} requires the configuration stored in the checkpoint to
  * equal the run's in every field except {@link TrainConfig#trainSteps()}: a run
  * can be resumed with more (or fewer, but not fewer than done) steps, and
