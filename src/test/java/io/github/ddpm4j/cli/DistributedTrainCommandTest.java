@@ -143,20 +143,37 @@ class DistributedTrainCommandTest {
   }
 
   /**
-   * torchrun itself ({@code python -m torch.distributed.run}, what the {@code torchrun} script runs) from the
-   * torch 2.13 venv that {@code bench/python-venv 2.13.0} makes: its static rendezvous, the agent's store
-   * ({@code TORCHELASTIC_USE_AGENT_STORE}) and its variables.
+   * torchrun itself ({@code python -m torch.distributed.run}, what the {@code torchrun} script runs): its static
+   * rendezvous, the agent's store ({@code TORCHELASTIC_USE_AGENT_STORE}) and its variables. The torch must be
+   * the LibTorch's own version, since the keys of the agent's store differ between versions: Debian's
+   * python3-torch under {@code DDPM4J_LIBTORCH=debian}, the venv of {@code bench/python-venv 2.13.0} under 2.13.0
+   * ({@code ddpm4j.test.libtorch}); skipped where that Python is missing.
    */
   @Test
   void torchrunStartsTheWorkers() throws Exception {
-    Path python = Path.of(System.getProperty("user.home"), ".cache", "ddpm4j", "venv", "torch-2.13.0", "bin", "python");
-    assumeTrue(Files.isExecutable(python), "no torch 2.13 venv at " + python.getParent().getParent() + " (bench/python-venv 2.13.0 makes it)");
-    Process probe = new ProcessBuilder(python.toString(), "-c", "import torch.distributed.run").redirectErrorStream(true).start();
-    String why = new String(probe.getInputStream().readAllBytes());
-    assumeTrue(probe.waitFor() == 0, "that venv's torch has no torch.distributed.run: " + why);
+    Path python = switch (System.getProperty("ddpm4j.test.libtorch", "any")) {
+      case "debian" -> Path.of("/usr/bin/python3");
+      case "2.13.0" -> Path.of(System.getProperty("user.home"), ".cache", "ddpm4j", "venv", "torch-2.13.0", "bin", "python");
+      default -> null;
+    };
+    assumeTrue(python != null, "no Python known for this LibTorch (ddpm4j.test.libtorch is debian or 2.13.0 under bin/test)");
+    assumeTrue(Files.isExecutable(python), python + " is missing (for 2.13.0: bench/python-venv 2.13.0 makes it)");
+    Process probe = new ProcessBuilder(python.toString(), "-c", "import torch, torch.distributed.run; print(torch.__version__)")
+        .redirectErrorStream(true).start();
+    String version = new String(probe.getInputStream().readAllBytes()).strip();
+    assumeTrue(probe.waitFor() == 0, python + " has no torch.distributed.run: " + version);
+    String torch = io.github.ddpm4j.torch.Torch.version();
+    assumeTrue(version.lines().reduce((a, b) -> b).orElse("").startsWith(torch), python + " has torch " + version + ", not " + torch);
+    // torch 1.13's torchrun fails on Python 3.11 before it starts a worker: Std.from_str("0") is None there,
+    // since Python 3.11's Flag iteration leaves out the zero member (fixed in torch 2.0)
+    Process std = new ProcessBuilder(python.toString(), "-c",
+        "from torch.distributed.elastic.multiprocessing.api import Std; assert Std.from_str('0') is not None").redirectErrorStream(true).start();
+    std.getInputStream().readAllBytes();
+    assumeTrue(std.waitFor() == 0, "this torch's torchrun cannot start workers on this Python (torch " + version
+        + ": elastic's Std.from_str('0') is None on Python 3.11 and later)");
     Path out = dir.resolve("torchrun");
-    Started s = start("torchrun", List.of(python.toString(), "-m", "torch.distributed.run", "--no-python", "--nproc-per-node", "2",
-        "--master-port", Integer.toString(freePort())), Map.of(), train(out, 3));
+    Started s = start("torchrun", List.of(python.toString(), "-m", "torch.distributed.run", "--no_python", "--nproc_per_node", "2",
+        "--master_port", Integer.toString(freePort())), Map.of(), train(out, 3)); // the spelling of 1.13 and 2.x alike
     assertEquals(0, s.await(240), () -> errOf(s));
     assertTrainedByTwo(out, 3, s.out());
   }

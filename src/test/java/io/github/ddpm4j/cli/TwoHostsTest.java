@@ -87,24 +87,23 @@ class TwoHostsTest {
     sh(List.of("ip", "netns", "del", nsB));
   }
 
-  private Process worker(String ns, String iface, int rank, Path out, Path data, Path log) throws IOException {
-    List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, Path.of("bin", "ddpm4j").toAbsolutePath().toString()));
+  /** Starts {@code bin/ddpm4j train} for 3 steps after {@code prefix} (empty, or {@code ip netns exec NS}), as rank {@code rank} of 2. */
+  private static Process worker(List<String> prefix, String masterAddr, int port, int rank, Map<String, String> env, Path out, Path data,
+      Path log) throws IOException {
+    List<String> command = new ArrayList<>(prefix);
+    command.add(Path.of("bin", "ddpm4j").toAbsolutePath().toString());
     command.addAll(List.of(TrainOutputFolderTest.train(data, out, 3)));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("DDPM4J_CLASSPATH", System.getProperty("java.class.path"));
-    pb.environment().putAll(Map.of("MASTER_ADDR", "10.231.0.1", "MASTER_PORT", "29511", "RANK", Integer.toString(rank), "WORLD_SIZE", "2",
-        "GLOO_SOCKET_IFNAME", iface));
+    pb.environment().putAll(Map.of("MASTER_ADDR", masterAddr, "MASTER_PORT", Integer.toString(port), "RANK", Integer.toString(rank),
+        "WORLD_SIZE", "2"));
+    pb.environment().putAll(env);
     return pb.start();
   }
 
-  private Process loopback(int port, int rank, Path out, Path data, Path log) throws IOException {
-    List<String> command = new ArrayList<>(List.of(Path.of("bin", "ddpm4j").toAbsolutePath().toString()));
-    command.addAll(List.of(TrainOutputFolderTest.train(data, out, 3)));
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("DDPM4J_CLASSPATH", System.getProperty("java.class.path"));
-    pb.environment().putAll(Map.of("MASTER_ADDR", "127.0.0.1", "MASTER_PORT", Integer.toString(port), "RANK", Integer.toString(rank),
-        "WORLD_SIZE", "2"));
-    return pb.start();
+  /** Rank {@code rank} in namespace {@code ns}, Gloo on {@code iface}. */
+  private Process onHost(String ns, String iface, int rank, Path out, Path data, Path log) throws IOException {
+    return worker(List.of("ip", "netns", "exec", ns), "10.231.0.1", 29511, rank, Map.of("GLOO_SOCKET_IFNAME", iface), out, data, log);
   }
 
   private static void awaitAll(Path dir, Process... ps) throws Exception {
@@ -136,10 +135,11 @@ class TwoHostsTest {
     Path hosts = dir.resolve("hosts"), local = dir.resolve("loopback");
     Files.createDirectories(dir.resolve("h"));
     Files.createDirectories(dir.resolve("l"));
-    awaitAll(dir.resolve("h"), worker(nsA, vethA, 0, hosts, data, dir.resolve("h/w0.log")), worker(nsB, vethB, 1, hosts, data,
+    awaitAll(dir.resolve("h"), onHost(nsA, vethA, 0, hosts, data, dir.resolve("h/w0.log")), onHost(nsB, vethB, 1, hosts, data,
         dir.resolve("h/w1.log")));
     int port = DistributedTrainCommandTest.freePort();
-    awaitAll(dir.resolve("l"), loopback(port, 0, local, data, dir.resolve("l/w0.log")), loopback(port, 1, local, data, dir.resolve("l/w1.log")));
+    awaitAll(dir.resolve("l"), worker(List.of(), "127.0.0.1", port, 0, Map.of(), local, data, dir.resolve("l/w0.log")),
+        worker(List.of(), "127.0.0.1", port, 1, Map.of(), local, data, dir.resolve("l/w1.log")));
     assertTrue(read(dir.resolve("h/w0.log")).contains("in each of 2 processes"), read(dir.resolve("h/w0.log")));
     try (StateDict a = StateDict.loadPyTorch(hosts.resolve("checkpoint.pt")); StateDict b = StateDict.loadPyTorch(local.resolve("checkpoint.pt"));
          Scope s = Scope.open()) {
