@@ -30,18 +30,12 @@ class ProcessGroupTest extends TorchTestBase {
 
   @Test
   void twoRanksOverTcp() throws Exception {
-    String port = "tcp:" + Ranks.freePort();
-    checkCollectives(Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("collectives", 0, "2", port, Long.toString(TIMEOUT.toMillis())),
-        Ranks.java("collectives", 1, "2", port, Long.toString(TIMEOUT.toMillis())))));
+    checkCollectives(Ranks.group(DEADLINE, "collectives", 2, "tcp:" + Ranks.freePort(), TIMEOUT.toMillis()));
   }
 
   @Test
   void twoRanksOverAFileStore() throws Exception {
-    String file = "file:" + dir.resolve("store");
-    checkCollectives(Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("collectives", 0, "2", file, Long.toString(TIMEOUT.toMillis())),
-        Ranks.java("collectives", 1, "2", file, Long.toString(TIMEOUT.toMillis())))));
+    checkCollectives(Ranks.group(DEADLINE, "collectives", 2, "file:" + dir.resolve("store"), TIMEOUT.toMillis()));
   }
 
   private static void checkCollectives(List<Ranks.Outcome> ranks) {
