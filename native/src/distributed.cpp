@@ -86,13 +86,12 @@ int32_t dd_dist_backend_available(int32_t backend, char* reason, int64_t capacit
 #include <unistd.h>
 
 #include <cerrno>
-#include <thread>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 struct dd_process_group {
   // The store the ranks met through (rank 0's TCPStore hosts the server), and the backend's
