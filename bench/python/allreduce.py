@@ -4,11 +4,12 @@
   python bench/python/allreduce.py RANK WORLD_SIZE PORT REPS
 
 Builds the default CPU model (unet.py), gives every parameter a gradient, and times, each after
-a barrier and three warm-ups, the same three workloads as AllReduceBenchmark in Java:
-  ddp         the gradients averaged in buckets of at most 25 MiB (flattened, all_reduce SUM,
-              divided by the world size, copied back), as ddpm4j's DistributedDataParallel does;
+a barrier and ten warm-ups, the same three workloads as AllReduceBenchmark in Java, in its order:
   flat        one all_reduce of a single tensor as large as all gradients together;
-  per-tensor  one all_reduce per gradient.
+  per-tensor  one all_reduce per gradient;
+  ddp         every parameter's gradient looked up and averaged in buckets of at most 25 MiB
+              (flattened, all_reduce SUM, divided by the world size, copied back), as
+              ddpm4j's DistributedDataParallel.averageGradients does.
 Prints name=median min max in milliseconds, one line each.
 """
 import datetime
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import unet  # noqa: E402
 
 BUCKET_BYTES = 25 << 20
+WARMUP = 10
 
 
 def average_gradients(grads, world_size):
@@ -43,8 +45,16 @@ def average_gradients(grads, world_size):
             g.copy_(v)
 
 
+def gradients(model):
+    """Every parameter's gradient, a missing one made zeros, as DistributedDataParallel.averageGradients takes them."""
+    for p in model.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    return [p.grad for p in model.parameters()]
+
+
 def timed(name, reps, work):
-    for _ in range(3):
+    for _ in range(WARMUP):
         work()
     ms = []
     for _ in range(reps):
@@ -69,9 +79,9 @@ def main():
     elements = sum(g.numel() for g in grads)
     print(f"parameters={elements}\ntensors={len(grads)}\nbytes={elements * 4}", flush=True)
     flat = torch.randn(elements)
-    timed("ddp", reps, lambda: average_gradients(grads, world_size))
     timed("flat", reps, lambda: dist.all_reduce(flat))
     timed("per-tensor", reps, lambda: [dist.all_reduce(g) for g in grads])
+    timed("ddp", reps, lambda: average_gradients(gradients(model), world_size))
     dist.destroy_process_group()
 
 

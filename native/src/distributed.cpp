@@ -47,7 +47,9 @@ void copy_text(const char* text, char* buffer, int64_t capacity) {
 }
 }  // namespace
 
-extern "C" int32_t dd_dist_backend_available(int32_t backend, char* reason, int64_t capacity) {
+extern "C" {
+
+int32_t dd_dist_backend_available(int32_t backend, char* reason, int64_t capacity) {
   DD_COUNT_CALL();
   copy_text("", reason, capacity);
   try {
@@ -59,6 +61,8 @@ extern "C" int32_t dd_dist_backend_available(int32_t backend, char* reason, int6
   }
   return 0;
 }
+
+}  // extern "C"
 
 #ifdef DD_WITH_C10D
 
@@ -82,13 +86,12 @@ extern "C" int32_t dd_dist_backend_available(int32_t backend, char* reason, int6
 #include <unistd.h>
 
 #include <cerrno>
-#include <thread>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 struct dd_process_group {
   // The store the ranks met through (rank 0's TCPStore hosts the server), and the backend's
@@ -416,6 +419,7 @@ void check_backend(int32_t backend) {
 // looks up which rank was lost before the exception goes on to the caller.
 template <class Launch>
 void collective(dd_process_group& g, Launch&& launch) {
+  g.lost_rank.store(-1, std::memory_order_relaxed);
   try {
     c10::intrusive_ptr<c10d::Work> work = launch();
     work->wait(g.timeout + kWaitGrace);
@@ -446,7 +450,7 @@ std::vector<std::vector<at::Tensor>> buckets(const std::vector<at::Tensor>& tens
 // Runs op on each bucket's flat buffer: the tensor itself for a bucket of one contiguous
 // tensor, else the bucket's tensors concatenated, copied back afterwards when copy_back says so.
 template <class Op, class CopyBack>
-void bucketed(dd_process_group& g, const dd_tensor* const* handles, int64_t n, int64_t bucket_bytes, Op&& op,
+void bucketed(const dd_tensor* const* handles, int64_t n, int64_t bucket_bytes, Op&& op,
               CopyBack&& copy_back) {
   DD_CHECK(bucket_bytes > 0, "bucket_bytes must be > 0, got " + std::to_string(bucket_bytes));
   const std::vector<at::Tensor> tensors = dd::tensors(handles, n, "tensors");
@@ -571,9 +575,8 @@ void dd_dist_all_reduce(dd_ctx* ctx, dd_process_group* group, dd_tensor* const* 
                std::string("AVG needs floating-point tensors, got ") + c10::toString(t.scalar_type()));
     }
   }
-  g.lost_rank.store(-1, std::memory_order_relaxed);
   bucketed(
-      g, tensors, n, bucket_bytes,
+      tensors, n, bucket_bytes,
       [&](at::Tensor& flat) {
         std::vector<at::Tensor> one{flat};
         collective(g, [&] { return g.backend->allreduce(one, options); });
@@ -593,9 +596,8 @@ void dd_dist_broadcast(dd_ctx* ctx, dd_process_group* group, dd_tensor* const* t
   options.rootRank = src;
   options.rootTensor = 0;
   options.timeout = g.timeout;
-  g.lost_rank.store(-1, std::memory_order_relaxed);
   bucketed(
-      g, tensors, n, bucket_bytes,
+      tensors, n, bucket_bytes,
       [&](at::Tensor& flat) {
         std::vector<at::Tensor> one{flat};
         collective(g, [&] { return g.backend->broadcast(one, options); });
@@ -609,7 +611,6 @@ void dd_dist_barrier(dd_ctx* ctx, dd_process_group* group) {
   dd_process_group& g = group_ref(group);
   c10d::BarrierOptions options;
   options.timeout = g.timeout;
-  g.lost_rank.store(-1, std::memory_order_relaxed);
   collective(g, [&] { return g.backend->barrier(options); });
   DD_CATCH(ctx, )
 }
@@ -627,7 +628,6 @@ void dd_dist_all_gather_double(dd_ctx* ctx, dd_process_group* group, double valu
   for (int32_t r = 0; r < g.world_size; ++r) output[0].push_back(at::empty({1}, options));
   c10d::AllgatherOptions gather;
   gather.timeout = g.timeout;
-  g.lost_rank.store(-1, std::memory_order_relaxed);
   collective(g, [&] { return g.backend->allgather(output, input, gather); });
   for (int32_t r = 0; r < g.world_size; ++r) out[r] = output[0][r].item<double>();
   DD_CATCH(ctx, )

@@ -9,7 +9,6 @@ import io.github.ddpm4j.torch.TorchTestBase;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,9 +23,7 @@ class DistributedDataParallelTest extends TorchTestBase {
 
   @Test
   void ranksStartFromRankZeroAndStepWithTheMeanGradient() throws Exception {
-    String port = "tcp:" + Ranks.freePort();
-    List<Ranks.Outcome> ranks = Ranks.run(Duration.ofSeconds(150), Map.of(), List.of(
-        Ranks.java("ddp", 0, "2", port, "60000"), Ranks.java("ddp", 1, "2", port, "60000")));
+    List<Ranks.Outcome> ranks = Ranks.group(Duration.ofSeconds(150), "ddp", 2, "tcp:" + Ranks.freePort(), 60_000);
     Ranks.Outcome r0 = ranks.get(0);
     Ranks.Outcome r1 = ranks.get(1);
     assertEquals(0, r0.code(), r0::describe);
@@ -48,6 +45,19 @@ class DistributedDataParallelTest extends TorchTestBase {
       assertArrayEquals(mean, parse(r0.value("avg." + name)), 1e-6f, "rank 0's averaged " + name);
       assertArrayEquals(mean, parse(r1.value("avg." + name)), 1e-6f, "rank 1's averaged " + name);
     }
+  }
+
+  @Test
+  void ranksWithDifferentModelsAreRefused() throws Exception {
+    List<Ranks.Outcome> ranks = Ranks.group(Duration.ofSeconds(150), "ddp-mismatch", 2, "tcp:" + Ranks.freePort(), 60_000);
+    for (Ranks.Outcome r : ranks) {
+      assertEquals(3, r.code(), r::describe);
+      assertEquals("FAILED", r.value("error.reason"), r::describe);
+      assertTrue(r.value("error.message").contains("the ranks' modules differ"), r::describe);
+    }
+    // rank 0 has Linear(3, 2): 8 elements; rank 1 Linear(3, 3): 12
+    assertTrue(ranks.get(0).value("error.message").contains("8 state-dict elements here, 12 on rank 1"), ranks.get(0)::describe);
+    assertTrue(ranks.get(1).value("error.message").contains("12 state-dict elements here, 8 on rank 0"), ranks.get(1)::describe);
   }
 
   private static float[] parse(String csv) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,11 +18,7 @@ class DistributedFaultTest {
   @Test
   void aPeerThatDiesMidCollectiveFailsTheOthersNamingIt() throws Exception {
     long timeout = 20_000;
-    String port = "tcp:" + Ranks.freePort();
-    List<Ranks.Outcome> ranks = Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("die", 0, "3", port, Long.toString(timeout), "2"),
-        Ranks.java("die", 1, "3", port, Long.toString(timeout), "2"),
-        Ranks.java("die", 2, "3", port, Long.toString(timeout), "2")));
+    List<Ranks.Outcome> ranks = Ranks.group(DEADLINE, "die", 3, "tcp:" + Ranks.freePort(), timeout, "2");
     assertEquals(7, ranks.get(2).code(), ranks.get(2)::describe); // Runtime.halt(7) in the middle
     for (Ranks.Outcome r : ranks.subList(0, 2)) {
       assertSurvivorFailed(r, DistributedException.Reason.PEER_LOST, timeout);
@@ -36,10 +31,7 @@ class DistributedFaultTest {
   @Test
   void losingRankZeroWhichHostsTheStoreIsNamedToo() throws Exception {
     long timeout = 20_000;
-    String port = "tcp:" + Ranks.freePort();
-    List<Ranks.Outcome> ranks = Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("die", 0, "2", port, Long.toString(timeout), "0"),
-        Ranks.java("die", 1, "2", port, Long.toString(timeout), "0")));
+    List<Ranks.Outcome> ranks = Ranks.group(DEADLINE, "die", 2, "tcp:" + Ranks.freePort(), timeout, "0");
     assertEquals(7, ranks.get(0).code(), ranks.get(0)::describe);
     Ranks.Outcome r = ranks.get(1);
     assertSurvivorFailed(r, DistributedException.Reason.PEER_LOST, timeout);
@@ -49,10 +41,7 @@ class DistributedFaultTest {
   @Test
   void aPeerThatNeverTakesPartTimesOut() throws Exception {
     long timeout = 5_000;
-    String port = "tcp:" + Ranks.freePort();
-    List<Ranks.Outcome> ranks = Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("hang", 0, "2", port, Long.toString(timeout), "1"),
-        Ranks.java("hang", 1, "2", port, Long.toString(timeout), "1")));
+    List<Ranks.Outcome> ranks = Ranks.group(DEADLINE, "hang", 2, "tcp:" + Ranks.freePort(), timeout, "1");
     Ranks.Outcome r = ranks.get(0);
     assertSurvivorFailed(r, DistributedException.Reason.TIMEOUT, timeout + 1_500);
     long failed = Long.parseLong(r.value("failed.millis"));
@@ -76,9 +65,7 @@ class DistributedFaultTest {
   @Test
   void aGroupThatNeverAssemblesOrAWrongPortFailsWithinTheTimeout() throws Exception {
     long timeout = 3_000;
-    List<Ranks.Outcome> runs = Ranks.run(DEADLINE, Map.of(),
-        List.of(Ranks.java("rendezvous-faults", 0, "1", "none", Long.toString(timeout), Integer.toString(Ranks.freePort()))));
-    Ranks.Outcome r = runs.get(0);
+    Ranks.Outcome r = Ranks.group(DEADLINE, "rendezvous-faults", 1, "none", timeout, Integer.toString(Ranks.freePort())).get(0);
     assertEquals(0, r.code(), r::describe);
     for (String c : List.of("alone", "wrongport", "file")) {
       assertEquals("TIMEOUT", r.value(c + ".reason"), r::describe);

@@ -30,18 +30,12 @@ class ProcessGroupTest extends TorchTestBase {
 
   @Test
   void twoRanksOverTcp() throws Exception {
-    String port = "tcp:" + Ranks.freePort();
-    checkCollectives(Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("collectives", 0, "2", port, Long.toString(TIMEOUT.toMillis())),
-        Ranks.java("collectives", 1, "2", port, Long.toString(TIMEOUT.toMillis())))));
+    checkCollectives(Ranks.group(DEADLINE, "collectives", 2, "tcp:" + Ranks.freePort(), TIMEOUT.toMillis()));
   }
 
   @Test
   void twoRanksOverAFileStore() throws Exception {
-    String file = "file:" + dir.resolve("store");
-    checkCollectives(Ranks.run(DEADLINE, Map.of(), List.of(
-        Ranks.java("collectives", 0, "2", file, Long.toString(TIMEOUT.toMillis())),
-        Ranks.java("collectives", 1, "2", file, Long.toString(TIMEOUT.toMillis())))));
+    checkCollectives(Ranks.group(DEADLINE, "collectives", 2, "file:" + dir.resolve("store"), TIMEOUT.toMillis()));
   }
 
   private static void checkCollectives(List<Ranks.Outcome> ranks) {
@@ -104,6 +98,32 @@ class ProcessGroupTest extends TorchTestBase {
       assertArrayEquals(new double[] {4, 5}, t.toDoubleArray());
       assertEquals("gloo", g.backend());
     }
+  }
+
+  @Test
+  void callsFromSeveralThreadsTakeTurns() throws Exception {
+    ProcessGroup g = alone();
+    List<Thread> threads = new java.util.ArrayList<>();
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    for (int i = 0; i < 4; i++) {
+      Thread t = Thread.ofPlatform().start(() -> {
+        try (io.github.ddpm4j.torch.Scope s = io.github.ddpm4j.torch.Scope.open()) {
+          Tensor x = Torch.ones(16);
+          for (int k = 0; k < 50; k++) {
+            g.allReduce(x, ReduceOp.SUM);
+            g.barrier();
+            assertEquals(1.0, g.allGather(1.0)[0]);
+          }
+          assertArrayEquals(Torch.ones(16).toFloatArray(), x.toFloatArray());
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        }
+      });
+      threads.add(t);
+    }
+    for (Thread t : threads) t.join(60_000);
+    g.close();
+    assertNull(failure.get(), () -> "a thread failed: " + failure.get());
   }
 
   @Test

@@ -49,16 +49,16 @@ class PythonInteropTest {
     python = candidate;
   }
 
-  /** @return the first line the script printed, or null when it failed */
+  /** @return what the script printed, or null when it failed or ran past two minutes (it is killed then) */
   private static String run(Path python, String script) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(python.toString(), "-c", script).redirectErrorStream(false)
+    Path out = Files.createTempFile(dir, "probe", ".txt");
+    Process p = new ProcessBuilder(python.toString(), "-c", script).redirectOutput(out.toFile())
         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(120, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       return null;
     }
-    return p.exitValue() == 0 ? new String(out, StandardCharsets.UTF_8) : null;
+    return p.exitValue() == 0 ? Files.readString(out, StandardCharsets.UTF_8) : null;
   }
 
   private static List<String> pythonRank(int rank, int port) throws IOException {

@@ -40,6 +40,7 @@ public final class RankMain {
         case "collectives" -> collectives(join(rendezvous, timeout));
         case "python" -> python(join(rendezvous, timeout));
         case "ddp" -> ddp(join(rendezvous, timeout));
+        case "ddp-mismatch" -> ddpMismatch(join(rendezvous, timeout));
         case "die" -> die(join(rendezvous, timeout), Integer.parseInt(args[5]));
         case "hang" -> hang(join(rendezvous, timeout), Integer.parseInt(args[5]));
         case "rendezvous-faults" -> rendezvousFaults(Integer.parseInt(args[5]), timeout);
@@ -209,6 +210,13 @@ public final class RankMain {
     }
   }
 
+  /** Rank 0 wraps a Linear(3, 2), rank 1 a Linear(3, 3). */
+  private static void ddpMismatch(ProcessGroup group) {
+    try (group; Linear layer = new Linear(3, rank == 0 ? 2 : 3)) {
+      new DistributedDataParallel(layer, group);
+    }
+  }
+
   private static void print(String prefix, Map<String, Tensor> tensors) {
     tensors.forEach((k, v) -> System.out.println(prefix + k + "=" + floats(v)));
   }
@@ -218,48 +226,47 @@ public final class RankMain {
   /** One collective together, then rank {@code victim} halts while the others are in the next one. */
   private static void die(ProcessGroup group, int victim) throws InterruptedException {
     try (Scope s = Scope.open()) {
-      Tensor t = Torch.ones(1000);
-      group.allReduce(t, ReduceOp.SUM);
-      System.out.println("first=" + t.toFloatArray()[0]);
-      System.out.flush();
+      Tensor t = together(group);
       if (rank == victim) {
         Thread.sleep(500);
         Runtime.getRuntime().halt(7);
       }
-      long t0 = System.nanoTime();
-      try {
-        group.allReduce(t, ReduceOp.SUM);
-        System.out.println("second=" + t.toFloatArray()[0]);
-      } catch (DistributedException e) {
-        System.out.println("failed.millis=" + (System.nanoTime() - t0) / 1_000_000);
-        printError(e);
-      }
-      afterFailure(group);
+      failing(group, () -> group.allReduce(t, ReduceOp.SUM));
     }
   }
 
   /** One collective together, then rank {@code sleeper} stays alive without taking part in the next one. */
   private static void hang(ProcessGroup group, int sleeper) throws InterruptedException {
     try (Scope s = Scope.open()) {
-      Tensor t = Torch.ones(1000);
-      group.allReduce(t, ReduceOp.SUM);
-      System.out.println("first=" + t.toFloatArray()[0]);
-      System.out.flush();
+      together(group);
       if (rank == sleeper) {
         Thread.sleep(group.timeout().toMillis() + 3_000); // past the others' timeout, then gone
-
         Runtime.getRuntime().halt(0);
       }
-      long t0 = System.nanoTime();
-      try {
-        group.barrier();
-        System.out.println("second=passed");
-      } catch (DistributedException e) {
-        System.out.println("failed.millis=" + (System.nanoTime() - t0) / 1_000_000);
-        printError(e);
-      }
-      afterFailure(group);
+      failing(group, group::barrier);
     }
+  }
+
+  /** @return the tensor of a first allReduce that every rank takes part in */
+  private static Tensor together(ProcessGroup group) {
+    Tensor t = Torch.ones(1000);
+    group.allReduce(t, ReduceOp.SUM);
+    System.out.println("first=" + t.toFloatArray()[0]);
+    System.out.flush();
+    return t;
+  }
+
+  /** Runs a collective that is to fail, prints how, then checks the group afterwards. */
+  private static void failing(ProcessGroup group, Runnable collective) {
+    long t0 = System.nanoTime();
+    try {
+      collective.run();
+      System.out.println("second=passed");
+    } catch (DistributedException e) {
+      System.out.println("failed.millis=" + (System.nanoTime() - t0) / 1_000_000);
+      printError(e);
+    }
+    afterFailure(group);
   }
 
   /** A failed group refuses the next collective at once, and closes promptly. */

@@ -63,6 +63,28 @@ final class Ranks {
   }
 
   /**
+   * Runs every rank of a group of {@link RankMain} children, each with the same arguments.
+   *
+   * @param deadline how long all of them together may take
+   * @param scenario {@link RankMain}'s scenario
+   * @param worldSize the number of ranks
+   * @param rendezvous {@code tcp:PORT} or {@code file:PATH}
+   * @param timeoutMillis the group's timeout
+   * @param extra the scenario's further arguments
+   * @return the outcomes, by rank
+   */
+  static List<Outcome> group(Duration deadline, String scenario, int worldSize, String rendezvous, long timeoutMillis,
+      String... extra) throws IOException, InterruptedException {
+    List<List<String>> commands = new ArrayList<>();
+    for (int rank = 0; rank < worldSize; rank++) {
+      List<String> args = new ArrayList<>(List.of(Integer.toString(worldSize), rendezvous, Long.toString(timeoutMillis)));
+      args.addAll(List.of(extra));
+      commands.add(java(scenario, rank, args.toArray(String[]::new)));
+    }
+    return run(deadline, Map.of(), commands);
+  }
+
+  /**
    * Starts every command at once and waits for all of them until {@code deadline}; kills what is still
    * running then.
    *

@@ -16,18 +16,21 @@ import java.util.List;
 /**
  * One rank of the gradient all-reduce benchmark (bench/allreduce runs two on loopback):
  * {@code AllReduceBenchmark RANK WORLD_SIZE PORT REPS}. Builds the default CPU model, gives
- * every parameter a gradient, and times, each after a barrier and a warm-up, with REPS
+ * every parameter a gradient, and times, each after ten warm-ups and with a barrier before each of its REPS
  * repetitions:
  * <ul>
+ *   <li>{@code flat}: one {@code allReduce} of a single tensor as large as all gradients together;
+ *   <li>{@code per-tensor}: one {@code allReduce} per gradient, without buckets;
  *   <li>{@code ddp}: {@link DistributedDataParallel#averageGradients()}, the bucketed average
- *       of every parameter's gradient (25 MiB buckets: one for this model);
- *   <li>{@code flat}: one {@code allReduce} of a single tensor as large as all gradients
- *       together, the like-for-like counterpart of the Python baseline;
- *   <li>{@code per-tensor}: one {@code allReduce} per gradient, without buckets.
+ *       of every parameter's gradient (25 MiB buckets: one for this model), last, once the JIT
+ *       compiler has settled.
  * </ul>
  * It prints {@code name=median min max} in milliseconds per line, and the parameter count and bytes.
  */
 public final class AllReduceBenchmark {
+  /** Untimed repetitions before the timed ones. */
+  private static final int WARMUP = 10;
+
   private AllReduceBenchmark() {}
 
   public static void main(String[] args) {
@@ -47,16 +50,16 @@ public final class AllReduceBenchmark {
       Tensor flat = Torch.randn(elements);
       List<Tensor> grads = new ArrayList<>();
       for (Tensor p : model.parameters()) grads.add(p.grad());
-      time(group, "ddp", reps, ddp::averageGradients);
       time(group, "flat", reps, () -> group.allReduce(flat, ReduceOp.SUM));
       time(group, "per-tensor", reps, () -> {
         for (Tensor g : grads) group.allReduce(g, ReduceOp.SUM);
       });
+      time(group, "ddp", reps, ddp::averageGradients);
     }
   }
 
   private static void time(ProcessGroup group, String name, int reps, Runnable work) {
-    for (int i = 0; i < 3; i++) work.run();
+    for (int i = 0; i < WARMUP; i++) work.run();
     double[] ms = new double[reps];
     for (int i = 0; i < reps; i++) {
       group.barrier();
