@@ -55,7 +55,8 @@ final class DistributedOptions {
 
   @Option(names = "--dist-timeout", paramLabel = "SECONDS",
       description = {"How long the workers wait for each other: for the group to form, and in each collective; a worker lost",
-          "for longer stops the others with an error that names it (default: " + DEFAULT_TIMEOUT_SECONDS + ")."})
+          "for longer stops the others with an error. The others wait for rank 0's checkpoints and sample grids, so it must",
+          "exceed the longest of those (default: " + DEFAULT_TIMEOUT_SECONDS + ")."})
   Long timeoutSeconds;
 
   /** @return whether an option makes this process a launcher of workers */
