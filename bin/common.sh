@@ -3,8 +3,9 @@
 
 DDPM4J_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Debian packages the build, the tests and the main job need.
-DDPM4J_PACKAGES=(libtorch-dev libopenblas0-pthread python3-torch dataset-fashion-mnist cmake g++ make maven)
+# Debian packages the build, the tests and the main job need. libgloo-dev: gloo's headers, which
+# c10d's ProcessGroupGloo.hpp includes and a torch wheel does not ship (torch.distributed's Gloo backend).
+DDPM4J_PACKAGES=(libtorch-dev libopenblas0-pthread python3-torch libgloo-dev dataset-fashion-mnist cmake g++ make maven)
 # What the test suite needs besides: tmux runs bin/ddpm4j in a terminal (TerminalTest), headless
 # Chromium opens the sampling server's page (BrowserPageTest).
 DDPM4J_TEST_PACKAGES=(tmux chromium)

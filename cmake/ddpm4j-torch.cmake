@@ -42,3 +42,57 @@ if(CAFFE2_USE_CUDA OR TORCH_CUDA_LIBRARIES)
 else()
   set(DDPM4J_WITH_CUDA OFF)
 endif()
+
+# c10d's backends for torch.distributed (native/src/distributed.cpp), which the shim's
+# CMakeLists.txt detects with ddpm4j_detect_c10d() (the C++ benchmark does not need them):
+# - DDPM4J_WITH_GLOO: ProcessGroupGloo.hpp compiles (it includes gloo's headers, which a
+#   torch wheel does not ship: Debian's libgloo-dev has them) and a program that makes a Gloo
+#   device links against this LibTorch (built with Gloo). The shim takes from those headers
+#   only what holds across gloo versions: shared_ptr<gloo::transport::Device> is passed
+#   through, and no gloo type is laid out, constructed or called in the shim (docs/distributed.md).
+# - DDPM4J_WITH_NCCL: in a CUDA build, the same for ProcessGroupNCCL.hpp (nccl.h).
+# A failed check is not cached, so that installing the headers and configuring again finds them.
+function(ddpm4j_detect_c10d)
+  include(CheckCXXSourceCompiles)
+  set(CMAKE_REQUIRED_FLAGS "${TORCH_CXX_FLAGS}")
+  set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS})
+  # The libraries as files of the LibTorch's own folder: try_compile cannot resolve the imported
+  # targets of TORCH_LIBRARIES (their link interfaces name targets of other packages).
+  # The libraries' own dependencies need not be found here (a CUDA LibTorch's nvidia-* libraries
+  # are found at run time): only the symbols the program uses are checked.
+  get_filename_component(lib "${DDPM4J_TORCH_LIBRARY}" DIRECTORY)
+  set(CMAKE_REQUIRED_LINK_OPTIONS "-Wl,-rpath,${lib}" "-Wl,--allow-shlib-undefined")
+  set(CMAKE_REQUIRED_LIBRARIES "${lib}/libtorch_cpu.so" "${lib}/libc10.so")
+  set(CMAKE_REQUIRED_QUIET ON)
+  set(CMAKE_REQUIRED_DEFINITIONS -DUSE_C10D_GLOO)
+  check_cxx_source_compiles("
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+int main() { return c10d::ProcessGroupGloo::createDeviceForHostname(\"127.0.0.1\") ? 0 : 1; }" DDPM4J_HAVE_GLOO)
+  set(have_nccl OFF)
+  if(DDPM4J_WITH_CUDA)
+    set(CMAKE_REQUIRED_DEFINITIONS -DUSE_C10D_NCCL)
+    list(APPEND CMAKE_REQUIRED_INCLUDES ${CUDAToolkit_INCLUDE_DIRS} ${CUDA_INCLUDE_DIRS})
+    list(APPEND CMAKE_REQUIRED_LIBRARIES "${lib}/libtorch_cuda.so" "${lib}/libc10_cuda.so")
+    check_cxx_source_compiles("
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+int main() { return c10d::ProcessGroupNCCL::Options::create() ? 0 : 1; }" DDPM4J_HAVE_NCCL)
+    set(have_nccl ${DDPM4J_HAVE_NCCL})
+    if(NOT DDPM4J_HAVE_NCCL)
+      unset(DDPM4J_HAVE_NCCL CACHE)
+    endif()
+  endif()
+  if(DDPM4J_HAVE_GLOO)
+    set(DDPM4J_WITH_GLOO ON PARENT_SCOPE)
+  else()
+    unset(DDPM4J_HAVE_GLOO CACHE)
+    set(DDPM4J_WITH_GLOO OFF PARENT_SCOPE)
+    message(WARNING "ddpm4j: no Gloo for torch.distributed: ProcessGroupGloo.hpp with gloo's headers did not compile and "
+      "link against this LibTorch (on Debian, install libgloo-dev). The shim builds without it, and a gloo process group "
+      "throws DistributedException saying so.")
+  endif()
+  if(have_nccl)
+    set(DDPM4J_WITH_NCCL ON PARENT_SCOPE)
+  else()
+    set(DDPM4J_WITH_NCCL OFF PARENT_SCOPE)
+  endif()
+endfunction()

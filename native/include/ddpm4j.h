@@ -48,6 +48,7 @@ typedef struct dd_generator dd_generator; /* one at::Generator */
 typedef struct dd_optimizer dd_optimizer; /* one torch::optim::Optimizer */
 typedef struct dd_bytes dd_bytes;         /* one owned byte buffer */
 typedef struct dd_cuda_graph dd_cuda_graph; /* one at::cuda::CUDAGraph and its capture state */
+typedef struct dd_process_group dd_process_group; /* one c10d process group and the store it met through */
 
 /* ------------------------------------------------------------------ enums */
 /* Functions take enum values as int32_t. Compiled as C++, each enum has int32_t as its
@@ -82,7 +83,7 @@ DD_ENUM(dd_status) {
 
 DD_ENUM(dd_handle_kind) {
   DD_KIND_ALL = -1, DD_KIND_TENSOR = 0, DD_KIND_GENERATOR = 1,
-  DD_KIND_OPTIMIZER = 2, DD_KIND_BYTES = 3, DD_KIND_CUDA_GRAPH = 4
+  DD_KIND_OPTIMIZER = 2, DD_KIND_BYTES = 3, DD_KIND_CUDA_GRAPH = 4, DD_KIND_PROCESS_GROUP = 5
 };
 
 DD_ENUM(dd_unary_op) {
@@ -368,6 +369,61 @@ DD_API void dd_cuda_graph_replay(dd_ctx* ctx, dd_cuda_graph* graph);
    capturing thread; on another thread it cannot restore that thread's stream, and leaves
    the graph allocated (it stays counted in dd_live_handles). */
 DD_API void dd_cuda_graph_free(dd_cuda_graph* graph);
+
+/* ------------------------------------------------------------- distributed */
+/* Process groups and collectives, as torch.distributed (c10d) runs them, speaking c10d's own
+   protocol: a torch.distributed process of the same LibTorch version can be a rank of the
+   same group. Every blocking call is bounded by the group's timeout; a failure or timeout is
+   recorded in ctx like any error (status DD_ERR_TORCH or DD_ERR_STD, c10d's or Gloo's
+   message), never a hang or a crash. Calls on one group must not overlap (the caller
+   serialises them), and every rank must issue the same collectives in the same order. */
+
+/* The communication backends (torch.distributed.Backend). */
+DD_ENUM(dd_dist_backend) { DD_DIST_GLOO = 0, DD_DIST_NCCL = 1 };
+
+/* torch.distributed.ReduceOp. Gloo has no AVG: it runs as SUM, then a division by the world size. */
+DD_ENUM(dd_dist_reduce_op) { DD_DIST_SUM = 0, DD_DIST_AVG = 1, DD_DIST_MAX = 2, DD_DIST_MIN = 3 };
+
+/* 1 when this shim can create groups of the backend (Gloo: LibTorch's c10d built with Gloo and
+   the shim compiled against gloo's headers; NCCL: a LibTorch built with CUDA and NCCL), else 0.
+   When 0, why is written to reason (NUL-terminated, truncated to capacity; reason may be NULL). */
+DD_API int32_t dd_dist_backend_available(int32_t backend, char* reason, int64_t capacity);
+
+/* torch.distributed.init_process_group(backend, init_method="tcp://host:port", rank=, world_size=,
+   timeout=): every rank connects to a c10d TCPStore at host:port, which rank 0 hosts (all ranks
+   are clients when agent_store != 0: a torchelastic agent hosts it, TORCHELASTIC_USE_AGENT_STORE;
+   restart_count is then TORCHELASTIC_RESTART_COUNT, which LibTorch 1.x's key prefix names). Rank 0
+   waits for world_size ranks to join. init_barrier is TORCH_DIST_INIT_BARRIER (LibTorch 2.x runs
+   the store-based barrier after creating the group only when it is 1; 1.x always runs it).
+   device_index: the CUDA device of an NCCL group's own tensors (allGather), ignored by Gloo.
+   timeout_ms > 0 bounds the rendezvous and every later collective. */
+DD_API dd_process_group* dd_dist_group_tcp(dd_ctx* ctx, int32_t backend, const char* host, int32_t port, int32_t rank,
+                                           int32_t world_size, int64_t timeout_ms, int32_t agent_store,
+                                           int32_t restart_count, int32_t init_barrier, int32_t device_index);
+/* The same through a c10d FileStore at path (init_method="file://path"), shared by every rank. */
+DD_API dd_process_group* dd_dist_group_file(dd_ctx* ctx, int32_t backend, const char* path, int32_t rank,
+                                            int32_t world_size, int64_t timeout_ms, int32_t init_barrier,
+                                            int32_t device_index);
+/* torch.distributed.destroy_process_group for this group: waits for its work in flight (bounded
+   by the timeout), closes its connections, and on rank 0 stops the store it hosts. */
+DD_API void dd_dist_group_free(dd_process_group* group);
+/* The rank of the peer that the group's last failed collective lost, -1 when unknown: Gloo names a
+   lost peer by its address, which the shim looks up among the addresses the ranks published at
+   rendezvous; when the store that rank 0 hosts is unreachable too, that is rank 0. */
+DD_API int32_t dd_dist_group_lost_rank(const dd_process_group* group);
+/* torch.distributed.all_reduce of tensors[0..n), in place, op of enum dd_dist_reduce_op. The
+   tensors are reduced in buckets as DistributedDataParallel does: consecutive tensors of one
+   dtype and device share a flat buffer of at most bucket_bytes (a larger tensor has a bucket of its
+   own; a bucket of one contiguous tensor is reduced in place, without a copy), one collective each. */
+DD_API void dd_dist_all_reduce(dd_ctx* ctx, dd_process_group* group, dd_tensor* const* tensors, int64_t n, int32_t op,
+                               int64_t bucket_bytes);
+/* torch.distributed.broadcast of tensors[0..n) from rank src, in place, bucketed as above. */
+DD_API void dd_dist_broadcast(dd_ctx* ctx, dd_process_group* group, dd_tensor* const* tensors, int64_t n, int32_t src,
+                              int64_t bucket_bytes);
+/* torch.distributed.barrier. */
+DD_API void dd_dist_barrier(dd_ctx* ctx, dd_process_group* group);
+/* torch.distributed.all_gather of one float64 per rank: out[r] is rank r's value; capacity >= world size. */
+DD_API void dd_dist_all_gather_double(dd_ctx* ctx, dd_process_group* group, double value, double* out, int64_t capacity);
 
 /* ----------------------------------------------------------- serialization */
 /* A dict {names[i]: tensors[i]} in torch.save's zip format (torch::pickle_save). */

@@ -47,7 +47,7 @@ inline ArgumentError unknown_code(const char* what, int32_t code) {
 
 
 // Live-handle counters, one per enum dd_handle_kind but DD_KIND_ALL (the kinds are 0, 1, ...).
-constexpr int kHandleKinds = DD_KIND_CUDA_GRAPH + 1;
+constexpr int kHandleKinds = DD_KIND_PROCESS_GROUP + 1;
 extern std::atomic<int64_t> live[kHandleKinds];
 
 // Stores the in-flight exception in ctx; must be called from a catch block.

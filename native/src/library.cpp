@@ -66,6 +66,7 @@ int64_t dd_live_handles(int32_t kind) {
     case DD_KIND_OPTIMIZER:
     case DD_KIND_BYTES:
     case DD_KIND_CUDA_GRAPH:
+    case DD_KIND_PROCESS_GROUP:
       return dd::live[kind].load(std::memory_order_relaxed);
   }
   return -1;

@@ -46,6 +46,7 @@ module io.github.ddpm4j {
   exports io.github.ddpm4j.io;
   exports io.github.ddpm4j.console;
   exports io.github.ddpm4j.diffusion;
+  exports io.github.ddpm4j.distributed;
   exports io.github.ddpm4j.data;
   exports io.github.ddpm4j.train;
   exports io.github.ddpm4j.pipeline;

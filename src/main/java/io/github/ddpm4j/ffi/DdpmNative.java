@@ -311,6 +311,15 @@ public class DdpmNative extends DdpmNative$shared {
     public static int DD_KIND_CUDA_GRAPH() {
         return DD_KIND_CUDA_GRAPH;
     }
+    private static final int DD_KIND_PROCESS_GROUP = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_handle_kind.DD_KIND_PROCESS_GROUP = 5
+     * }
+     */
+    public static int DD_KIND_PROCESS_GROUP() {
+        return DD_KIND_PROCESS_GROUP;
+    }
     private static final int DD_NEG = (int)0L;
     /**
      * {@snippet lang=c :
@@ -7599,6 +7608,629 @@ public class DdpmNative extends DdpmNative$shared {
                 traceDowncall("dd_cuda_graph_free", graph);
             }
             mh$.invokeExact(graph);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int DD_DIST_GLOO = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_dist_backend.DD_DIST_GLOO = 0
+     * }
+     */
+    public static int DD_DIST_GLOO() {
+        return DD_DIST_GLOO;
+    }
+    private static final int DD_DIST_NCCL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_dist_backend.DD_DIST_NCCL = 1
+     * }
+     */
+    public static int DD_DIST_NCCL() {
+        return DD_DIST_NCCL;
+    }
+    private static final int DD_DIST_SUM = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_dist_reduce_op.DD_DIST_SUM = 0
+     * }
+     */
+    public static int DD_DIST_SUM() {
+        return DD_DIST_SUM;
+    }
+    private static final int DD_DIST_AVG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_dist_reduce_op.DD_DIST_AVG = 1
+     * }
+     */
+    public static int DD_DIST_AVG() {
+        return DD_DIST_AVG;
+    }
+    private static final int DD_DIST_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_dist_reduce_op.DD_DIST_MAX = 2
+     * }
+     */
+    public static int DD_DIST_MAX() {
+        return DD_DIST_MAX;
+    }
+    private static final int DD_DIST_MIN = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum dd_dist_reduce_op.DD_DIST_MIN = 3
+     * }
+     */
+    public static int DD_DIST_MIN() {
+        return DD_DIST_MIN;
+    }
+
+    private static class dd_dist_backend_available {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_INT,
+            DdpmNative.C_INT,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_backend_available").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_backend_available"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t dd_dist_backend_available(int32_t backend, char *reason, int64_t capacity)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_backend_available$descriptor() {
+        return dd_dist_backend_available.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t dd_dist_backend_available(int32_t backend, char *reason, int64_t capacity)
+     * }
+     */
+    public static MethodHandle dd_dist_backend_available$handle() {
+        return dd_dist_backend_available.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t dd_dist_backend_available(int32_t backend, char *reason, int64_t capacity)
+     * }
+     */
+    public static MemorySegment dd_dist_backend_available$address() {
+        return dd_dist_backend_available.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t dd_dist_backend_available(int32_t backend, char *reason, int64_t capacity)
+     * }
+     */
+    public static int dd_dist_backend_available(int backend, MemorySegment reason, long capacity) {
+        var mh$ = dd_dist_backend_available.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_backend_available", backend, reason, capacity);
+            }
+            return (int)mh$.invokeExact(backend, reason, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_group_tcp {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT,
+            DdpmNative.C_LONG,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_group_tcp").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_group_tcp"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_tcp(dd_ctx *ctx, int32_t backend, const char *host, int32_t port, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t agent_store, int32_t restart_count, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_group_tcp$descriptor() {
+        return dd_dist_group_tcp.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_tcp(dd_ctx *ctx, int32_t backend, const char *host, int32_t port, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t agent_store, int32_t restart_count, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static MethodHandle dd_dist_group_tcp$handle() {
+        return dd_dist_group_tcp.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_tcp(dd_ctx *ctx, int32_t backend, const char *host, int32_t port, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t agent_store, int32_t restart_count, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static MemorySegment dd_dist_group_tcp$address() {
+        return dd_dist_group_tcp.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_tcp(dd_ctx *ctx, int32_t backend, const char *host, int32_t port, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t agent_store, int32_t restart_count, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static MemorySegment dd_dist_group_tcp(MemorySegment ctx, int backend, MemorySegment host, int port, int rank, int world_size, long timeout_ms, int agent_store, int restart_count, int init_barrier, int device_index) {
+        var mh$ = dd_dist_group_tcp.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_group_tcp", ctx, backend, host, port, rank, world_size, timeout_ms, agent_store, restart_count, init_barrier, device_index);
+            }
+            return (MemorySegment)mh$.invokeExact(ctx, backend, host, port, rank, world_size, timeout_ms, agent_store, restart_count, init_barrier, device_index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_group_file {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT,
+            DdpmNative.C_LONG,
+            DdpmNative.C_INT,
+            DdpmNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_group_file").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_group_file"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_file(dd_ctx *ctx, int32_t backend, const char *path, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_group_file$descriptor() {
+        return dd_dist_group_file.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_file(dd_ctx *ctx, int32_t backend, const char *path, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static MethodHandle dd_dist_group_file$handle() {
+        return dd_dist_group_file.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_file(dd_ctx *ctx, int32_t backend, const char *path, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static MemorySegment dd_dist_group_file$address() {
+        return dd_dist_group_file.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * dd_process_group *dd_dist_group_file(dd_ctx *ctx, int32_t backend, const char *path, int32_t rank, int32_t world_size, int64_t timeout_ms, int32_t init_barrier, int32_t device_index)
+     * }
+     */
+    public static MemorySegment dd_dist_group_file(MemorySegment ctx, int backend, MemorySegment path, int rank, int world_size, long timeout_ms, int init_barrier, int device_index) {
+        var mh$ = dd_dist_group_file.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_group_file", ctx, backend, path, rank, world_size, timeout_ms, init_barrier, device_index);
+            }
+            return (MemorySegment)mh$.invokeExact(ctx, backend, path, rank, world_size, timeout_ms, init_barrier, device_index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_group_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_group_free").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_group_free"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_dist_group_free(dd_process_group *group)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_group_free$descriptor() {
+        return dd_dist_group_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_dist_group_free(dd_process_group *group)
+     * }
+     */
+    public static MethodHandle dd_dist_group_free$handle() {
+        return dd_dist_group_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_dist_group_free(dd_process_group *group)
+     * }
+     */
+    public static MemorySegment dd_dist_group_free$address() {
+        return dd_dist_group_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_dist_group_free(dd_process_group *group)
+     * }
+     */
+    public static void dd_dist_group_free(MemorySegment group) {
+        var mh$ = dd_dist_group_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_group_free", group);
+            }
+            mh$.invokeExact(group);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_group_lost_rank {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            DdpmNative.C_INT,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_group_lost_rank").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_group_lost_rank"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t dd_dist_group_lost_rank(const dd_process_group *group)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_group_lost_rank$descriptor() {
+        return dd_dist_group_lost_rank.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t dd_dist_group_lost_rank(const dd_process_group *group)
+     * }
+     */
+    public static MethodHandle dd_dist_group_lost_rank$handle() {
+        return dd_dist_group_lost_rank.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t dd_dist_group_lost_rank(const dd_process_group *group)
+     * }
+     */
+    public static MemorySegment dd_dist_group_lost_rank$address() {
+        return dd_dist_group_lost_rank.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t dd_dist_group_lost_rank(const dd_process_group *group)
+     * }
+     */
+    public static int dd_dist_group_lost_rank(MemorySegment group) {
+        var mh$ = dd_dist_group_lost_rank.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_group_lost_rank", group);
+            }
+            return (int)mh$.invokeExact(group);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_all_reduce {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG,
+            DdpmNative.C_INT,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_all_reduce").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_all_reduce"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_dist_all_reduce(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t op, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_all_reduce$descriptor() {
+        return dd_dist_all_reduce.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_dist_all_reduce(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t op, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle dd_dist_all_reduce$handle() {
+        return dd_dist_all_reduce.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_dist_all_reduce(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t op, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment dd_dist_all_reduce$address() {
+        return dd_dist_all_reduce.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_dist_all_reduce(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t op, int64_t bucket_bytes)
+     * }
+     */
+    public static void dd_dist_all_reduce(MemorySegment ctx, MemorySegment group, MemorySegment tensors, long n, int op, long bucket_bytes) {
+        var mh$ = dd_dist_all_reduce.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_all_reduce", ctx, group, tensors, n, op, bucket_bytes);
+            }
+            mh$.invokeExact(ctx, group, tensors, n, op, bucket_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_broadcast {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG,
+            DdpmNative.C_INT,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_broadcast").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_broadcast"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_dist_broadcast(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t src, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_broadcast$descriptor() {
+        return dd_dist_broadcast.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_dist_broadcast(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t src, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle dd_dist_broadcast$handle() {
+        return dd_dist_broadcast.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_dist_broadcast(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t src, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment dd_dist_broadcast$address() {
+        return dd_dist_broadcast.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_dist_broadcast(dd_ctx *ctx, dd_process_group *group, dd_tensor *const *tensors, int64_t n, int32_t src, int64_t bucket_bytes)
+     * }
+     */
+    public static void dd_dist_broadcast(MemorySegment ctx, MemorySegment group, MemorySegment tensors, long n, int src, long bucket_bytes) {
+        var mh$ = dd_dist_broadcast.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_broadcast", ctx, group, tensors, n, src, bucket_bytes);
+            }
+            mh$.invokeExact(ctx, group, tensors, n, src, bucket_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_barrier {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_barrier").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_barrier"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_dist_barrier(dd_ctx *ctx, dd_process_group *group)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_barrier$descriptor() {
+        return dd_dist_barrier.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_dist_barrier(dd_ctx *ctx, dd_process_group *group)
+     * }
+     */
+    public static MethodHandle dd_dist_barrier$handle() {
+        return dd_dist_barrier.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_dist_barrier(dd_ctx *ctx, dd_process_group *group)
+     * }
+     */
+    public static MemorySegment dd_dist_barrier$address() {
+        return dd_dist_barrier.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_dist_barrier(dd_ctx *ctx, dd_process_group *group)
+     * }
+     */
+    public static void dd_dist_barrier(MemorySegment ctx, MemorySegment group) {
+        var mh$ = dd_dist_barrier.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_barrier", ctx, group);
+            }
+            mh$.invokeExact(ctx, group);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class dd_dist_all_gather_double {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            DdpmNative.C_POINTER,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_DOUBLE,
+            DdpmNative.C_POINTER,
+            DdpmNative.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("dd_dist_all_gather_double").orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + "dd_dist_all_gather_double"));
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void dd_dist_all_gather_double(dd_ctx *ctx, dd_process_group *group, double value, double *out, int64_t capacity)
+     * }
+     */
+    public static FunctionDescriptor dd_dist_all_gather_double$descriptor() {
+        return dd_dist_all_gather_double.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void dd_dist_all_gather_double(dd_ctx *ctx, dd_process_group *group, double value, double *out, int64_t capacity)
+     * }
+     */
+    public static MethodHandle dd_dist_all_gather_double$handle() {
+        return dd_dist_all_gather_double.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void dd_dist_all_gather_double(dd_ctx *ctx, dd_process_group *group, double value, double *out, int64_t capacity)
+     * }
+     */
+    public static MemorySegment dd_dist_all_gather_double$address() {
+        return dd_dist_all_gather_double.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void dd_dist_all_gather_double(dd_ctx *ctx, dd_process_group *group, double value, double *out, int64_t capacity)
+     * }
+     */
+    public static void dd_dist_all_gather_double(MemorySegment ctx, MemorySegment group, double value, MemorySegment out, long capacity) {
+        var mh$ = dd_dist_all_gather_double.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("dd_dist_all_gather_double", ctx, group, value, out, capacity);
+            }
+            mh$.invokeExact(ctx, group, value, out, capacity);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

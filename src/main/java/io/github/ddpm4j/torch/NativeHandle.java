@@ -10,7 +10,7 @@ import java.lang.ref.Cleaner;
 
 /**
  * Owns one native handle on behalf of one Java object (its owner: a {@link Tensor},
- * {@link Generator}, {@link NativeOptimizer} or {@link CudaGraph}), the one place where
+ * {@link Generator}, {@link NativeOptimizer}, {@link CudaGraph} or {@link NativeProcessGroup}), the one place where
  * ddpm4j frees native objects.
  *
  * <ul>
@@ -43,7 +43,9 @@ final class NativeHandle implements Runnable {
     /** A {@code dd_optimizer}. */
     OPTIMIZER("optimizer", "the memory segment a parameter of this optimizer was created over has been freed"),
     /** A {@code dd_cuda_graph}. */
-    CUDA_GRAPH("CUDA graph", null);
+    CUDA_GRAPH("CUDA graph", null),
+    /** A {@code dd_process_group}. */
+    PROCESS_GROUP("process group", null);
 
     private final String closed;
     private final String backingFreed;
@@ -90,7 +92,7 @@ final class NativeHandle implements Runnable {
   }
 
   /**
-   * Takes ownership of a handle that no scope can own (generators, optimizers, CUDA graphs),
+   * Takes ownership of a handle that no scope can own (generators, optimizers, CUDA graphs, process groups),
    * with the backstop armed at once.
    *
    * @param owner the Java object whose unreachability frees the handle
@@ -204,6 +206,7 @@ final class NativeHandle implements Runnable {
       case GENERATOR -> dd_generator_free(h);
       case OPTIMIZER -> dd_optimizer_free(h);
       case CUDA_GRAPH -> dd_cuda_graph_free(h);
+      case PROCESS_GROUP -> dd_dist_group_free(h);
     }
   }
 

@@ -112,7 +112,9 @@ public final class Torch {
     /** Byte buffers returned by serialization. */
     BYTES(DD_KIND_BYTES()),
     /** Captured CUDA graphs ({@link CudaGraph}). */
-    CUDA_GRAPH(DD_KIND_CUDA_GRAPH());
+    CUDA_GRAPH(DD_KIND_CUDA_GRAPH()),
+    /** Process groups ({@link NativeProcessGroup}). */
+    PROCESS_GROUP(DD_KIND_PROCESS_GROUP());
 
     private final int code;
 

@@ -24,6 +24,24 @@ public final class ChildJvm {
    * @param args its arguments
    */
   public static Result run(List<String> prefix, List<String> jvmArgs, Class<?> main, String... args) throws IOException, InterruptedException {
+    List<String> cmd = command(prefix, jvmArgs, main, args);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    byte[] out = p.getInputStream().readAllBytes();
+    if (!p.waitFor(5, TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new AssertionError("child JVM did not finish: " + cmd);
+    }
+    return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * @param prefix words put before the java command, may be empty
+   * @param jvmArgs options for the JVM
+   * @param main the main class, on this JVM's class path
+   * @param args its arguments
+   * @return the command line that runs {@code main} in a new JVM with this JVM's class path and native access
+   */
+  public static List<String> command(List<String> prefix, List<String> jvmArgs, Class<?> main, String... args) {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(java());
     cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -32,13 +50,7 @@ public final class ChildJvm {
     cmd.addAll(jvmArgs);
     cmd.add(main.getName());
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (!p.waitFor(5, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      throw new AssertionError("child JVM did not finish: " + cmd);
-    }
-    return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    return cmd;
   }
 
   /** @return the value of {@code key=VALUE} in the output, as a long */

@@ -40,7 +40,9 @@ class OpCodeTest extends TorchTestBase {
       "dd_grad_mode", "AutogradTest",
       "dd_autocast", "AutocastTest",
       "dd_status", "ErrorTest",
-      "dd_handle_kind", "LifetimeTest");
+      "dd_handle_kind", "LifetimeTest",
+      "dd_dist_backend", "NativeProcessGroupTest, ProcessGroupTest",
+      "dd_dist_reduce_op", "NativeProcessGroupTest, ProcessGroupTest");
 
   private static final Header HEADER = Header.read();
   private static final double TOL = 1e-12;
