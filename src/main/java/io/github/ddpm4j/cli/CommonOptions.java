@@ -22,7 +22,8 @@ final class CommonOptions {
 
   @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
       description = "LibTorch intra-op threads, at most " + Torch.MAX_THREADS_PER_CORE
-          + " per available core; 0 uses one per available core (default: ${DEFAULT-VALUE}).")
+          + " per available core; 0 uses one per available core, shared among train's workers on this machine"
+          + " (default: ${DEFAULT-VALUE}).")
   int threads;
 
   @Option(names = "--seed", paramLabel = "SEED", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -45,6 +46,18 @@ final class CommonOptions {
    * @throws IllegalArgumentException if the device string or thread count is invalid
    */
   Device apply() {
+    return apply(1);
+  }
+
+  /**
+   * Applies the thread count and parses the device, for one of {@code workersPerMachine} processes that
+   * share this machine's cores: without {@code --threads}, each takes the cores / workers (at least one).
+   *
+   * @param workersPerMachine the processes of a data-parallel run on this machine, &gt;= 1
+   * @return the device
+   * @throws IllegalArgumentException if the device string or thread count is invalid
+   */
+  Device apply(int workersPerMachine) {
     int max = Torch.maxNumThreads();
     if (threads < 0 || threads > max) {
       throw new IllegalArgumentException("--threads must be in 0.." + max + " (0: one per available core; at most "
@@ -59,7 +72,7 @@ final class CommonOptions {
     if (d.isCuda() && !Torch.cudaIsAvailable()) {
       throw new IllegalArgumentException("--device " + device + ": CUDA is not available (this LibTorch build has no CUDA, or no GPU is visible)");
     }
-    Torch.setNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+    Torch.setNumThreads(threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / workersPerMachine));
     return d;
   }
 

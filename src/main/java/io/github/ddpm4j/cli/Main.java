@@ -45,15 +45,20 @@ public final class Main implements Runnable {
       if (ex instanceof IllegalArgumentException && !(ex instanceof NumberFormatException)) {
         String message = ex instanceof InvalidSettingException bad
             ? bad.message(setting -> optionName(line.getCommandSpec(), setting), "=") : ex.getMessage();
-        line.getErr().println("ddpm4j " + line.getCommandName() + ": " + message);
+        line.getErr().println("ddpm4j " + line.getCommandName() + ": " + who(line) + message);
         line.getErr().println("Try 'ddpm4j " + line.getCommandName() + " --help'.");
         return 2;
       }
-      line.getErr().println("ddpm4j " + line.getCommandName() + ": " + describe(ex));
+      line.getErr().println("ddpm4j " + line.getCommandName() + ": " + who(line) + describe(ex));
       if (Boolean.getBoolean("ddpm4j.stacktrace")) ex.printStackTrace(line.getErr());
       return 1;
     });
     return cmd;
+  }
+
+  /** @return {@code "rank R of W: "} for a worker of a data-parallel {@code train}, else the empty string */
+  private static String who(CommandLine line) {
+    return line.getCommand() instanceof TrainCommand train ? train.errorPrefix() : "";
   }
 
   /** An option's value by a parser that throws {@link IllegalArgumentException}, as picocli's usage error. */

@@ -8,10 +8,16 @@ import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
+import io.github.ddpm4j.distributed.ProcessGroup;
+import io.github.ddpm4j.io.InvalidSettingException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -45,7 +51,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--train-steps", paramLabel = "N", defaultValue = "2000", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
   long trainSteps;
 
-  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step, of all workers together (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
   @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3", description = "Peak learning rate of Adam, in (0, 1] (default: ${DEFAULT-VALUE}).")
@@ -116,6 +122,19 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin
   CommonOptions common;
 
+  @Mixin
+  DistributedOptions distributed;
+
+  /** The command line as parsed, for the arguments the workers get. */
+  @Spec
+  CommandSpec spec;
+
+  /** This process's place in a data-parallel run, or null when it trains alone or launches workers. */
+  private WorkerEnvironment worker;
+
+  /** How long a worker may take to stop (to finish its step and, rank 0, write a checkpoint) before it is killed. */
+  private static final Duration WORKER_GRACE = Duration.ofSeconds(60);
+
   /**
    * Names its Java fields after the settings they set ({@code trainSteps}, {@code nChannels}, ...), so
    * that {@link Main} shows an {@link io.github.ddpm4j.io.InvalidSettingException} of {@link TrainConfig},
@@ -132,23 +151,73 @@ final class TrainCommand implements Callable<Integer> {
     Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
         common.progressShown());
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
-    Device device = common.apply();
+    distributed.check(System.getenv());
+    if (distributed.launches()) return launch(config);
+    Map<String, String> env = System.getenv();
+    worker = WorkerEnvironment.present(env) ? WorkerEnvironment.of(env) : null;
+    Device device = common.apply(worker == null ? 1 : worker.localWorldSize());
+    // a worker given the plain --device cuda takes the GPU of its local rank, as torchrun's scripts do
+    if (worker != null && device.isCuda() && common.device.strip().equalsIgnoreCase("cuda")) device = Device.cuda(worker.localRank());
     execution.check(device);
+    if (worker != null && config.batchSize() % worker.worldSize() != 0) {
+      throw new InvalidSettingException("{batchSize=} must be divisible by the number of workers ({}): each takes an equal share of "
+          + "every batch", config.batchSize(), worker.worldSize());
+    }
     Trainer trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
         .progressLines(common.err());
+    Trainer.Mode mode = resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW;
     long done;
-    try {
-      done = trainer.run(resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW);
-    } catch (ExistingRunException e) {
-      throw new IllegalArgumentException(outputDir + " already holds a run (" + String.join(", ", e.found()) + "): continue it with "
-          + "--resume, start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --output-dir", e);
+    if (worker == null) {
+      done = run(trainer, mode);
+    } else {
+      try (ProcessGroup group = ProcessGroup.initProcessGroup(distributed.backend(device), distributed.timeout())) {
+        done = run(trainer.distributed(group), mode);
+      }
     }
+    if (worker != null && worker.rank() != 0) return 0; // rank 0 draws the final grid and reports
     if (done == trainSteps) {
       Path grid = outputDir.resolve("samples.png");
       Sampling.toFiles(trainer.checkpointFile(), device, sampleCount, sampler, common.seed, grid, null, execution, common);
       common.report("wrote checkpoint.pt, loss.csv, loss.png, " + (sampleEvery > 0 ? "samples/step-*.png " : "") + "and samples.png into "
           + outputDir);
     }
+    return 0;
+  }
+
+  private long run(Trainer trainer, Trainer.Mode mode) throws java.io.IOException {
+    try {
+      return trainer.run(mode);
+    } catch (ExistingRunException e) {
+      throw new IllegalArgumentException(outputDir + " already holds a run (" + String.join(", ", e.found()) + "): continue it with "
+          + "--resume, start over with --force (deletes its checkpoint.pt, loss.png and sample grids), or choose another --output-dir", e);
+    }
+  }
+
+  /**
+   * @return {@code "rank R of W: "} in a worker of a data-parallel run, which {@link Main} puts before
+   *     the command's error messages; else the empty string
+   */
+  String errorPrefix() {
+    return worker == null ? "" : worker + ": ";
+  }
+
+  /**
+   * Starts this machine's workers, each a JVM like this one that runs {@code train} with the same
+   * arguments but the placement options, and waits for them.
+   *
+   * @throws InvalidSettingException naming {@code batchSize} if it does not divide among the workers
+   * @throws IllegalStateException naming the worker that failed first
+   */
+  private int launch(TrainConfig config) throws Exception {
+    LocalLauncher.Plan plan = distributed.plan();
+    if (config.batchSize() % plan.worldSize() != 0) {
+      throw new InvalidSettingException("{batchSize=} must be divisible by the number of workers ({} = --nnodes {} x --nproc-per-node {}): "
+          + "each takes an equal share of every batch", config.batchSize(), plan.worldSize(), plan.nnodes(), plan.nprocPerNode());
+    }
+    List<String> args = spec.root().commandLine().getParseResult().originalArgs();
+    List<String> command = LocalLauncher.thisJvm(Main.class, args, DistributedOptions.workerArgs(args));
+    LocalLauncher.Outcome outcome = new LocalLauncher(command, plan, WORKER_GRACE, common.err()).run();
+    if (outcome.exitCode() != 0) throw new IllegalStateException(outcome.message());
     return 0;
   }
 }

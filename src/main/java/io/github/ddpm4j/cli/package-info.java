@@ -6,7 +6,10 @@
  * <p>Options that several commands take are declared once, as picocli mixins, so that an option has one
  * name, default, help text and validation everywhere: {@code CommonOptions} (every command: device,
  * threads, seed, {@code --no-progress}, {@code --quiet}), {@code SamplerMixin} (every command that samples),
- * {@code ExecutionOptions} (every command that runs the model) and {@code CheckpointOption}. Settings are
+ * {@code ExecutionOptions} (every command that runs the model), {@code CheckpointOption}, and
+ * {@code DistributedOptions} ({@code train}'s data-parallel options, as torchrun names them: {@code train
+ * --nproc-per-node N} starts N workers through {@code LocalLauncher}, and a {@code train} whose environment
+ * holds torchrun's variables is a worker). Settings are
  * parsed into the library's types (enums, options records) here, at the edge, and validated by the types
  * that own them.
  *

@@ -16,10 +16,20 @@ import io.github.ddpm4j.torch.Torch;
  *
  * <p>The state is the generator and the position in the current epoch, so a
  * resumed run that restores both sees the same batches.
+ *
+ * <p>In data-parallel training each of {@code worldSize} processes makes a loader with the same
+ * seed and the global batch size, and its {@code rank}: every process draws the same permutation
+ * and the same flips, and rank {@code r} takes the images at positions {@code r, r + W, r + 2W, ...}
+ * of each global batch, as torch's {@code DistributedSampler} deals out an epoch. The ranks' shards
+ * of one step are therefore exactly the images that one process at the global batch size sees in
+ * that step, flipped alike, and the state (the generator and the position in the global permutation)
+ * is the same on every rank and does not depend on the number of processes.
  */
 public final class DataLoader implements AutoCloseable {
   private final ImageDataset dataset;
   private final int batchSize;
+  private final int rank;
+  private final int worldSize;
   private final boolean flip;
   private final Device device;
   private final Generator generator;
@@ -37,11 +47,36 @@ public final class DataLoader implements AutoCloseable {
    * @throws InvalidSettingException naming {@code batchSize} if it is out of range
    */
   public DataLoader(ImageDataset dataset, int batchSize, boolean flip, Device device, long seed) {
+    this(dataset, batchSize, flip, device, seed, 0, 1);
+  }
+
+  /**
+   * A loader of one rank's shard of every global batch (see the class comment).
+   *
+   * @param dataset the images (not owned)
+   * @param batchSize images per global batch (all ranks together), 1..dataset size, divisible by {@code worldSize}
+   * @param flip randomly mirror images horizontally
+   * @param device where batches are placed
+   * @param seed seed of the shuffling and flipping generator, the same on every rank
+   * @param rank this process's rank, 0..worldSize-1
+   * @param worldSize the number of processes that share each global batch, &gt;= 1
+   * @throws InvalidSettingException naming {@code batchSize} if it is out of range or not divisible by
+   *     {@code worldSize}, or naming {@code rank} or {@code worldSize} if they are out of range
+   */
+  public DataLoader(ImageDataset dataset, int batchSize, boolean flip, Device device, long seed, int rank, int worldSize) {
     if (batchSize <= 0 || batchSize > dataset.size()) {
       throw new InvalidSettingException("{batchSize=} must be in 1..{} (the dataset size)", batchSize, dataset.size());
     }
+    if (worldSize < 1) throw new InvalidSettingException("{worldSize=} must be >= 1", worldSize);
+    if (rank < 0 || rank >= worldSize) throw new InvalidSettingException("{rank=} must be in 0..{} (the world size less 1)", rank, worldSize - 1);
+    if (batchSize % worldSize != 0) {
+      throw new InvalidSettingException("{batchSize=} must be divisible by the number of processes ({}): each of them takes an "
+          + "equal share of every batch", batchSize, worldSize);
+    }
     this.dataset = dataset;
     this.batchSize = batchSize;
+    this.rank = rank;
+    this.worldSize = worldSize;
     this.flip = flip;
     this.device = device;
     this.generator = new Generator(seed);
@@ -55,6 +90,11 @@ public final class DataLoader implements AutoCloseable {
   /** @return the index of the next batch's first image in the current epoch's permutation */
   public long position() {
     return position;
+  }
+
+  /** @return the images of each batch this loader returns: the global batch size divided by the world size */
+  public int shardSize() {
+    return batchSize / worldSize;
   }
 
   /** @return the generator that drives shuffling and flipping (for checkpointing its state) */
@@ -112,10 +152,12 @@ public final class DataLoader implements AutoCloseable {
   }
 
   /**
-   * The next batch; a new epoch starts when fewer than {@code batchSize} images remain.
+   * The next batch, or this rank's shard of it; a new epoch starts when fewer than {@code batchSize}
+   * (the global batch size) images remain.
    *
-   * @return {@code float32 [batchSize, channels, height, width]} in [-1, 1] on the loader's device,
-   *     owned by the caller (or the caller's scope)
+   * @return {@code float32 [shardSize, channels, height, width]} in [-1, 1] on the loader's device, the
+   *     images at positions {@code rank, rank + worldSize, ...} of the global batch (all of it for one
+   *     process), owned by the caller (or the caller's scope)
    */
   public Tensor next() {
     if (order == null || position + batchSize > dataset.size()) {
@@ -127,10 +169,12 @@ public final class DataLoader implements AutoCloseable {
     }
     Tensor batch;
     try (Scope s = Scope.open()) {
-      Tensor idx = order.slice(0, position, position + batchSize);
+      Tensor idx = order.slice(0, position + rank, position + batchSize, worldSize);
       Tensor x = dataset.normalized(idx);
       if (flip) {
+        // every rank draws the whole batch's coins, so that the generator stays the same on all of them
         Tensor coin = Torch.rand(new long[] {batchSize, 1, 1, 1}, io.github.ddpm4j.torch.DType.FLOAT32, Device.CPU, generator).lt(0.5);
+        if (worldSize > 1) coin = coin.slice(0, rank, batchSize, worldSize);
         x = Torch.where(coin, x.flip(3), x);
       }
       if (device.isCuda()) x = x.to(device);

@@ -324,6 +324,42 @@ public final class GaussianDiffusion {
   }
 
   /**
+   * One rank's share of {@link #loss(Tensor, Generator)} in data-parallel training: the timesteps and
+   * the noise of the whole batch of {@code batchSize} images are drawn from {@code generator} exactly as
+   * {@code loss} draws them for that batch, and this rank uses those of the batch positions
+   * {@code rank, rank + worldSize, ...}, the images that {@code x0} holds (see
+   * {@link io.github.ddpm4j.data.DataLoader}). The ranks' losses, averaged, are then the loss of the
+   * whole batch (equation 14, Algorithm 1), and {@code generator} ends in the same state on every rank.
+   *
+   * @param x0 this rank's clean images in [-1, 1], floating point {@code [batchSize / worldSize, channels, height, width]}
+   * @param generator the source of {@code t} and {@code eps}, on the device of {@code x0}, in the same state on every rank
+   * @param batchSize the images of all ranks together
+   * @param rank this rank, 0..worldSize-1
+   * @param worldSize the number of ranks that share the batch
+   * @return the scalar loss of this rank's images, with the model's autograd graph when grad mode is on
+   * @throws IllegalArgumentException naming {@code x0} when it is not floating point or not this rank's
+   *     share of {@code batchSize}, or naming {@code rank} when it is out of range
+   */
+  public Tensor loss(Tensor x0, Generator generator, long batchSize, int rank, int worldSize) {
+    checkImages(x0, "x0");
+    if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+      throw new IllegalArgumentException("rank " + rank + " must be in 0.." + (worldSize - 1) + " (worldSize " + worldSize + ")");
+    }
+    if (batchSize % worldSize != 0 || x0.size(0) != batchSize / worldSize) {
+      throw new IllegalArgumentException("x0 holds " + x0.size(0) + " images, not the share of one of " + worldSize
+          + " ranks in a batch of " + batchSize);
+    }
+    if (worldSize == 1) return loss(x0, generator);
+    try (Scope scope = Scope.open()) {
+      long[] shape = x0.shape();
+      shape[0] = batchSize;
+      Tensor t = Torch.randint(0, schedule.timesteps(), new long[] {batchSize}, x0.device(), generator);
+      Tensor eps = Torch.randn(shape, x0.dtype(), x0.device(), generator);
+      return Scope.keep(loss(x0, t.slice(0, rank, batchSize, worldSize), eps.slice(0, rank, batchSize, worldSize)));
+    }
+  }
+
+  /**
    * {@code L_simple} (equation 14) for given timesteps and noise.
    *
    * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,7 +30,11 @@ import java.util.Map;
  *   <li>{@code optimizer}: Adam's state in LibTorch's archive format, as uint8;</li>
  *   <li>{@code rng.torch}, {@code rng.diffusion}, {@code rng.loader_epoch_start}, {@code rng.loader}:
  *       generator states (uint8);</li>
+ *   <li>{@code rng.torch.rank1}, {@code rng.torch.rank2}, ...: the default generator states of the other
+ *       processes of a data-parallel run (uint8), rank 0's being {@code rng.torch};</li>
  *   <li>{@code meta.step}, {@code meta.loader_epoch}, {@code meta.loader_position}: int64 scalars;</li>
+ *   <li>{@code meta.world_size}: the number of processes that trained the run, int64 scalar (a checkpoint
+ *       without it was written by one);</li>
  *   <li>{@code meta.grad_scale} (float64) and {@code meta.grad_scale_growth_tracker} (int64): the loss
  *       scaler of a float16 run, only there;</li>
  *   <li>{@code meta.config}: the {@link TrainConfig} as UTF-8 JSON bytes (uint8).</li>
@@ -52,6 +57,10 @@ public final class Checkpoint {
   public static final String RNG_LOADER_EPOCH_START = "rng.loader_epoch_start";
   /** The data loader's generator state now, uint8. */
   public static final String RNG_LOADER = "rng.loader";
+  /** What follows {@link #RNG_TORCH} in the key of another rank's default generator state: {@code rng.torch.rank1}. */
+  public static final String RANK = ".rank";
+  /** The number of processes that trained the run, int64 scalar (absent: one). */
+  public static final String WORLD_SIZE = "meta.world_size";
   /** Optimizer steps completed, int64 scalar. */
   public static final String STEP = "meta.step";
   /** The data loader's epoch, int64 scalar. */
@@ -79,9 +88,39 @@ public final class Checkpoint {
    * @param diffusionRng the state of the generator that draws timesteps and noise
    * @param loader the data loader's position and generator states
    * @param scaler the loss scaler's state of a float16 run, or {@code null} when the run has no scaler
+   * @param worldSize the number of processes that train the run, &gt;= 1
+   * @param rankTorchRng the default generator states of ranks 1..worldSize-1, in order (empty for one process)
+   * @throws IllegalArgumentException if {@code rankTorchRng} does not hold worldSize - 1 states
    */
   public record State(TrainConfig config, long step, Module model, Module ema, byte[] optimizerState, Tensor torchRng,
-      Tensor diffusionRng, DataLoader.State loader, GradScaler.State scaler) {}
+      Tensor diffusionRng, DataLoader.State loader, GradScaler.State scaler, int worldSize, List<Tensor> rankTorchRng) {
+    /** Checks the world size against the ranks' generator states. */
+    public State {
+      rankTorchRng = List.copyOf(rankTorchRng);
+      if (worldSize < 1 || rankTorchRng.size() != worldSize - 1) {
+        throw new IllegalArgumentException("a checkpoint of " + worldSize + " processes needs the generator states of its ranks 1.."
+            + (worldSize - 1) + ", got " + rankTorchRng.size());
+      }
+    }
+
+    /**
+     * The state of a single process.
+     *
+     * @param config the run's configuration
+     * @param step optimizer steps completed
+     * @param model the trained model
+     * @param ema the averaged model
+     * @param optimizerState the optimizer archive ({@code Optimizer.saveState()})
+     * @param torchRng the default CPU generator's state (dropout draws)
+     * @param diffusionRng the state of the generator that draws timesteps and noise
+     * @param loader the data loader's position and generator states
+     * @param scaler the loss scaler's state of a float16 run, or {@code null} when the run has no scaler
+     */
+    public State(TrainConfig config, long step, Module model, Module ema, byte[] optimizerState, Tensor torchRng, Tensor diffusionRng,
+        DataLoader.State loader, GradScaler.State scaler) {
+      this(config, step, model, ema, optimizerState, torchRng, diffusionRng, loader, scaler, 1, List.of());
+    }
+  }
 
   /**
    * A checkpoint as read by {@link #read}: every part of it, typed. The tensors are views of the
@@ -97,11 +136,20 @@ public final class Checkpoint {
    * @param diffusionRng the state of the generator that draws timesteps and noise (uint8), or null when absent
    * @param loader the data loader's position and generator states, or null when absent
    * @param scaler the loss scaler's state of a float16 run, or null
+   * @param worldSize the number of processes that trained the run (1 where the file does not say)
    * @param entries every entry of the file, by its key
    */
   public record Contents(Path file, TrainConfig config, long step, Map<String, Tensor> model, Map<String, Tensor> ema,
       byte[] optimizerState, Tensor torchRng, Tensor diffusionRng, DataLoader.State loader, GradScaler.State scaler,
-      StateDict entries) implements AutoCloseable {
+      int worldSize, StateDict entries) implements AutoCloseable {
+    /**
+     * @param rank a rank of the run that wrote the checkpoint, 0..worldSize-1
+     * @return that rank's default generator state (uint8), or null when absent
+     */
+    public Tensor rankTorchRng(int rank) {
+      return rank == 0 ? torchRng : entries.get(RNG_TORCH + RANK + rank);
+    }
+
     /** Unmaps the file: every tensor of this record is invalid afterwards. */
     @Override
     public void close() {
@@ -123,12 +171,14 @@ public final class Checkpoint {
       state.ema().stateDict().forEach((k, v) -> out.put(EMA + k, v));
       out.put(OPTIMIZER, Torch.tensor(state.optimizerState(), state.optimizerState().length));
       out.put(RNG_TORCH, state.torchRng());
+      for (int r = 1; r < state.worldSize(); r++) out.put(RNG_TORCH + RANK + r, state.rankTorchRng().get(r - 1));
       out.put(RNG_DIFFUSION, state.diffusionRng());
       out.put(RNG_LOADER_EPOCH_START, state.loader().epochStart());
       out.put(RNG_LOADER, state.loader().current());
       out.put(STEP, scalar(state.step()));
       out.put(LOADER_EPOCH, scalar(state.loader().epoch()));
       out.put(LOADER_POSITION, scalar(state.loader().position()));
+      out.put(WORLD_SIZE, scalar(state.worldSize()));
       if (state.scaler() != null) {
         out.put(GRAD_SCALE, Torch.full(new long[0], state.scaler().scale(), DType.FLOAT64, Device.CPU));
         out.put(GRAD_SCALE_GROWTH, scalar(state.scaler().growthTracker()));
@@ -206,9 +256,11 @@ public final class Checkpoint {
       DataLoader.State loader = hasLoader ? new DataLoader.State(meta(sd, LOADER_EPOCH), meta(sd, LOADER_POSITION),
           required(sd, RNG_LOADER_EPOCH_START), required(sd, RNG_LOADER)) : null;
       Tensor optimizer = sd.get(OPTIMIZER);
+      long worldSize = sd.containsKey(WORLD_SIZE) ? meta(sd, WORLD_SIZE) : 1;
+      if (worldSize < 1 || worldSize > Integer.MAX_VALUE) throw new IllegalArgumentException("'" + WORLD_SIZE + "' is " + worldSize);
       return new Contents(file, config(sd), meta(sd, STEP), weights(sd, MODEL), weights(sd, EMA),
           optimizer == null ? null : optimizer.toByteArray(), sd.get(RNG_TORCH), sd.get(RNG_DIFFUSION), loader,
-          sd.containsKey(GRAD_SCALE) ? scaler(sd) : null, sd);
+          sd.containsKey(GRAD_SCALE) ? scaler(sd) : null, (int) worldSize, sd);
     } catch (RuntimeException e) {
       sd.close();
       throw new IOException(file + ": corrupt ddpm4j checkpoint: " + e.getMessage(), e);

@@ -43,7 +43,8 @@ import java.util.Objects;
  *     this name existed calls it {@code steps})
  * @param betaStart first beta of the linear schedule
  * @param betaEnd last beta of the linear schedule
- * @param batchSize images per optimizer step, 1..{@value #MAX_BATCH_SIZE}
+ * @param batchSize images per optimizer step, 1..{@value #MAX_BATCH_SIZE}: the global batch of a data-parallel run, of which
+ *     each of its processes takes an equal share
  * @param trainSteps optimizer steps in total, &gt;= 1
  * @param lr peak learning rate of Adam, in (0, {@value #MAX_LR}]
  * @param warmupSteps linear learning-rate warm-up, in steps (0: none)

@@ -6,6 +6,8 @@ import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.data.ImageDataset;
 import io.github.ddpm4j.data.ImageWriter;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
+import io.github.ddpm4j.distributed.DistributedDataParallel;
+import io.github.ddpm4j.distributed.ProcessGroup;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.diffusion.Sampler;
@@ -27,8 +29,11 @@ import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
+import io.github.ddpm4j.torch.DType;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -65,6 +70,9 @@ import java.util.regex.Pattern;
  * <p>Ctrl-C (or any JVM shutdown) stops the loop after the current step and writes a checkpoint,
  * {@code loss.csv} and {@code loss.png} before the JVM exits, then says so on the log. Nothing
  * on that path registers a shutdown hook (which the JVM forbids while it shuts down).
+ *
+ * <p>With a process group ({@link #distributed}) the loop is one replica of a data-parallel run, and only
+ * rank 0 writes the files above; a resumed run then continues bit for bit on the same number of processes.
  *
  * <p>{@code --resume} requires the configuration stored in the checkpoint to
  * equal the run's in every field except {@link TrainConfig#trainSteps()}: a run
@@ -123,6 +131,10 @@ public final class Trainer {
   private volatile LongConsumer stepListener = step -> {};
   private volatile LongConsumer checkpointListener = step -> {};
   private MemoryFormat memoryFormat = MemoryFormat.CONTIGUOUS_FORMAT;
+  private Replicas replicas = Replicas.SINGLE;
+  private volatile Fingerprints fingerprints;
+  /** The wall time of the last run's loop. */
+  private long loopNanos;
   private PrintWriter progressLines = new PrintWriter(System.err, true);
 
   /**
@@ -165,6 +177,30 @@ public final class Trainer {
   }
 
 
+  /**
+   * Trains data-parallel with the other processes of {@code group} (torch's DistributedDataParallel
+   * recipe), or alone when {@code group} is null (the default). Every process runs {@link #run} with the
+   * same configuration; {@link TrainConfig#batchSize()} is the global batch, of which each of the
+   * {@code W} processes takes {@code batchSize / W} images ({@link DataLoader}), with the timesteps and
+   * noise that one process would draw for them. After each backward pass the gradients are averaged
+   * ({@link DistributedDataParallel#averageGradients()}) before clipping and the optimizer step, so the
+   * weights and the EMA stay bit-identical on every rank (compared by fingerprint at each checkpoint).
+   * The loss is averaged over the ranks, and a stop asked of any rank stops all at the same step.
+   * Rank 0 alone writes the checkpoint (with every rank's dropout generator and the world size),
+   * {@code loss.csv}, {@code loss.png}, the sample grids, the progress bar and the log.
+   *
+   * <p>Resuming needs the checkpoint on every rank (a shared folder, or a copy at the same path). It
+   * works with another number of processes too: the batches, their order and their noise go on as
+   * before; only the dropout draws of ranks that the checkpoint has no generator of start afresh.
+   *
+   * @param group the run's process group (not owned: the caller closes it after {@link #run}), or null
+   * @return this trainer
+   */
+  public Trainer distributed(ProcessGroup group) {
+    this.replicas = group == null ? Replicas.SINGLE : new GroupReplicas(group);
+    return this;
+  }
+
   /** @return the path of the run's checkpoint */
   public Path checkpointFile() {
     return output.dir().resolve("checkpoint.pt");
@@ -197,6 +233,28 @@ public final class Trainer {
   }
 
   /**
+   * Fingerprints of this process's weights at a step: 52-bit hashes of the bytes of every tensor of
+   * the state dicts, in order. Two processes with equal fingerprints hold bit-identical weights (up to
+   * a hash collision, about 2<sup>-52</sup>).
+   *
+   * @param step the step after which they were taken
+   * @param weights the trained weights' fingerprint
+   * @param ema the EMA weights' fingerprint
+   */
+  public record Fingerprints(long step, long weights, long ema) {}
+
+  /**
+   * The fingerprints of this process's weights and EMA weights at the last checkpoint step of the last
+   * {@link #run}, where the processes of a data-parallel run check that their replicas agree (every rank
+   * takes them, not only rank 0, which writes the checkpoint).
+   *
+   * @return the fingerprints, or null before the first checkpoint step
+   */
+  public Fingerprints fingerprints() {
+    return fingerprints;
+  }
+
+  /**
    * Trains from scratch, or from the run's checkpoint.
    *
    * @param mode a new run, a resumed one, or a new one over an old one (see {@link Mode})
@@ -212,7 +270,19 @@ public final class Trainer {
    */
   public long run(Mode mode) throws IOException {
     config.precision().checkDevice(device);
-    prepareFolder(mode);
+    if (replicas instanceof GroupReplicas g) g.checkDevice(device);
+    int rank = replicas.rank();
+    int world = replicas.worldSize();
+    if (config.batchSize() % world != 0) {
+      throw new InvalidSettingException("{batchSize=} must be divisible by the number of processes ({}): each takes an equal share of "
+          + "every batch", config.batchSize(), world);
+    }
+    boolean lead = rank == 0;
+    PrintWriter say = lead ? log : new PrintWriter(java.io.Writer.nullWriter());
+    together("prepare the output folder", () -> {
+      if (lead) prepareFolder(mode);
+      return null;
+    });
     Torch.manualSeed(config.seed());
     CountDownLatch finished = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
@@ -224,40 +294,57 @@ public final class Trainer {
       }
     }, "ddpm4j-stop");
     Runtime.getRuntime().addShutdownHook(hook);
-    try (ImageDataset data = Datasets.open(config.data(), config.imageSize(), config.model().imageChannels(), config.limit());
+    try (ImageDataset data = together("read the data",
+        () -> Datasets.open(config.data(), config.imageSize(), config.model().imageChannels(), config.limit()));
          UNet model = new UNet(config.model());
          UNet emaModel = new UNet(config.model());
          NoiseSchedule schedule = config.noiseSchedule(device);
-         DataLoader loader = new DataLoader(data, config.batchSize(), config.flip(), device, config.seed() + 1);
+         DataLoader loader = new DataLoader(data, config.batchSize(), config.flip(), device, config.seed() + 1, rank, world);
          Generator rng = new Generator(config.seed() + 2, device)) {
+      // every rank builds the same initial weights from the run's seed; dropout then draws from a seed of each rank's own
+      if (rank > 0) Torch.manualSeed(rankSeed(rank, 0));
       model.to(device);
       emaModel.to(device);
       if (memoryFormat != MemoryFormat.CONTIGUOUS_FORMAT) {
         model.to(memoryFormat);
         emaModel.to(memoryFormat);
       }
-      log.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%n", data.source(),
-          data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads());
-      if (!LossLog.canPlot()) log.println("ddpm4j: loss.png is not drawn: JFreeChart (org.jfree:jfreechart) is not on the class path");
-      log.flush();
+      say.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%s%n", data.source(),
+          data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads(),
+          world == 1 ? "" : String.format(Locale.ROOT, " in each of %d processes (%d images of each batch of %d)", world,
+              config.batchSize() / world, config.batchSize()));
+      if (!LossLog.canPlot()) say.println("ddpm4j: loss.png is not drawn: JFreeChart (org.jfree:jfreechart) is not on the class path");
+      say.flush();
       try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
         Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
         GradScaler scaler = config.precision() == Precision.FP16 ? new GradScaler() : null;
         RunState run = new RunState(model, ema, opt, scaler, rng, loader);
         long start = 0;
-        if (mode == Mode.RESUME) start = restore(run);
-        if (mode == Mode.OVERWRITE) deleteOldRun();
+        if (mode == Mode.RESUME) start = together("read the checkpoint", () -> restore(run, say));
+        if (mode == Mode.OVERWRITE) {
+          together("delete the old run's files", () -> {
+            if (lead) deleteOldRun();
+            return null;
+          });
+        }
+        replicas.replicate(model);
         GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule);
         long done = loop(start, run, diffusion, schedule);
         if (done == config.trainSteps()) {
-          log.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
+          say.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
         } else if (done > 0) {
-          log.printf(Locale.ROOT, "ddpm4j: interrupted at step %d: wrote checkpoint.pt, %s in %s; continue with --resume%n",
+          say.printf(Locale.ROOT, "ddpm4j: interrupted at step %d: wrote checkpoint.pt, %s in %s; continue with --resume%n",
               done, lossFiles(), output.dir());
         } else {
-          log.printf(Locale.ROOT, "ddpm4j: interrupted before the first step: wrote %s in %s, no checkpoint%n", lossFiles(), output.dir());
+          say.printf(Locale.ROOT, "ddpm4j: interrupted before the first step: wrote %s in %s, no checkpoint%n", lossFiles(), output.dir());
         }
-        log.flush();
+        if (replicas instanceof GroupReplicas g && done > start) {
+          long bytes = 0;
+          for (Tensor p : model.parameters()) bytes += p.nbytes();
+          say.printf(Locale.ROOT, "ddpm4j: %d processes: averaging %.1f MB of gradients took %.1f ms a step (waits for the slowest rank "
+              + "included), of %.1f ms a step in all%n", world, bytes / 1e6, g.averageMillis(), loopNanos / 1e6 / (done - start));
+        }
+        say.flush();
         return done;
       }
     } finally {
@@ -268,6 +355,60 @@ public final class Trainer {
         // The JVM is already exiting; the hook is running and will return now.
       }
     }
+  }
+
+  /** A step of a run's start that may fail on one rank. */
+  private interface Part<T> {
+    T call() throws IOException;
+  }
+
+  /**
+   * Runs a part of the start on every rank, then lets the ranks tell each other whether it succeeded, so
+   * that a failure on one rank (a folder that holds a run, data or a checkpoint missing on one machine)
+   * stops all of them at once rather than leaving the others waiting in the next collective.
+   *
+   * @return the part's result
+   * @throws IllegalStateException on a rank whose part succeeded when another's failed, naming the failed ranks
+   */
+  private <T> T together(String what, Part<T> part) throws IOException {
+    T result = null;
+    Throwable failure = null;
+    try {
+      result = part.call();
+    } catch (IOException | RuntimeException | Error e) {
+      failure = e;
+    }
+    if (replicas.worldSize() > 1) {
+      double[] failed = replicas.allGather(failure == null ? 0 : 1);
+      List<Integer> ranks = new ArrayList<>();
+      for (int r = 0; r < failed.length; r++) if (failed[r] != 0) ranks.add(r);
+      if (failure == null && !ranks.isEmpty()) {
+        if (result instanceof AutoCloseable c) {
+          try {
+            c.close();
+          } catch (Exception e) {
+            // the other rank's failure is the one to report
+          }
+        }
+        throw new IllegalStateException((ranks.size() == 1 ? "rank " + ranks.getFirst() : "ranks " + ranks) + " of " + failed.length
+            + " could not " + what + " (see " + (ranks.size() == 1 ? "its" : "their") + " own error); stopping");
+      }
+    }
+    if (failure instanceof IOException e) throw e;
+    if (failure instanceof RuntimeException e) throw e;
+    if (failure instanceof Error e) throw e;
+    return result;
+  }
+
+  /**
+   * The seed of a rank's dropout draws: the run's seed on rank 0 (as in a single process); a seed of its
+   * own on every other rank, and another one for a rank that a resumed checkpoint has no state of.
+   */
+  private long rankSeed(int rank, long step) {
+    long z = config.seed() + 0x9E3779B97F4A7C15L * rank + 0xBF58476D1CE4E5B9L * step;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 
   /** @return the loss files a run writes: {@code loss.csv}, and {@code loss.png} where JFreeChart is present */
@@ -332,8 +473,10 @@ public final class Trainer {
   /** What changes as the run trains, and what a checkpoint saves: the modules, the optimizer, the loss scaler, the generators. */
   private record RunState(UNet model, Ema ema, Adam opt, GradScaler scaler, Generator rng, DataLoader loader) {}
 
-  private long restore(RunState run) throws IOException {
+  private long restore(RunState run, PrintWriter say) throws IOException {
     Path file = checkpointFile();
+    int rank = replicas.rank();
+    int world = replicas.worldSize();
     try (Checkpoint.Contents ck = Checkpoint.read(file)) {
       TrainConfig saved = ck.config();
       if (!config.sameRunAs(saved)) throw anotherRun(saved);
@@ -346,15 +489,28 @@ public final class Trainer {
         run.model().loadStateDict(ck.model(), true);
         run.ema().shadow().loadStateDict(ck.ema(), true);
         run.opt().loadState(present(ck.optimizerState(), Checkpoint.OPTIMIZER));
-        Torch.setRngState(present(ck.torchRng(), Checkpoint.RNG_TORCH));
+        if (rank == 0) {
+          Torch.setRngState(present(ck.torchRng(), Checkpoint.RNG_TORCH));
+        } else if (rank < ck.worldSize()) {
+          Torch.setRngState(present(ck.rankTorchRng(rank), Checkpoint.RNG_TORCH + Checkpoint.RANK + rank));
+        } else {
+          Torch.manualSeed(rankSeed(rank, step));
+        }
         run.rng().setState(present(ck.diffusionRng(), Checkpoint.RNG_DIFFUSION));
         if (run.scaler() != null) run.scaler().load(present(ck.scaler(), Checkpoint.GRAD_SCALE));
         run.loader().restore(present(ck.loader(), Checkpoint.LOADER_EPOCH));
       } catch (RuntimeException e) {
         throw new IOException(file + ": cannot restore the training state: " + e.getMessage(), e);
       }
-      log.printf(Locale.ROOT, "ddpm4j: resuming at step %d of %d%n", step, config.trainSteps());
-      log.flush();
+      say.printf(Locale.ROOT, "ddpm4j: resuming at step %d of %d%n", step, config.trainSteps());
+      if (ck.worldSize() != world) {
+        say.printf(Locale.ROOT, "ddpm4j: the checkpoint was written by %d process%s, this run has %d: the batches of %d images, their order "
+            + "and their noise go on unchanged, each process now takes %d images of each%s%n", ck.worldSize(), ck.worldSize() == 1 ? "" : "es",
+            world, config.batchSize(), config.batchSize() / world,
+            world > ck.worldSize() ? String.format(Locale.ROOT, "; the dropout of ranks %d..%d draws from new seeds", ck.worldSize(), world - 1)
+                : "");
+      }
+      say.flush();
       return step;
     }
   }
@@ -369,12 +525,18 @@ public final class Trainer {
     Adam opt = run.opt();
     GradScaler scaler = run.scaler();
     List<Tensor> params = model.parameters();
+    int rank = replicas.rank();
+    int world = replicas.worldSize();
+    boolean lead = rank == 0;
     long t0 = System.nanoTime();
     long step = start;
     model.train(true);
-    try (LossLog losses = new LossLog(output.dir().resolve("loss.csv"), start);
-         ConsoleProgress bar = ConsoleProgress.open("train", config.trainSteps(), start, output.progressBar(), progressLines)) {
-      while (step < config.trainSteps() && !stop.get()) {
+    // every rank stops at the same step: the one at whose end any of them had been asked to
+    boolean stopping = stop.get();
+    if (world > 1) stopping = agree(Double.NaN, stopping).stop();
+    try (LossLog losses = lead ? new LossLog(output.dir().resolve("loss.csv"), start) : null;
+         ConsoleProgress bar = ConsoleProgress.open("train", config.trainSteps(), start, lead && output.progressBar(), progressLines)) {
+      while (step < config.trainSteps() && !stopping) {
         double lr = config.warmupSteps() == 0 ? config.lr() : config.lr() * Math.min(1.0, (step + 1.0) / config.warmupSteps());
         double loss;
         try (Scope s = Scope.open()) {
@@ -383,14 +545,16 @@ public final class Trainer {
           opt.zeroGrad();
           Tensor l;
           try (Autocast ac = config.precision().autocast()) {
-            l = diffusion.loss(x0, run.rng()); // the forward pass in the run's precision, backward outside
+            // the forward pass in the run's precision, backward outside
+            l = world == 1 ? diffusion.loss(x0, run.rng()) : diffusion.loss(x0, run.rng(), config.batchSize(), rank, world);
           }
           if (scaler == null) {
             l.backward();
           } else {
             scaler.scale(l).backward();
-            scaler.unscale(opt);
           }
+          replicas.averageGradients();
+          if (scaler != null) scaler.unscale(opt);
           if (config.gradClip() > 0) Utils.clipGradNorm(params, config.gradClip());
           if (scaler == null) {
             opt.step();
@@ -402,32 +566,136 @@ public final class Trainer {
         }
         run.ema().update(model, step);
         step++;
-        losses.add(step - 1, loss, lr, (System.nanoTime() - t0) / 1e9);
         stepListener.accept(step);
+        // read once per step: a stop asked for later (while a grid is drawn) ends the next step, with its checkpoint
+        if (world == 1) {
+          stopping = stop.get();
+        } else {
+          Agreement a = agree(loss, stop.get());
+          loss = a.loss();
+          stopping = a.stop();
+        }
+        if (lead) losses.add(step - 1, loss, lr, (System.nanoTime() - t0) / 1e9);
         bar.stepTo(step);
         if (bar.shown()) bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", loss));
-        if (!Double.isFinite(loss)) throw new IllegalStateException("the loss diverged (" + loss + ") at step " + step);
-        boolean last = step == config.trainSteps();
-        if (step % output.checkpointEvery() == 0 || last || stop.get()) {
-          losses.flush();
-          writeCheckpoint(step, run);
-          checkpointListener.accept(step);
+        if (!Double.isFinite(loss)) {
+          throw new IllegalStateException("the loss diverged (" + loss + (world == 1 ? "" : ", averaged over the processes") + ") at step " + step);
         }
-        if (output.sampleEvery() > 0 && (step % output.sampleEvery() == 0 || last)) {
+        boolean last = step == config.trainSteps();
+        if (step % output.checkpointEvery() == 0 || last || stopping) {
+          List<Tensor> rankRng = world == 1 ? List.of() : gatherTorchRng();
+          checkReplicas(run, step);
+          if (lead) {
+            losses.flush();
+            writeCheckpoint(step, run, rankRng);
+            checkpointListener.accept(step);
+          }
+        }
+        if (lead && output.sampleEvery() > 0 && (step % output.sampleEvery() == 0 || last)) {
           sampleGrid(run.ema(), schedule, output.dir().resolve(String.format(Locale.ROOT, "samples/step-%06d.png", step)));
           model.train(true);
         }
       }
-      losses.flush();
-      losses.plot(output.dir().resolve("loss.png"));
+      loopNanos = System.nanoTime() - t0;
+      if (lead) {
+        losses.flush();
+        losses.plot(output.dir().resolve("loss.png"));
+      }
     }
     return step;
   }
 
-  private void writeCheckpoint(long step, RunState run) throws IOException {
+  /** What the ranks agree on after a step: the loss averaged over them, and whether any of them was asked to stop. */
+  private record Agreement(double loss, boolean stop) {}
+
+  private Agreement agree(double loss, boolean stopAsked) {
+    try (Scope s = Scope.open()) {
+      Tensor t = Torch.tensor(new double[] {loss, stopAsked ? 1 : 0}, 2);
+      if (device.isCuda()) t = t.to(device);
+      replicas.sum(t);
+      double[] v = t.toDoubleArray();
+      return new Agreement(v[0] / replicas.worldSize(), v[1] > 0);
+    }
+  }
+
+  /**
+   * Every rank's default generator state (its dropout draws), gathered on every rank: each rank puts
+   * its own state in its row of a zero matrix, and the ranks sum the matrix.
+   *
+   * @return the states of ranks 1..worldSize-1, uint8 CPU tensors owned by the caller's scope
+   */
+  private List<Tensor> gatherTorchRng() {
+    int world = replicas.worldSize();
+    try (Scope s = Scope.open()) {
+      Tensor mine = Torch.getRngState();
+      Tensor rows = Torch.zeros(new long[] {world, mine.numel()}, DType.FLOAT32, device);
+      rows.select(0, replicas.rank()).copy_(mine.to(DType.FLOAT32, device));
+      replicas.sum(rows);
+      Tensor all = rows.to(DType.UINT8, Device.CPU);
+      List<Tensor> out = new ArrayList<>();
+      for (int r = 1; r < world; r++) out.add(Scope.keep(all.select(0, r).contiguous()));
+      return out;
+    }
+  }
+
+  /**
+   * Checks that every rank holds the same weights and EMA weights, by a fingerprint of their bytes that
+   * the ranks exchange: data-parallel training keeps the replicas bit-identical, and a difference
+   * (a rank that missed a step, a non-deterministic kernel) is a fault to stop at, not to train on.
+   *
+   * @throws IllegalStateException naming the ranks whose weights differ from rank 0's
+   */
+  private void checkReplicas(RunState run, long step) {
+    long weights = fingerprint(run.model().stateDict().values());
+    long ema = fingerprint(run.ema().shadow().stateDict().values());
+    fingerprints = new Fingerprints(step, weights, ema);
+    if (replicas.worldSize() == 1) return;
+    double[] allWeights = replicas.allGather(weights);
+    double[] allEma = replicas.allGather(ema);
+    List<String> differ = new ArrayList<>();
+    for (int r = 1; r < allWeights.length; r++) {
+      if (allWeights[r] != allWeights[0]) differ.add("rank " + r + "'s weights");
+      if (allEma[r] != allEma[0]) differ.add("rank " + r + "'s EMA weights");
+    }
+    if (!differ.isEmpty()) {
+      throw new IllegalStateException("the processes' models diverged at step " + step + ": " + String.join(", ", differ)
+          + " differ from rank 0's; the last checkpoint before this step is sound");
+    }
+  }
+
+  /**
+   * A 52-bit hash of the bytes of {@code tensors}, in order, with their sizes: exact in a double, so that
+   * the ranks exchange it with an all-gather of doubles.
+   *
+   * @param tensors the tensors, on any device
+   * @return the hash, in 0..2<sup>52</sup>-1
+   */
+  static long fingerprint(Iterable<Tensor> tensors) {
+    long h = 0xcbf29ce484222325L;
+    for (Tensor t : tensors) {
+      try (Scope s = Scope.open()) {
+        Tensor c = (t.device().isCuda() ? t.to(Device.CPU) : t).contiguous();
+        MemorySegment bytes = c.data();
+        long n = bytes.byteSize();
+        h = mix(h, n);
+        long i = 0;
+        for (; i + 8 <= n; i += 8) h = mix(h, bytes.get(ValueLayout.JAVA_LONG_UNALIGNED, i));
+        for (; i < n; i++) h = mix(h, bytes.get(ValueLayout.JAVA_BYTE, i));
+      }
+    }
+    return h & ((1L << 52) - 1);
+  }
+
+  private static long mix(long h, long v) {
+    h = (h ^ v) * 0x100000001b3L;
+    return h ^ (h >>> 29);
+  }
+
+  private void writeCheckpoint(long step, RunState run, List<Tensor> rankRng) throws IOException {
     try (Scope s = Scope.open()) {
       Checkpoint.save(new Checkpoint.State(config, step, run.model(), run.ema().shadow(), run.opt().saveState(), Torch.getRngState(),
-          run.rng().getState(), run.loader().state(), run.scaler() == null ? null : run.scaler().state()), checkpointFile());
+          run.rng().getState(), run.loader().state(), run.scaler() == null ? null : run.scaler().state(), replicas.worldSize(), rankRng),
+          checkpointFile());
     }
   }
 

@@ -7,5 +7,10 @@
  * and curve ({@link io.github.ddpm4j.train.LossLog}).
  *
  * <p>A new run never overwrites an existing one ({@link io.github.ddpm4j.train.ExistingRunException}).
+ *
+ * <p>Data-parallel training: every process of a {@link io.github.ddpm4j.distributed.ProcessGroup} runs a
+ * {@code Trainer} made {@link io.github.ddpm4j.train.Trainer#distributed distributed}, each on its share of
+ * every batch ({@link io.github.ddpm4j.data.DataLoader}), with gradients averaged by
+ * {@link io.github.ddpm4j.distributed.DistributedDataParallel}; rank 0 writes the run's files.
  */
 package io.github.ddpm4j.train;

@@ -176,4 +176,78 @@ class DataLoaderTest extends TorchTestBase {
       assertThrows(IllegalArgumentException.class, () -> a.restore(new DataLoader.State(0, -1, s.epochStart(), s.current())));
     }
   }
+
+  /** The shards of ranks 0..worldSize-1 of one loader each, batch by batch. */
+  private List<List<List<Integer>>> shards(int batchSize, boolean flip, long seed, int worldSize, int n) {
+    List<List<List<Integer>>> out = new ArrayList<>();
+    for (int r = 0; r < worldSize; r++) {
+      try (DataLoader loader = new DataLoader(data, batchSize, flip, Device.CPU, seed, r, worldSize)) {
+        assertEquals(batchSize / worldSize, loader.shardSize());
+        out.add(batches(loader, n));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void theRanksShardsOfAStepAreTheBatchOfOneProcessDealtOutLikeDistributedSampler() {
+    for (int worldSize : new int[] {2, 3}) {
+      int batchSize = 6;
+      List<List<Integer>> whole;
+      try (DataLoader one = new DataLoader(data, batchSize, true, Device.CPU, 17)) {
+        whole = batches(one, 12); // 12 steps over 7 epochs of one 6-image batch each (4 images left over each time)
+      }
+      List<List<List<Integer>>> byRank = shards(batchSize, true, 17, worldSize, 12);
+      for (int step = 0; step < 12; step++) {
+        for (int r = 0; r < worldSize; r++) {
+          List<Integer> expected = new ArrayList<>();
+          for (int p = r; p < batchSize; p += worldSize) expected.add(whole.get(step).get(p)); // flips included
+          assertEquals(expected, byRank.get(r).get(step), "rank " + r + " of " + worldSize + ", step " + step);
+        }
+      }
+    }
+  }
+
+  @Test
+  void everyRankHasTheSameStateAndAStateRestoresOnAnyWorldSize() {
+    try (DataLoader r0 = new DataLoader(data, 4, true, Device.CPU, 8, 0, 2); DataLoader r1 = new DataLoader(data, 4, true, Device.CPU, 8, 1, 2);
+         DataLoader one = new DataLoader(data, 4, true, Device.CPU, 8)) {
+      batches(r0, 3);
+      batches(r1, 3);
+      batches(one, 3);
+      DataLoader.State s0 = r0.state(), s1 = r1.state(), s = one.state();
+      for (DataLoader.State other : List.of(s1, s)) {
+        assertEquals(s0.epoch(), other.epoch());
+        assertEquals(s0.position(), other.position());
+        assertArrayEquals(s0.epochStart().toByteArray(), other.epochStart().toByteArray());
+        assertArrayEquals(s0.current().toByteArray(), other.current().toByteArray());
+      }
+      List<List<Integer>> expected = batches(one, 5);
+      // a two-process state resumed by one process, and by two
+      try (DataLoader resumed = new DataLoader(data, 4, true, Device.CPU, 0)) {
+        resumed.restore(s0);
+        assertEquals(expected, batches(resumed, 5));
+      }
+      try (DataLoader a = new DataLoader(data, 4, true, Device.CPU, 0, 0, 2); DataLoader b = new DataLoader(data, 4, true, Device.CPU, 0, 1, 2)) {
+        a.restore(s);
+        b.restore(s);
+        List<List<Integer>> left = batches(a, 5), right = batches(b, 5);
+        for (int i = 0; i < 5; i++) {
+          assertEquals(List.of(expected.get(i).get(0), expected.get(i).get(2)), left.get(i));
+          assertEquals(List.of(expected.get(i).get(1), expected.get(i).get(3)), right.get(i));
+        }
+      }
+    }
+  }
+
+  @Test
+  void rejectsABatchThatDoesNotDivideAmongTheRanksAndRanksOutOfRange() {
+    IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> new DataLoader(data, 5, false, Device.CPU, 0, 0, 2));
+    assertTrue(odd.getMessage().contains("batchSize = 5 must be divisible by the number of processes (2)"), odd.getMessage());
+    IllegalArgumentException rank = assertThrows(IllegalArgumentException.class, () -> new DataLoader(data, 4, false, Device.CPU, 0, 2, 2));
+    assertTrue(rank.getMessage().contains("rank = 2 must be in 0..1"), rank.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new DataLoader(data, 4, false, Device.CPU, 0, -1, 2));
+    IllegalArgumentException world = assertThrows(IllegalArgumentException.class, () -> new DataLoader(data, 4, false, Device.CPU, 0, 0, 0));
+    assertTrue(world.getMessage().contains("worldSize = 0 must be >= 1"), world.getMessage());
+  }
 }

@@ -221,6 +221,39 @@ class GaussianDiffusionTest extends TorchTestBase {
   }
 
   @Test
+  void theRanksSharesOfTheLossAverageToTheLossOfTheWholeBatch() {
+    Torch.manualSeed(3);
+    UNetConfig config = UNetConfig.builder().imageChannels(1).nChannels(8).chMults(1, 2).isAttn(false, true).nBlocks(1)
+        .dropout(0.0).nGroups(4).finalGroups(4).build();
+    try (UNet unet = new UNet(config); NoiseSchedule small = NoiseSchedule.linear(100, 1e-3, 0.1); Scope scope = Scope.open()) {
+      GaussianDiffusion diffusion = new GaussianDiffusion(unet, small);
+      Tensor x0 = Torch.rand(6, 1, 8, 8).mul(2).sub(1);
+      double whole;
+      byte[] after;
+      try (Generator g = new Generator(11)) {
+        whole = diffusion.loss(x0, g).item();
+        after = g.getState().toByteArray();
+      }
+      for (int worldSize : new int[] {1, 2, 3}) {
+        double sum = 0;
+        for (int rank = 0; rank < worldSize; rank++) {
+          try (Generator g = new Generator(11)) {
+            sum += diffusion.loss(x0.slice(0, rank, 6, worldSize), g, 6, rank, worldSize).item();
+            assertArrayEquals(after, g.getState().toByteArray(), "every rank's generator ends where one process's does");
+          }
+        }
+        assertEquals(whole, sum / worldSize, 1e-6 * whole, "world size " + worldSize);
+      }
+      try (Generator g = new Generator(0)) {
+        IllegalArgumentException share = assertThrows(IllegalArgumentException.class, () -> diffusion.loss(x0, g, 6, 0, 2));
+        assertTrue(share.getMessage().contains("x0 holds 6 images, not the share of one of 2 ranks in a batch of 6"), share.getMessage());
+        IllegalArgumentException rank = assertThrows(IllegalArgumentException.class, () -> diffusion.loss(x0.narrow(0, 0, 3), g, 6, 2, 2));
+        assertTrue(rank.getMessage().contains("rank 2 must be in 0..1"), rank.getMessage());
+      }
+    }
+  }
+
+  @Test
   void noTemporariesSurviveACall() {
     try (Generator g = new Generator(3)) {
       GaussianDiffusion diffusion = new GaussianDiffusion(AnalyticModels.constant(0.2), schedule, VarianceType.FIXED_SMALL, true);

@@ -27,8 +27,12 @@ class NativeCallCountTest {
   private static final Path SOURCES = Path.of(System.getProperty("user.dir"), "native", "src");
   /** Exported functions that do not count their calls. */
   private static final Set<String> UNCOUNTED = Set.of("dd_call_count");
-  /** The head of a function definition at the start of a line, up to its opening brace; group 1 the name. */
-  private static final Pattern DEFINITION = Pattern.compile("(?m)^[A-Za-z_][\\w\\s*]*?\\b(dd_\\w+)\\s*\\([^;{]*?\\)\\s*\\{");
+  /**
+   * The head of a function definition at the start of a line, up to its opening brace, also when it is
+   * declared {@code extern "C"} on its own line rather than inside an {@code extern "C"} block; group 1 the name.
+   */
+  private static final Pattern DEFINITION =
+      Pattern.compile("(?m)^(?:extern\\s+\"C\"\\s+)?[A-Za-z_][\\w\\s*]*?\\b(dd_\\w+)\\s*\\([^;{]*?\\)\\s*\\{");
 
   /**
    * @param source C++ text
@@ -92,9 +96,14 @@ class NativeCallCountTest {
         }
         DD_API int64_t dd_declared_only(void);
         }
+        extern "C" int32_t dd_linked_alone(int32_t b) {
+          DD_COUNT_CALL();
+          return b;
+        }
         """);
-    assertEquals(List.of("dd_counted", "dd_free_like", "dd_uncounted", "dd_query"), defs.stream().map(Map.Entry::getKey).toList());
-    assertEquals(List.of(true, true, false, true), defs.stream().map(e -> counts(e.getValue())).toList());
+    assertEquals(List.of("dd_counted", "dd_free_like", "dd_uncounted", "dd_query", "dd_linked_alone"),
+        defs.stream().map(Map.Entry::getKey).toList());
+    assertEquals(List.of(true, true, false, true, true), defs.stream().map(e -> counts(e.getValue())).toList());
   }
 
   @Test

@@ -26,6 +26,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -66,6 +67,35 @@ class CheckpointTest extends TorchTestBase {
       assertTrue(ck.get("optimizer").numel() > 0);
       assertThrows(IllegalArgumentException.class, () -> Checkpoint.meta(ck, "meta.nothing"));
       assertTrue(ck.get("rng.torch").numel() > 0);
+    }
+  }
+
+  @Test
+  void aCheckpointOfSeveralProcessesRecordsTheWorldSizeAndEveryRanksGenerator() throws IOException {
+    try (StateDict ck = Checkpoint.open(valid)) {
+      assertEquals(1, Checkpoint.meta(ck, "meta.world_size"));
+    }
+    try (Checkpoint.Contents c = Checkpoint.read(valid)) {
+      assertEquals(1, c.worldSize());
+      assertEquals(c.torchRng(), c.rankTorchRng(0));
+      assertEquals(null, c.rankTorchRng(1));
+    }
+    Path three = dir.resolve("three.pt");
+    try (UNet model = new UNet(TrainFixtures.TINY); UNet ema = new UNet(TrainFixtures.TINY); Adam opt = new Adam(model.parameters(), 1e-3);
+         Generator g = new Generator(3); Generator g1 = new Generator(11); Generator g2 = new Generator(12);
+         ImageDataset ds = IdxReader.readImages(IdxReader.trainImages(Path.of(config.data())), 0);
+         DataLoader loader = new DataLoader(ds, 8, true, Device.CPU, 1)) {
+      Tensor r1 = g1.getState(), r2 = g2.getState();
+      assertThrows(IllegalArgumentException.class, () -> new Checkpoint.State(config, 5, model, ema, opt.saveState(), Torch.getRngState(),
+          g.getState(), loader.state(), null, 3, List.of(r1)));
+      Checkpoint.save(new Checkpoint.State(config, 5, model, ema, opt.saveState(), Torch.getRngState(), g.getState(), loader.state(), null, 3,
+          List.of(r1, r2)), three);
+      try (Checkpoint.Contents c = Checkpoint.read(three)) {
+        assertEquals(3, c.worldSize());
+        assertArrayEquals(r1.toByteArray(), c.rankTorchRng(1).toByteArray());
+        assertArrayEquals(r2.toByteArray(), c.rankTorchRng(2).toByteArray());
+        assertArrayEquals(c.entries().get("rng.torch.rank2").toByteArray(), r2.toByteArray());
+      }
     }
   }
 

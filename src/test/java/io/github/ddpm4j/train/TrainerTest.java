@@ -180,6 +180,39 @@ class TrainerTest extends TorchTestBase {
     assertEquals(losses(reference), losses(dir));
   }
 
+  /**
+   * A stop that comes while a step's sample grid is drawn (after that step's checkpoint decision) must
+   * still end the run with a checkpoint of the step the run reports. Grids every step, of 40 DDIM steps,
+   * take most of each step's time here, so a stop from another thread after a while nearly always lands
+   * in one; three runs make a miss of the window unlikely.
+   */
+  @Test
+  void aStopWhileASampleGridIsDrawnStillEndsWithACheckpointOfTheLastStep() throws Exception {
+    for (int attempt = 0; attempt < 3; attempt++) {
+      Path out = dir.resolve("stop-" + attempt);
+      Trainer t = new Trainer(TrainFixtures.config(data, 1_000_000), new Trainer.Output(out, 1_000_000, 1, 4, TrainFixtures.ddim(40), false),
+          io.github.ddpm4j.torch.Device.CPU, new java.io.PrintWriter(new StringWriter(), true));
+      long delay = 150 + 40 * attempt;
+      java.util.concurrent.CountDownLatch going = new java.util.concurrent.CountDownLatch(3);
+      t.onStep(step -> going.countDown());
+      Thread stopper = Thread.ofPlatform().start(() -> {
+        try {
+          going.await();
+          Thread.sleep(delay);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        t.requestStop();
+      });
+      long done = t.run(Trainer.Mode.NEW);
+      stopper.join();
+      assertTrue(Files.exists(t.checkpointFile()), "stopped at step " + done + " without a checkpoint (attempt " + attempt + ")");
+      try (StateDict ck = Checkpoint.open(t.checkpointFile())) {
+        assertEquals(done, Checkpoint.meta(ck, "meta.step"), "the checkpoint is of the step the run stopped at (attempt " + attempt + ")");
+      }
+    }
+  }
+
   /** The steps of loss.csv's rows as they are on disk now (not what a writer still buffers). */
   private static List<Long> stepsOnDisk(Path csv) throws IOException {
     List<Long> steps = new ArrayList<>();

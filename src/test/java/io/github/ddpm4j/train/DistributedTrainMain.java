@@ -1,0 +1,60 @@
+package io.github.ddpm4j.train;
+
+import io.github.ddpm4j.distributed.ProcessGroup;
+import io.github.ddpm4j.torch.Device;
+import io.github.ddpm4j.torch.Torch;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * One process of a data-parallel run of the tiny fixture model, for {@link DistributedTrainingTest}:
+ * trains {@link TrainFixtures#config} with the given steps, batch and dropout on one intra-op thread,
+ * checkpointing every {@code CHECKPOINT_EVERY} steps, then prints {@code done=STEPS} and the
+ * fingerprints of its weights ({@code weights=}, {@code ema=}, {@code fingerprint_step=}).
+ *
+ * <p>Arguments: {@code DATA OUT STEPS BATCH DROPOUT new|resume CHECKPOINT_EVERY single|env TIMEOUT_SECONDS}:
+ * {@code single} trains alone, {@code env} joins the group that torchrun's variables describe (Gloo).
+ */
+public final class DistributedTrainMain {
+  private DistributedTrainMain() {}
+
+  /** @return the fixture configuration with another batch size and dropout */
+  static TrainConfig config(Path data, long steps, int batch, double dropout) {
+    TrainConfig c = TrainFixtures.config(data, steps);
+    var m = TrainFixtures.TINY;
+    var model = new io.github.ddpm4j.diffusion.UNetConfig(m.imageChannels(), m.nChannels(), m.chMults(), m.isAttn(), m.nBlocks(), dropout,
+        m.nGroups(), m.finalGroups());
+    return new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), model, c.schedule(), c.timesteps(), c.betaStart(), c.betaEnd(), batch,
+        steps, c.lr(), c.warmupSteps(), c.gradClip(), c.emaDecay(), c.emaWarmup(), c.seed(), c.precision());
+  }
+
+  public static void main(String[] args) throws Exception {
+    Path data = Path.of(args[0]);
+    Path out = Path.of(args[1]);
+    long steps = Long.parseLong(args[2]);
+    int batch = Integer.parseInt(args[3]);
+    double dropout = Double.parseDouble(args[4]);
+    Trainer.Mode mode = args[5].equals("resume") ? Trainer.Mode.RESUME : Trainer.Mode.NEW;
+    long every = Long.parseLong(args[6]);
+    boolean single = args[7].equals("single");
+    Duration timeout = Duration.ofSeconds(Long.parseLong(args[8]));
+    Torch.setNumThreads(1);
+    PrintWriter log = new PrintWriter(System.out, true);
+    Trainer t = new Trainer(config(data, steps, batch, dropout), new Trainer.Output(out, every, 0, 4, TrainFixtures.ddim(3), false),
+        Device.CPU, log);
+    long done;
+    if (single) {
+      done = t.run(mode);
+    } else {
+      try (ProcessGroup group = ProcessGroup.initProcessGroup("gloo", timeout)) {
+        done = t.distributed(group).run(mode);
+      }
+    }
+    Trainer.Fingerprints f = t.fingerprints();
+    System.out.println("done=" + done);
+    System.out.println("fingerprint_step=" + f.step());
+    System.out.println("weights=" + f.weights());
+    System.out.println("ema=" + f.ema());
+  }
+}
