@@ -309,8 +309,9 @@ public final class Trainer {
         model.to(memoryFormat);
         emaModel.to(memoryFormat);
       }
-      say.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d threads%s%n", data.source(),
-          data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, Torch.getNumThreads(),
+      int threads = Torch.getNumThreads();
+      say.printf(Locale.ROOT, "ddpm4j: %s, %d images %dx%dx%d, UNet with %,d parameters on %s, %d thread%s%s%n", data.source(),
+          data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, threads, threads == 1 ? "" : "s",
           world == 1 ? "" : String.format(Locale.ROOT, " in each of %d processes (%d images of each batch of %d)", world,
               config.batchSize() / world, config.batchSize()));
       if (!LossLog.canPlot()) say.println("ddpm4j: loss.png is not drawn: JFreeChart (org.jfree:jfreechart) is not on the class path");
