@@ -48,7 +48,7 @@ class DDPMPipelineTest extends TorchTestBase {
 
   @BeforeAll
   static void train() throws IOException {
-    checkpoint = TrainFixtures.train(TrainFixtures.data(dir.resolve("data")), dir.resolve("run"), 2);
+    checkpoint = TrainFixtures.checkpoint(dir);
   }
 
   /** The same images composed from the library's parts: the checkpoint's EMA weights, a DDIM sampler, the seed. */

@@ -42,7 +42,7 @@ class ThreadSafetyTest extends TorchTestBase {
 
   @BeforeAll
   static void train() throws IOException {
-    checkpoint = TrainFixtures.train(TrainFixtures.data(dir.resolve("data")), dir.resolve("run"), 2);
+    checkpoint = TrainFixtures.checkpoint(dir);
   }
 
   @Test

@@ -64,7 +64,12 @@ public final class TrainFixtures {
    * @return the pipeline on the CPU; the caller closes it
    */
   public static io.github.ddpm4j.pipeline.DDPMPipeline pipeline(Path dir) throws IOException {
-    return io.github.ddpm4j.pipeline.DDPMPipeline.fromCheckpoint(train(data(dir.resolve("data")), dir.resolve("run"), 2), Device.CPU);
+    return io.github.ddpm4j.pipeline.DDPMPipeline.fromCheckpoint(checkpoint(dir), Device.CPU);
+  }
+
+  /** @return the checkpoint of the tiny model after two steps on the fixture data, both made below {@code dir} */
+  public static Path checkpoint(Path dir) throws IOException {
+    return train(data(dir.resolve("data")), dir.resolve("run"), 2);
   }
 
   /**
