@@ -1,7 +1,10 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.SamplerType;
+import io.github.ddpm4j.diffusion.LossWeighting;
+import io.github.ddpm4j.diffusion.PredictionType;
 import io.github.ddpm4j.diffusion.ScheduleType;
+import io.github.ddpm4j.train.LrSchedule;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.Precision;
@@ -39,6 +42,9 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cmd = new CommandLine(new Main());
     cmd.registerConverter(ScheduleType.class, text -> parse(ScheduleType::parse, text));
+    cmd.registerConverter(PredictionType.class, text -> parse(PredictionType::parse, text));
+    cmd.registerConverter(LossWeighting.class, text -> parse(LossWeighting::parse, text));
+    cmd.registerConverter(LrSchedule.class, text -> parse(LrSchedule::parse, text));
     cmd.registerConverter(SamplerType.class, text -> parse(SamplerType::parse, text));
     cmd.registerConverter(Precision.class, text -> parse(Precision::parse, text));
     cmd.setExecutionExceptionHandler((ex, line, parseResult) -> {

@@ -1,11 +1,14 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.diffusion.SamplerOptions;
+import io.github.ddpm4j.diffusion.LossWeighting;
+import io.github.ddpm4j.diffusion.PredictionType;
 import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
+import io.github.ddpm4j.train.LrSchedule;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
 import io.github.ddpm4j.distributed.ProcessGroup;
@@ -104,6 +107,29 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--timesteps", paramLabel = "T", defaultValue = "1000", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
   int timesteps;
 
+  @Option(names = "--prediction-type", paramLabel = "TYPE", defaultValue = "epsilon",
+      description = "What the UNet predicts: epsilon (the noise), v_prediction (v, Salimans & Ho 2022) or sample (x0) (default: ${DEFAULT-VALUE}).")
+  PredictionType prediction;
+
+  @Option(names = "--loss-weighting", paramLabel = "NAME", defaultValue = "uniform",
+      description = "uniform (L_simple) or min-snr (min-SNR-gamma, Hang et al. 2023) (default: ${DEFAULT-VALUE}).")
+  LossWeighting lossWeighting;
+
+  @Option(names = "--snr-gamma", paramLabel = "G", defaultValue = "5", description = "The gamma of --loss-weighting min-snr (default: ${DEFAULT-VALUE}).")
+  double snrGamma;
+
+  @Option(names = "--lr-schedule", paramLabel = "NAME", defaultValue = "constant",
+      description = "Learning rate after the warm-up: constant, or cosine decay to 0 at the last step (default: ${DEFAULT-VALUE}).")
+  LrSchedule lrSchedule;
+
+  @Option(names = "--grad-accumulation", paramLabel = "N", defaultValue = "1",
+      description = "Micro-batches of --batch-size images summed into each optimizer step (default: ${DEFAULT-VALUE}).")
+  int gradAccumulation;
+
+  @Option(names = "--p-uncond", paramLabel = "P", defaultValue = "0.1",
+      description = "Probability of dropping the class label in class-conditional training (default: ${DEFAULT-VALUE}).")
+  double pUncond;
+
   @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "250", description = "Checkpoint interval in steps (default: ${DEFAULT-VALUE}).")
   long checkpointEvery;
 
@@ -147,7 +173,8 @@ final class TrainCommand implements Callable<Integer> {
     UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
     Precision precision = execution.precision() == null ? Precision.FP32 : execution.precision();
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
-        batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, precision);
+        batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, precision, prediction, lossWeighting, snrGamma,
+        lrSchedule, gradAccumulation, pUncond);
     Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
         common.progressShown());
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");

@@ -29,9 +29,11 @@ import java.util.Objects;
  * @param nGroups groups of the GroupNorms in the residual and attention blocks; must divide every
  *     channel count those blocks normalise
  * @param finalGroups groups of the GroupNorm before the output convolution; must divide {@code nChannels}
+ * @param numClasses the classes of a class-conditional UNet, 0..{@value #MAX_CLASSES}; 0 for an unconditional one (a
+ *     configuration written before the field existed is unconditional)
  */
 public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults, List<Boolean> isAttn, int nBlocks,
-    double dropout, int nGroups, int finalGroups) {
+    double dropout, int nGroups, int finalGroups, int numClasses) {
   /** Most image channels (4: RGBA). */
   public static final int MAX_IMAGE_CHANNELS = 4;
   /** Most channels of the first feature map. */
@@ -42,6 +44,8 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
   public static final int MAX_LEVELS = 8;
   /** Most residual blocks per level. */
   public static final int MAX_BLOCKS = 16;
+  /** Most classes of a class-conditional UNet. */
+  public static final int MAX_CLASSES = 100_000;
 
   /**
    * Validates the configuration.
@@ -89,6 +93,34 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
     if (nChannels % finalGroups != 0) {
       throw new InvalidSettingException("{finalGroups=} does not divide {nChannels=}", finalGroups, nChannels);
     }
+    if (numClasses < 0 || numClasses > MAX_CLASSES) {
+      throw new InvalidSettingException("{numClasses=} must be in 0..{} (0: unconditional)", numClasses, MAX_CLASSES);
+    }
+  }
+
+  /**
+   * An unconditional UNet ({@code numClasses = 0}).
+   *
+   * @throws InvalidSettingException as the canonical constructor
+   * @throws NullPointerException if a list or one of its entries is null
+   */
+  public UNetConfig(int imageChannels, int nChannels, List<Integer> chMults, List<Boolean> isAttn, int nBlocks, double dropout,
+      int nGroups, int finalGroups) {
+    this(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, finalGroups, 0);
+  }
+
+  /** @return whether the UNet takes a class label ({@code numClasses > 0}) */
+  public boolean isClassConditional() {
+    return numClasses > 0;
+  }
+
+  /**
+   * @param classes the number of classes, 0 for unconditional
+   * @return this configuration with another {@code numClasses}
+   * @throws InvalidSettingException naming {@code numClasses} when out of range
+   */
+  public UNetConfig withNumClasses(int classes) {
+    return new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, finalGroups, classes);
   }
 
   /**
@@ -121,6 +153,7 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
     b.dropout = dropout;
     b.nGroups = nGroups;
     b.finalGroups = finalGroups;
+    b.numClasses = numClasses;
     return b;
   }
 
@@ -134,6 +167,7 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
     private double dropout = 0.1;
     private int nGroups = 32;
     private int finalGroups = 8;
+    private int numClasses = 0;
 
     private Builder() {}
 
@@ -230,11 +264,22 @@ public record UNetConfig(int imageChannels, int nChannels, List<Integer> chMults
     }
 
     /**
+     * Sets {@code numClasses}, the classes of a class-conditional UNet (0: unconditional).
+     *
+     * @param value the number of classes
+     * @return this builder
+     */
+    public Builder numClasses(int value) {
+      numClasses = value;
+      return this;
+    }
+
+    /**
      * @return the validated configuration
      * @throws IllegalArgumentException naming the offending parameter (see {@link UNetConfig})
      */
     public UNetConfig build() {
-      return new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, finalGroups);
+      return new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, finalGroups, numClasses);
     }
   }
 

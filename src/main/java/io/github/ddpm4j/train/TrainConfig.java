@@ -8,7 +8,9 @@ import com.google.gson.JsonParser;
 import com.google.gson.TypeAdapter;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonWriter;
+import io.github.ddpm4j.diffusion.LossWeighting;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
+import io.github.ddpm4j.diffusion.PredictionType;
 import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.io.InvalidSettingException;
@@ -54,10 +56,20 @@ import java.util.Objects;
  * @param seed seed of every generator of the run
  * @param precision float32, or mixed precision for the forward pass ({@link Precision}); a configuration
  *     without the field (written before it existed) is float32
+ * @param prediction what the UNet predicts ({@link PredictionType}; JSON {@code "epsilon"}, {@code "v_prediction"} or
+ *     {@code "sample"}); a configuration without the field is {@code epsilon}
+ * @param lossWeighting how the loss weighs the timesteps ({@link LossWeighting}); absent: {@code uniform}
+ * @param snrGamma the {@code gamma} of min-SNR-gamma weighting, in (0, {@value #MAX_SNR_GAMMA}]; absent: 5
+ * @param lrSchedule the learning rate after the warm-up ({@link LrSchedule}); absent: {@code constant}
+ * @param gradAccumulation micro-batches of {@code batchSize} images whose gradients are summed into each optimizer step,
+ *     1..{@value #MAX_GRAD_ACCUMULATION}: a step then sees {@code batchSize * gradAccumulation} images; absent: 1
+ * @param pUncond the probability that training drops an image's class label (classifier-free guidance, Ho and
+ *     Salimans 2022), in [0, 1]; used only by a class-conditional model ({@link UNetConfig#numClasses()} &gt; 0); absent: 0.1
  */
 public record TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, ScheduleType schedule, int timesteps,
     double betaStart, double betaEnd, int batchSize, long trainSteps, double lr, long warmupSteps, double gradClip,
-    double emaDecay, boolean emaWarmup, long seed, Precision precision) {
+    double emaDecay, boolean emaWarmup, long seed, Precision precision, PredictionType prediction, LossWeighting lossWeighting,
+    double snrGamma, LrSchedule lrSchedule, int gradAccumulation, double pUncond) {
 
   /** Largest image side, in pixels. */
   public static final int MAX_IMAGE_SIZE = 1024;
@@ -67,27 +79,50 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
   public static final int MAX_BATCH_SIZE = 4096;
   /** Largest learning rate: Adam's steps are about lr in size, and weights live around 1. */
   public static final double MAX_LR = 1.0;
+  /** Largest min-SNR {@code gamma}. */
+  public static final double MAX_SNR_GAMMA = 1e6;
+  /** Most micro-batches per optimizer step. */
+  public static final int MAX_GRAD_ACCUMULATION = 1024;
+  /** The default min-SNR {@code gamma} (Hang et al. 2023 recommend 5). */
+  public static final double DEFAULT_SNR_GAMMA = 5.0;
+  /** The default probability of dropping a class label in training (Ho and Salimans 2022 found 0.1 to 0.2 best). */
+  public static final double DEFAULT_P_UNCOND = 0.1;
 
   /** Keys that older versions wrote, and what they are called now. */
   private static final Map<String, String> OLD_KEYS = Map.of("steps", "timesteps");
 
-  private static final Gson GSON = new GsonBuilder().setPrettyPrinting()
-      .registerTypeAdapter(ScheduleType.class, new ScheduleTypeAdapter().nullSafe()).create();
+  /** Fields that older versions did not write, and the values that reproduce what those versions did. */
+  private static final Map<String, Number> ABSENT_DEFAULTS = Map.of("snrGamma", DEFAULT_SNR_GAMMA, "gradAccumulation", 1,
+      "pUncond", DEFAULT_P_UNCOND);
 
-  /** {@link ScheduleType} as its lower-case name. */
-  private static final class ScheduleTypeAdapter extends TypeAdapter<ScheduleType> {
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting()
+      .registerTypeAdapter(ScheduleType.class, new NameAdapter<>("schedule", ScheduleType::parse).nullSafe())
+      .registerTypeAdapter(PredictionType.class, new NameAdapter<>("prediction", PredictionType::parse).nullSafe())
+      .registerTypeAdapter(LossWeighting.class, new NameAdapter<>("lossWeighting", LossWeighting::parse).nullSafe())
+      .registerTypeAdapter(LrSchedule.class, new NameAdapter<>("lrSchedule", LrSchedule::parse).nullSafe()).create();
+
+  /** An enum constant as its name in configurations ({@code toString()}), read back by its {@code parse}. */
+  private static final class NameAdapter<E> extends TypeAdapter<E> {
+    private final String field;
+    private final java.util.function.Function<String, E> parse;
+
+    NameAdapter(String field, java.util.function.Function<String, E> parse) {
+      this.field = field;
+      this.parse = parse;
+    }
+
     @Override
-    public void write(JsonWriter out, ScheduleType value) throws IOException {
+    public void write(JsonWriter out, E value) throws IOException {
       out.value(value.toString());
     }
 
     @Override
-    public ScheduleType read(JsonReader in) throws IOException {
+    public E read(JsonReader in) throws IOException {
       String text = in.nextString();
       try {
-        return ScheduleType.parse(text);
+        return parse.apply(text);
       } catch (IllegalArgumentException e) {
-        throw new InvalidSettingException("{schedule}: {}", e.getMessage());
+        throw new InvalidSettingException("{" + field + "}: {}", e.getMessage());
       }
     }
   }
@@ -129,6 +164,31 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
     }
     if (!(emaDecay >= 0 && emaDecay < 1)) throw new InvalidSettingException("{emaDecay=} must be in [0, 1)", emaDecay);
     if (precision == null) precision = Precision.FP32;
+    if (prediction == null) prediction = PredictionType.EPSILON;
+    if (lossWeighting == null) lossWeighting = LossWeighting.UNIFORM;
+    if (!(snrGamma > 0 && snrGamma <= MAX_SNR_GAMMA)) {
+      throw new InvalidSettingException("{snrGamma=} must be in (0, {}]", snrGamma, MAX_SNR_GAMMA);
+    }
+    if (lrSchedule == null) lrSchedule = LrSchedule.CONSTANT;
+    if (gradAccumulation < 1 || gradAccumulation > MAX_GRAD_ACCUMULATION) {
+      throw new InvalidSettingException("{gradAccumulation=} must be in 1..{}", gradAccumulation, MAX_GRAD_ACCUMULATION);
+    }
+    if (!(pUncond >= 0 && pUncond <= 1)) throw new InvalidSettingException("{pUncond=} must be in [0, 1]", pUncond);
+  }
+
+  /**
+   * A configuration with the values of the fields added after {@code precision} that reproduce the runs of
+   * earlier versions: epsilon prediction, uniform loss weighting, min-SNR gamma 5, a constant learning rate
+   * after the warm-up, no gradient accumulation, and p_uncond 0.1 (unused by an unconditional model).
+   *
+   * @throws InvalidSettingException naming the first field out of range
+   */
+  public TrainConfig(String data, int imageSize, long limit, boolean flip, UNetConfig model, ScheduleType schedule, int timesteps,
+      double betaStart, double betaEnd, int batchSize, long trainSteps, double lr, long warmupSteps, double gradClip,
+      double emaDecay, boolean emaWarmup, long seed, Precision precision) {
+    this(data, imageSize, limit, flip, model, schedule, timesteps, betaStart, betaEnd, batchSize, trainSteps, lr, warmupSteps, gradClip,
+        emaDecay, emaWarmup, seed, precision, PredictionType.EPSILON, LossWeighting.UNIFORM, DEFAULT_SNR_GAMMA, LrSchedule.CONSTANT, 1,
+        DEFAULT_P_UNCOND);
   }
 
   /** @return the default CPU model for Fashion-MNIST (see the class comment) */
@@ -139,7 +199,8 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
   /** @return the default run: Fashion-MNIST, the CPU model, 2000 steps of batch 32 */
   public static TrainConfig defaults() {
     return new TrainConfig("fashion-mnist", 28, 0, false, cpuModel(), ScheduleType.LINEAR, 1000, 1e-4, 0.02, 32, 2000, 1e-3, 200, 1.0,
-        0.999, true, 0, Precision.FP32);
+        0.999, true, 0, Precision.FP32, PredictionType.EPSILON, LossWeighting.UNIFORM, DEFAULT_SNR_GAMMA, LrSchedule.CONSTANT, 1,
+        DEFAULT_P_UNCOND);
   }
 
   /**
@@ -149,7 +210,8 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    */
   public TrainConfig withTrainSteps(long newTrainSteps) {
     return new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, betaStart, betaEnd, batchSize, newTrainSteps, lr,
-        warmupSteps, gradClip, emaDecay, emaWarmup, seed, precision);
+        warmupSteps, gradClip, emaDecay, emaWarmup, seed, precision, prediction, lossWeighting, snrGamma, lrSchedule, gradAccumulation,
+        pUncond);
   }
 
   /**
@@ -210,6 +272,8 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
    * Reads a configuration, checking it exactly as the constructor checks the command line's options.
    * Keys that older versions wrote are read under their new names: {@code steps} (the diffusion
    * length T, as {@code timesteps}); the key {@code trainSteps} always meant the optimizer steps.
+   * Fields that older versions did not write take the values that reproduce those versions' runs
+   * (epsilon prediction, uniform weighting, a constant learning rate, no accumulation, no classes).
    *
    * @param json text written by {@link #toJson()}, by this version or an older one
    * @return the configuration
@@ -234,11 +298,14 @@ public record TrainConfig(String data, int imageSize, long limit, boolean flip, 
     return c;
   }
 
-  /** Renames the keys of {@link #OLD_KEYS} in a top-level object, unless the new key is there too. */
+  /** Renames the keys of {@link #OLD_KEYS} in a top-level object, unless the new key is there too, and adds {@link #ABSENT_DEFAULTS}. */
   private static JsonElement renameOldKeys(JsonElement json) {
     if (json instanceof JsonObject o) {
       OLD_KEYS.forEach((old, now) -> {
         if (o.has(old) && !o.has(now)) o.add(now, o.remove(old));
+      });
+      ABSENT_DEFAULTS.forEach((key, value) -> {
+        if (!o.has(key)) o.addProperty(key, value);
       });
     }
     return json;
