@@ -38,6 +38,9 @@ module io.github.ddpm4j {
   requires static io.prometheus.writer.text;
   // Pyrolite's jar declares no module name: "pickle" is derived from its file name, pickle-1.5.jar.
   requires pickle;
+  // Apache Commons Math 3.6.1 (FID's eigendecompositions) declares no Automatic-Module-Name in its manifest:
+  // "commons.math3" is derived from its file name, commons-math3-3.6.1.jar.
+  requires commons.math3;
 
   exports io.github.ddpm4j.torch;
   exports io.github.ddpm4j.nn;
@@ -50,6 +53,7 @@ module io.github.ddpm4j {
   exports io.github.ddpm4j.data;
   exports io.github.ddpm4j.train;
   exports io.github.ddpm4j.pipeline;
+  exports io.github.ddpm4j.eval;
   exports io.github.ddpm4j.server;
   exports io.github.ddpm4j.cli;
 

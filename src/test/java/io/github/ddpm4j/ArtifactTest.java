@@ -18,7 +18,7 @@ import org.w3c.dom.Node;
  */
 class ArtifactTest {
   @Test
-  void aConsumerInheritsGsonAndPyroliteAlone() throws Exception {
+  void aConsumerInheritsGsonPyroliteAndCommonsMathAlone() throws Exception {
     Element project = pom(Path.of("pom.xml"));
     Set<String> optional = new TreeSet<>();
     Set<String> inherited = new TreeSet<>();
@@ -29,7 +29,7 @@ class ArtifactTest {
     }
     assertEquals(Set.of("jfreechart", "picocli", "progressbar", "netty-codec-http", "prometheus-metrics-core",
         "prometheus-metrics-exposition-textformats"), optional, "the command line's dependencies, the sampling server's included");
-    assertEquals(Set.of("gson", "pickle"), inherited);
+    assertEquals(Set.of("gson", "pickle", "commons-math3"), inherited, "the library's own dependencies");
   }
 
   @Test
