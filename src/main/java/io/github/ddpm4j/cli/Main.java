@@ -23,6 +23,7 @@ import picocli.CommandLine.Model.OptionSpec;
 @Command(name = "ddpm4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Denoising Diffusion Probabilistic Models on LibTorch, from Java.",
     subcommands = {TrainCommand.class, SampleCommand.class, InterpolateCommand.class, AnimateCommand.class, ServeCommand.class, InfoCommand.class,
+        EvaluateCommand.class, TrainClassifierCommand.class,
         CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
@@ -31,7 +32,7 @@ public final class Main implements Runnable {
   /** Prints usage when no command is given. */
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of train, sample, interpolate, animate, serve, info, completion");
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: choose one of train, sample, interpolate, animate, serve, info, evaluate, train-classifier, completion");
   }
 
   /**

@@ -9,7 +9,6 @@ import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Functional;
 import io.github.ddpm4j.torch.Generator;
-import io.github.ddpm4j.torch.GradMode;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
@@ -204,10 +203,7 @@ public final class Evaluator implements AutoCloseable {
       }
       Tensor f = featuresOf(images);
       long[] counts = new long[FashionClassifier.CLASSES];
-      long[] pred;
-      try (GradMode g = GradMode.inferenceMode()) {
-        pred = classifier.head(f).argmax(1, false).cpu().toLongArray();
-      }
+      long[] pred = classifier.head(f).argmax(1, false).cpu().toLongArray();
       for (long p : pred) counts[(int) p]++;
       Tensor f64 = f.to(DType.FLOAT64, Device.CPU);
       double fid = frechetDistance(mean(f64), covariance(f64), refMean, refCov);

@@ -151,13 +151,15 @@ public final class FashionClassifier extends Module {
   }
 
   /**
-   * The last layer alone, under the current grad mode: logits from {@link #features}.
+   * The last layer alone, in inference mode: logits from {@link #features}.
    *
    * @param features {@code float32 [n, 128]}
    * @return {@code float32 [n, 10]}
    */
   Tensor head(Tensor features) {
-    return fc.forward(features);
+    try (GradMode g = GradMode.inferenceMode()) {
+      return fc.forward(features);
+    }
   }
 
   /**
