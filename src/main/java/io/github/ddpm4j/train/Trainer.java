@@ -92,8 +92,9 @@ public final class Trainer {
     RESUME,
     /**
      * Start a new run in a folder that may hold one: once the data and model are ready, delete its
-     * {@code checkpoint.pt}, {@code loss.png}, {@code samples.png} and {@code samples/step-*.png}, and
-     * start {@code loss.csv} afresh. Other files are left alone.
+     * {@code checkpoint.pt}, {@code loss.png}, {@code samples.png}, {@code samples/step-*.png}, its kept checkpoints
+     * ({@code checkpoints/step-*.pt}, and the folder), {@code checkpoint-best.pt}, {@code eval.csv} and
+     * {@code eval.png}, and start {@code loss.csv} afresh. Other files are left alone.
      */
     OVERWRITE
   }
@@ -221,6 +222,9 @@ public final class Trainer {
    * evaluating and drawing sample grids; a resumed run adds its own to the {@code train_seconds} of the last row kept.
    * With {@link Output#keepCheckpoints()} &gt; 0 every evaluation step also writes a checkpoint, and the one of the
    * lowest FID so far is kept as {@code checkpoint-best.pt}.
+   *
+   * <p>In a data-parallel run every rank needs a scorer set (only rank 0 calls it), and the other ranks wait for
+   * rank 0's evaluation in their next collective: an evaluation must end within the process group's timeout.
    *
    * @param scorer the scorer (called on the training thread), or null for none
    * @return this trainer

@@ -21,12 +21,18 @@ public final class DistributedTrainMain {
 
   /** @return the fixture configuration with another batch size and dropout */
   static TrainConfig config(Path data, long steps, int batch, double dropout) {
+    return config(data, steps, batch, dropout, 1);
+  }
+
+  /** @return the fixture configuration with another batch size, dropout and number of micro-batches per step */
+  static TrainConfig config(Path data, long steps, int batch, double dropout, int accumulation) {
     TrainConfig c = TrainFixtures.config(data, steps);
     var m = TrainFixtures.TINY;
     var model = new io.github.ddpm4j.diffusion.UNetConfig(m.imageChannels(), m.nChannels(), m.chMults(), m.isAttn(), m.nBlocks(), dropout,
         m.nGroups(), m.finalGroups());
     return new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), model, c.schedule(), c.timesteps(), c.betaStart(), c.betaEnd(), batch,
-        steps, c.lr(), c.warmupSteps(), c.gradClip(), c.emaDecay(), c.emaWarmup(), c.seed(), c.precision());
+        steps, c.lr(), c.warmupSteps(), c.gradClip(), c.emaDecay(), c.emaWarmup(), c.seed(), c.precision(), c.prediction(),
+        c.lossWeighting(), c.snrGamma(), c.lrSchedule(), accumulation, c.pUncond());
   }
 
   public static void main(String[] args) throws Exception {
@@ -39,9 +45,10 @@ public final class DistributedTrainMain {
     long every = Long.parseLong(args[6]);
     boolean single = args[7].equals("single");
     Duration timeout = Duration.ofSeconds(Long.parseLong(args[8]));
+    int accumulation = args.length > 9 ? Integer.parseInt(args[9]) : 1;
     Torch.setNumThreads(1);
     PrintWriter log = new PrintWriter(System.out, true);
-    Trainer t = new Trainer(config(data, steps, batch, dropout), new Trainer.Output(out, every, 0, 4, TrainFixtures.ddim(3), false),
+    Trainer t = new Trainer(config(data, steps, batch, dropout, accumulation), new Trainer.Output(out, every, 0, 4, TrainFixtures.ddim(3), false),
         Device.CPU, log);
     long done;
     if (single) {
