@@ -108,11 +108,15 @@ public final class AtomicFiles {
    *
    * @param source an existing regular file, complete on disk (written with {@link #write})
    * @param target the name to create or replace, on the same file system for a link; its folder must exist
-   * @throws java.nio.file.FileSystemException naming {@code target} (or {@code source}, if it cannot be read) and the
-   *     reason if linking, copying or renaming fails; {@code target} is then unchanged and no temporary file remains
+   * @throws java.nio.file.FileSystemException naming {@code source} if it is missing or not a regular file, else naming
+   *     {@code target} and the reason if linking, copying or renaming fails; {@code target} is then unchanged and no temporary file remains
    * @throws IOException for the same failures where the file system names no reason
    */
   public static void link(Path source, Path target) throws IOException {
+    if (!Files.isRegularFile(source)) {
+      throw FileErrors.withPath(source, Files.exists(source, LinkOption.NOFOLLOW_LINKS)
+          ? new java.nio.file.FileSystemException(source.toString(), null, "not a regular file") : new NoSuchFileException(source.toString()));
+    }
     Path absolute = target.toAbsolutePath();
     Path dir = absolute.getParent();
     Path temp = dir.resolve(tempName(absolute.getFileName().toString()));

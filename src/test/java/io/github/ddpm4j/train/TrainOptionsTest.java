@@ -198,6 +198,20 @@ class TrainOptionsTest extends TorchTestBase {
   }
 
   @Test
+  void aCheckpointsFileOrAnEvalCsvFolderIsNamedBeforeTraining() throws IOException {
+    Path run = Files.createDirectories(dir.resolve("run"));
+    Files.writeString(run.resolve("checkpoints"), "not a folder");
+    java.nio.file.FileSystemException e = assertThrows(java.nio.file.FileSystemException.class,
+        () -> trainer(config(2, 8, 1, LrSchedule.CONSTANT, 0.1, 0), output(run, 1, 2, 0)).run(Trainer.Mode.NEW));
+    assertTrue(e.getMessage().startsWith(run.resolve("checkpoints").toString()), e.getMessage());
+    Path other = Files.createDirectories(dir.resolve("other").resolve("eval.csv")).getParent();
+    java.nio.file.FileSystemException f = assertThrows(java.nio.file.FileSystemException.class,
+        () -> trainer(config(2, 8, 1, LrSchedule.CONSTANT, 0.1, 0), output(other, 1, 0, 1)).scorer(new FakeScorer(0)).run(Trainer.Mode.NEW));
+    assertEquals(other.resolve("eval.csv") + ": Is a directory", f.getMessage());
+    assertFalse(Files.exists(run.resolve("checkpoint.pt")) || Files.exists(other.resolve("checkpoint.pt")));
+  }
+
+  @Test
   void outputRejectsBadKeepAndEvaluationCounts() {
     List<String> named = new ArrayList<>();
     for (Runnable r : List.<Runnable>of(() -> new Trainer.Output(dir, 1, 0, 1, TrainFixtures.ddim(1), false, -1, 0, 1),
