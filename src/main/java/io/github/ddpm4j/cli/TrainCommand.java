@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.LossWeighting;
 import io.github.ddpm4j.diffusion.PredictionType;
@@ -11,7 +12,6 @@ import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.LrSchedule;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
-import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.distributed.ProcessGroup;
 import io.github.ddpm4j.io.InvalidSettingException;
 import java.nio.file.Path;

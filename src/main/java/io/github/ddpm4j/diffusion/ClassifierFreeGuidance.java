@@ -28,7 +28,7 @@ import java.util.Objects;
  *
  * {@snippet :
  * EpsilonModel guided = new ClassifierFreeGuidance(unet, new long[] {7}, 3.0); // class 7 for every image
- * Tensor x0 = new DdimSampler(new GaussianDiffusion(guided, schedule), 50, 0.0).sample(16, shape, 42);
+ * Tensor x0 = new DdimSampler(new GaussianDiffusion(guided, schedule), 50, 0.0).sample(16, shape, 42, step -> {});
  * }
  */
 public final class ClassifierFreeGuidance implements EpsilonModel {

@@ -15,9 +15,9 @@ import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class ClassifierFreeGuidanceTest extends TorchTestBase {
   /** A class-conditional model that counts its calls and the batch sizes it was given. */
