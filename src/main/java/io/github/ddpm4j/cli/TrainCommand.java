@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.LossWeighting;
 import io.github.ddpm4j.diffusion.PredictionType;
@@ -128,6 +129,10 @@ final class TrainCommand implements Callable<Integer> {
       description = "Micro-batches of --batch-size images summed into each optimizer step (default: ${DEFAULT-VALUE}).")
   int gradAccumulation;
 
+  @Option(names = "--class-conditional", description = "Train a class-conditional model for classifier-free guidance (Ho & Salimans"
+      + " 2022), with as many classes as the data set's labels: Fashion-MNIST's, an IDX set's label file, an image folder's subfolders.")
+  boolean classConditional;
+
   @Option(names = "--p-uncond", paramLabel = "P", defaultValue = "0.1",
       description = "Probability of dropping the class label in class-conditional training (default: ${DEFAULT-VALUE}).")
   double pUncond;
@@ -187,6 +192,7 @@ final class TrainCommand implements Callable<Integer> {
     Sampling.checkCount("sampleCount", sampleCount);
     SamplerOptions sampling = sampler.options(timesteps);
     UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
+    if (classConditional) model = model.withNumClasses(classCount());
     Precision precision = execution.precision() == null ? Precision.FP32 : execution.precision();
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
         batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, precision, prediction, lossWeighting, snrGamma,
@@ -236,6 +242,21 @@ final class TrainCommand implements Callable<Integer> {
   private SampleScorer scorer(TrainConfig config) {
     throw new InvalidSettingException("{evalEvery=}: evaluation needs the evaluator (FID and KID of the samples), which this "
         + "build does not have; train without --eval-every", evalEvery);
+  }
+
+  /** @return the number of classes of {@code --data}, for {@code --class-conditional} */
+  private int classCount() throws java.io.IOException {
+    List<String> names = Datasets.classNames(data);
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("--class-conditional needs a data set with class labels, and " + data + " has none: an IDX image"
+          + " file needs its *-labels-idx1-ubyte[.gz] file beside it, an image folder one subfolder per class with no image in the"
+          + " folder itself");
+    }
+    if (names.size() > UNetConfig.MAX_CLASSES) {
+      throw new IllegalArgumentException("--class-conditional: " + data + " has " + names.size() + " classes, more than the "
+          + UNetConfig.MAX_CLASSES + " a UNet takes");
+    }
+    return names.size();
   }
 
   private long run(Trainer trainer, Trainer.Mode mode) throws java.io.IOException {

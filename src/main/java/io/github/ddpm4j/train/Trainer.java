@@ -361,6 +361,7 @@ public final class Trainer {
          NoiseSchedule schedule = config.noiseSchedule(device);
          DataLoader loader = new DataLoader(data, config.batchSize(), config.flip(), device, config.seed() + 1, rank, world);
          Generator rng = new Generator(config.seed() + 2, device)) {
+      checkLabels(data);
       // every rank builds the same initial weights from the run's seed; dropout then draws from a seed of each rank's own
       if (rank > 0) Torch.manualSeed(rankSeed(rank, 0));
       model.to(device);
@@ -582,6 +583,22 @@ public final class Trainer {
   }
 
   /** What changes as the run trains, and what a checkpoint saves: the modules, the optimizer, the loss scaler, the generators. */
+  /**
+   * @throws InvalidSettingException naming {@code numClasses} if the model is class-conditional and the data set has
+   *     no labels or another number of classes
+   */
+  private void checkLabels(ImageDataset data) {
+    int k = config.model().numClasses();
+    if (k == 0) return;
+    if (!data.hasLabels()) {
+      throw new InvalidSettingException("a class-conditional model ({numClasses=}) needs a data set with class labels; {} has none (an IDX"
+          + " image file needs its *-labels-idx1-ubyte file beside it, an image folder one subfolder per class)", k, data.source());
+    }
+    if (data.numClasses() != k) {
+      throw new InvalidSettingException("the model has {numClasses=} but {} has {} classes", k, data.source(), data.numClasses());
+    }
+  }
+
   private record RunState(UNet model, Ema ema, Adam opt, GradScaler scaler, Generator rng, DataLoader loader) {}
 
   private long restore(RunState run, PrintWriter say) throws IOException {
@@ -662,11 +679,17 @@ public final class Trainer {
           opt.setLr(lr);
           opt.zeroGrad();
           if (config.gradAccumulation() == 1) {
-            Tensor x0 = run.loader().next();
+            DataLoader.Batch batch = run.loader().nextBatch();
+            Tensor x0 = batch.images();
             Tensor l;
             try (Autocast ac = config.precision().autocast()) {
               // the forward pass in the run's precision, backward outside
-              l = world == 1 ? diffusion.loss(x0, run.rng()) : diffusion.loss(x0, run.rng(), config.batchSize(), rank, world);
+              if (config.model().isClassConditional()) {
+                // labels dropped to "no class" with probability pUncond, drawn from the run's generator (Ho & Salimans 2022)
+                l = diffusion.loss(x0, batch.labels(), config.pUncond(), run.rng(), config.batchSize(), rank, world);
+              } else {
+                l = world == 1 ? diffusion.loss(x0, run.rng()) : diffusion.loss(x0, run.rng(), config.batchSize(), rank, world);
+              }
             }
             if (scaler == null) {
               l.backward();
@@ -777,12 +800,21 @@ public final class Trainer {
       long size = config.imageSize();
       Tensor t = Torch.randint(0, diffusion.timesteps(), new long[] {k * b}, device, run.rng());
       Tensor eps = Torch.randn(new long[] {k * b, config.model().imageChannels(), size, size}, DType.FLOAT32, device, run.rng());
+      int classes = config.model().numClasses();
+      // a conditional model's label drops, drawn after t and eps as GaussianDiffusion.loss draws them for one batch
+      Tensor drop = classes > 0 ? Torch.rand(new long[] {k * b}, DType.FLOAT32, device, run.rng()).lt(config.pUncond()) : null;
       for (int j = 0; j < k; j++) {
         try (Scope micro = Scope.open()) {
-          Tensor x0 = run.loader().next();
+          DataLoader.Batch batch = run.loader().nextBatch();
+          Tensor x0 = batch.images();
+          Tensor labels = null;
+          if (drop != null) {
+            Tensor noClass = Torch.full(new long[] {x0.size(0)}, classes, DType.INT64, device);
+            labels = Torch.where(drop.slice(0, j * b + rank, (j + 1) * b, world), noClass, batch.labels());
+          }
           Tensor l;
           try (Autocast ac = config.precision().autocast()) {
-            l = diffusion.loss(x0, t.slice(0, j * b + rank, (j + 1) * b, world), eps.slice(0, j * b + rank, (j + 1) * b, world));
+            l = diffusion.loss(x0, t.slice(0, j * b + rank, (j + 1) * b, world), eps.slice(0, j * b + rank, (j + 1) * b, world), labels);
           }
           Tensor share = l.div(k);
           if (run.scaler() == null) {

@@ -14,7 +14,10 @@ import java.time.Duration;
  * fingerprints of its weights ({@code weights=}, {@code ema=}, {@code fingerprint_step=}).
  *
  * <p>Arguments: {@code DATA OUT STEPS BATCH DROPOUT new|resume CHECKPOINT_EVERY single|env TIMEOUT_SECONDS}:
- * {@code single} trains alone, {@code env} joins the group that torchrun's variables describe (Gloo).
+ * {@code single} trains alone, {@code env} joins the group that torchrun's variables describe (Gloo). An optional
+ * tenth argument {@code ACCUMULATION} sets the micro-batches per step (default 1), and an optional eleventh
+ * {@code CLASSES} trains a class-conditional model of that many classes with {@code pUncond = 0.5} (the data then
+ * needs labels).
  */
 public final class DistributedTrainMain {
   private DistributedTrainMain() {}
@@ -48,7 +51,14 @@ public final class DistributedTrainMain {
     int accumulation = args.length > 9 ? Integer.parseInt(args[9]) : 1;
     Torch.setNumThreads(1);
     PrintWriter log = new PrintWriter(System.out, true);
-    Trainer t = new Trainer(config(data, steps, batch, dropout, accumulation), new Trainer.Output(out, every, 0, 4, TrainFixtures.ddim(3), false),
+    TrainConfig config = config(data, steps, batch, dropout, accumulation);
+    if (args.length > 10) {
+      TrainConfig c = config;
+      config = new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model().withNumClasses(Integer.parseInt(args[10])), c.schedule(),
+          c.timesteps(), c.betaStart(), c.betaEnd(), c.batchSize(), c.trainSteps(), c.lr(), c.warmupSteps(), c.gradClip(), c.emaDecay(),
+          c.emaWarmup(), c.seed(), c.precision(), c.prediction(), c.lossWeighting(), c.snrGamma(), c.lrSchedule(), c.gradAccumulation(), 0.5);
+    }
+    Trainer t = new Trainer(config, new Trainer.Output(out, every, 0, 4, TrainFixtures.ddim(3), false),
         Device.CPU, log);
     long done;
     if (single) {
