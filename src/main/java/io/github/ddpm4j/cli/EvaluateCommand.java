@@ -117,7 +117,7 @@ final class EvaluateCommand implements Callable<Integer> {
       Map<String, Evaluator.Metrics> rows = new LinkedHashMap<>();
       if (calibrate) {
         try (ConsoleProgress bar = common.progress("calibrate", -1)) {
-          rows.putAll(ev.calibrate(count, common.seed));
+          rows.putAll(ev.calibrate(count, common.seed, bar::step));
         }
       } else {
         Tensor x = images != null ? readImages() : sample(device);

@@ -4,6 +4,7 @@ import io.github.ddpm4j.data.DatasetException;
 import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.data.IdxReader;
 import io.github.ddpm4j.data.ImageDataset;
+import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Device;
@@ -243,16 +244,38 @@ public final class Evaluator implements AutoCloseable {
    * @throws IllegalArgumentException if {@code n} is out of range
    */
   public Map<String, Metrics> calibrate(int n, long seed) throws IOException {
+    return calibrate(n, seed, Progress.NONE);
+  }
+
+  /**
+   * {@link #calibrate(int, long)}, telling {@code progress} {@code (row, 6)} after each row.
+   *
+   * @param n images per row, &gt;= 2
+   * @param seed which images, and the noise
+   * @param progress told after each row
+   * @return the rows, by name
+   * @throws IOException if the training images cannot be read
+   * @throws IllegalStateException if this evaluator has no training images
+   * @throws IllegalArgumentException if {@code n} is out of range
+   */
+  public Map<String, Metrics> calibrate(int n, long seed, Progress progress) throws IOException {
     Map<String, Metrics> rows = new LinkedHashMap<>();
+    final int total = 6;
     try (Scope s = Scope.open(); Generator gen = new Generator(seed)) {
       Tensor real = realImages(n, seed);
-      rows.put("real train images", evaluate(real));
-      rows.put("real, 3x3 box blur", evaluate(boxBlur(real, 3)));
-      rows.put("real, 5x5 box blur", evaluate(boxBlur(real, 5)));
       long[] shape = real.shape();
+      rows.put("real train images", evaluate(real));
+      progress.step(rows.size(), total);
+      rows.put("real, 3x3 box blur", evaluate(boxBlur(real, 3)));
+      progress.step(rows.size(), total);
+      rows.put("real, 5x5 box blur", evaluate(boxBlur(real, 5)));
+      progress.step(rows.size(), total);
       rows.put("real + noise sigma 0.1", evaluate(real.add(Torch.randn(shape, DType.FLOAT32, Device.CPU, gen).mul(0.1)).clamp(-1, 1)));
+      progress.step(rows.size(), total);
       rows.put("real + noise sigma 0.3", evaluate(real.add(Torch.randn(shape, DType.FLOAT32, Device.CPU, gen).mul(0.3)).clamp(-1, 1)));
+      progress.step(rows.size(), total);
       rows.put("uniform noise in [-1, 1]", evaluate(Torch.rand(shape, DType.FLOAT32, Device.CPU, gen).mul(2).sub(1)));
+      progress.step(rows.size(), total);
     }
     return rows;
   }

@@ -144,6 +144,23 @@ class EvaluateCommandTest {
   }
 
   @Test
+  void calibrateScoresRealAndCorruptedImagesWithProgressOnStandardError() {
+    CliRunner.Result mixed = CliRunner.run("evaluate", "--calibrate", "--checkpoint", ck.toString());
+    assertEquals(2, mixed.code(), mixed::toString);
+    assertTrue(mixed.err().contains("--calibrate scores real and corrupted images: it takes no --checkpoint or --images"), mixed::toString);
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(io.github.ddpm4j.data.Datasets.FASHION_MNIST), "Fashion-MNIST is not installed");
+    CliRunner.Result r = CliRunner.ok("evaluate", "--calibrate", "-n", "40", "--threads", CliRunner.THREADS);
+    for (String row : new String[] {"real train images", "real, 3x3 box blur", "real, 5x5 box blur", "real + noise sigma 0.1",
+        "real + noise sigma 0.3", "uniform noise in [-1, 1]"}) {
+      assertTrue(r.out().contains(row + " ".repeat(26 - row.length()) + "    40 "), () -> row + "\n" + r);
+    }
+    String[] bar = r.err().strip().split("\n");
+    assertEquals(6, bar.length, r::toString); // one line a row: each is 16% or more of the work
+    assertTrue(bar[5].startsWith("calibrate 100% [") && bar[5].contains("] 6/6 it"), r::toString);
+    assertTrue(r.out().strip().endsWith("ddpm4j: calibrated at n = 40"), r::toString);
+  }
+
+  @Test
   void trainClassifierWritesWeightsTheEvaluatorLoads() throws IOException {
     Path out = dir.resolve("tiny-classifier.safetensors");
     CliRunner.Result r = CliRunner.ok("train-classifier", "--data", data.toString(), "--epochs", "1", "--batch-size", "8",
