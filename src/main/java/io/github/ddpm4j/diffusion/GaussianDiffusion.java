@@ -12,7 +12,11 @@ import java.util.Objects;
 
 /**
  * The forward process {@code q}, the reverse process {@code p_theta} and the training
- * loss of Ho et al. 2020, around a noise predictor {@link EpsilonModel#epsTheta}.
+ * loss of Ho et al. 2020, around a network {@link EpsilonModel#epsTheta} whose output is read by a
+ * {@link PredictionType}: the noise {@code eps} (the default, as in the paper), the velocity {@code v}
+ * (Salimans and Ho 2022) or {@code x_0}. {@link #estimate(Tensor, int, Tensor)} is the one place that turns an
+ * output into the pair {@code (x0Hat, epsTheta)} every sampler works from, and the loss regresses the output on
+ * the matching target ({@link #target}), weighted by a {@link LossWeighting}.
  *
  * <p>Images are floating-point tensors {@code [batch, channels, height, width]} (any
  * rank &gt;= 1 works; dimension 0 is the batch) scaled to [-1, 1]. Timesteps are

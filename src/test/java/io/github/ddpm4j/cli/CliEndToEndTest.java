@@ -175,6 +175,20 @@ class CliEndToEndTest {
   }
 
   @Test
+  void aVPredictionRunWithMinSnrSamplesWithDpmSolverFromItsCheckpoint() throws IOException {
+    Path vRun = dir.resolve("v-run");
+    CliRunner.Result t = CliRunner.ok(trainArgs(dir.resolve("idx"), vRun, 2, "--prediction-type", "v_prediction", "--loss-weighting",
+        "min-snr", "--snr-gamma", "5", "--sampler", "dpm-solver++"));
+    assertTrue(t.out().contains("after 2 steps"), t::toString);
+    assertSize(grid(2), grid(2), image(vRun.resolve("samples.png")));
+    Path grid = dir.resolve("out/dpm-solver.png");
+    CliRunner.Result r = ok("sample", vRun.resolve("checkpoint.pt"), "-n", "3", "--sampler", "dpm-solver++", "--sampling-steps", "8",
+        "--out", grid.toString(), "--no-progress");
+    assertTrue(r.out().contains("wrote " + grid), r::toString);
+    assertSize(grid(2), grid(2), image(grid));
+  }
+
+  @Test
   void sampleWithTheAncestralSampler() throws IOException {
     Path grid = dir.resolve("out/ancestral.png");
     CliRunner.Result r = ok("sample", checkpoint, "-n", "2", "--sampler", "ancestral", "--out", grid.toString(), "--no-progress");
