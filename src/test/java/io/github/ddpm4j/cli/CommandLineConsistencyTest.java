@@ -164,7 +164,7 @@ class CommandLineConsistencyTest {
     Path script = Files.writeString(dir.resolve("ddpm4j-completion.bash"), r.out());
     assertEquals(List.of("train"), complete(script, "ddpm4j", "tr"));
     assertEquals(List.of("--sampler", "--sampling-steps"), complete(script, "ddpm4j", "sample", "--sampl"));
-    assertEquals(List.of("ancestral", "ddim"), complete(script, "ddpm4j", "animate", "--sampler", ""));
+    assertEquals(List.of("ancestral", "ddim", "dpm-solver++"), complete(script, "ddpm4j", "animate", "--sampler", ""));
   }
 
   /** @return what bash's completion offers for the words, the last one being completed, sorted */
