@@ -644,41 +644,18 @@ public final class GaussianDiffusion {
   }
 
   /**
-   * The clean images implied by a noise prediction: equation 15 of Ho et al. 2020 solved for
-   * {@code x_0}, {@code x0Hat = sqrt(1 / alphaBar_t) x_t - sqrt(1 / alphaBar_t - 1) epsTheta} (the "predicted
-   * x_0" of Song et al. 2021, equation 12), with one timestep for the whole batch.
-   *
-   * @param xt noised images, floating point {@code [batch, channels, height, width]}
-   * @param t the timestep index of {@code xt}, in [0, T)
-   * @param eps the noise prediction, the shape of {@code xt}
-   * @return {@code x0Hat}, the shape and dtype of {@code xt}
+   * The noise that takes {@code x0} to {@code xt}, the inverse of {@link #x0FromEps(Tensor, Tensor, Tensor)}:
+   * {@code eps = (sqrt(1 / alphaBar_t) x_t - x_0) / sqrt(1 / alphaBar_t - 1)}; joins the current scope.
    */
-  Tensor x0FromEps(Tensor xt, int t, Tensor eps) {
-    try (Scope scope = Scope.open()) {
-      return Scope.keep(x0FromEps(xt, Torch.full(new long[] {xt.size(0)}, t, DType.INT64, schedule.device()), eps));
-    }
-  }
-
-  /**
-   * The noise that takes {@code x0} to {@code xt} at step {@code t}, the inverse of {@link #x0FromEps(Tensor, int, Tensor)}:
-   * {@code eps = (sqrt(1 / alphaBar_t) x_t - x_0) / sqrt(1 / alphaBar_t - 1)}.
-   *
-   * @param xt noised images, floating point {@code [batch, channels, height, width]}
-   * @param t the timestep index of {@code xt}, in [0, T)
-   * @param x0 clean images, the shape of {@code xt}
-   * @return the noise, the shape and dtype of {@code xt}
-   */
-  Tensor epsFromX0(Tensor xt, int t, Tensor x0) {
-    try (Scope scope = Scope.open()) {
-      Tensor index = Torch.full(new long[] {xt.size(0)}, t, DType.INT64, schedule.device());
-      return Scope.keep(epsFromX0(xt, index, x0));
-    }
-  }
-
   private Tensor epsFromX0(Tensor xt, Tensor index, Tensor x0) {
     return extract(schedule.sqrtRecipAlphaBar(), index, xt).mul(xt).sub(x0).div(extract(schedule.sqrtRecipAlphaBarMinusOne(), index, xt));
   }
 
+  /**
+   * The clean images implied by a noise prediction: equation 4 of Ho et al. 2020 solved for {@code x_0},
+   * {@code x0Hat = sqrt(1 / alphaBar_t) x_t - sqrt(1 / alphaBar_t - 1) epsTheta} (the "predicted x_0" of Song et al.
+   * 2021, equation 12); joins the current scope.
+   */
   private Tensor x0FromEps(Tensor xt, Tensor index, Tensor eps) {
     return extract(schedule.sqrtRecipAlphaBar(), index, xt).mul(xt)
         .sub(extract(schedule.sqrtRecipAlphaBarMinusOne(), index, xt).mul(eps));
