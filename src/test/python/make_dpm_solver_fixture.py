@@ -8,6 +8,9 @@ All in float64, on the default linear schedule (betas linspace(1e-4, 0.02, 1000)
 
 The toy network returns out = 0.5 * x * (t / T), read as eps, v or x0 by the case's prediction type.
 
+"logsnr" holds the timesteps of log-SNR spacing on linear schedules (betas linspace(1e-4, 0.02, T)) where the
+nearest timesteps collide.
+
 Run: /usr/bin/python3 src/test/python/make_dpm_solver_fixture.py
 """
 import json
@@ -41,11 +44,21 @@ def linspace_timesteps(steps):
     return np.linspace(0, T - 1, steps + 1).round()[::-1][:-1].astype(np.int64).tolist()
 
 
-def logsnr_timesteps(steps):
-    lam = 0.5 * torch.log(alphas_cumprod / (1 - alphas_cumprod))
-    targets = torch.linspace(float(lam[T - 1]), float(lam[0]), steps + 1, dtype=torch.float64)
-    ts = [int(torch.argmin((lam - v).abs())) for v in targets]
-    return ts[:-1]  # from T - 1 down, less the last (t = 0)
+def logsnr_timesteps(steps, ac=alphas_cumprod):
+    """steps + 1 values of lambda evenly spaced from lambda_{T-1} to lambda_0, each at its nearest timestep, less the
+    last; where two coincide, from t = 0 up, each at least one above the one before and at most as high as leaves a
+    timestep for each later point."""
+    n = len(ac)
+    lam = 0.5 * torch.log(ac / (1 - ac))
+    targets = torch.linspace(float(lam[n - 1]), float(lam[0]), steps + 1, dtype=torch.float64)
+    nearest = [int(torch.argmin((lam - v).abs())) for v in targets][:-1]  # from T - 1 down
+    up = nearest[::-1]  # from the smallest up
+    out = []
+    for j, t in enumerate(up):
+        low = out[-1] + 1 if out else 0
+        high = n - 1 - (steps - 1 - j)
+        out.append(min(max(t, low), high))
+    return out[::-1]
 
 
 def run(x, timesteps, prediction):
@@ -91,11 +104,16 @@ def main():
         out = run(x_T.clone(), ts, prediction)
         cases.append({"prediction": prediction, "spacing": spacing, "steps": steps, "timesteps": ts,
                       "x0": out.flatten().tolist()})
+    spacings = []
+    for t_len, steps in [(50, 8), (50, 49), (1000, 900)]:
+        ac = torch.cumprod(1.0 - torch.linspace(1e-4, 0.02, t_len, dtype=torch.float64), dim=0)
+        spacings.append({"T": t_len, "steps": steps, "timesteps": logsnr_timesteps(steps, ac)})
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "..", "resources", "fixtures", "diffusion", "dpm_solver.json")
     with open(path, "w") as f:
         json.dump({"generator": "src/test/python/make_dpm_solver_fixture.py", "torch": torch.__version__,
-                   "shape": list(x_T.shape), "xT": x_T.flatten().tolist(), "cases": cases}, f, indent=1)
+                   "shape": list(x_T.shape), "xT": x_T.flatten().tolist(), "cases": cases,
+                   "logsnr": spacings}, f, indent=1)
     print("wrote", os.path.normpath(path))
 
 

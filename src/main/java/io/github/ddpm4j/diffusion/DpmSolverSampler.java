@@ -39,7 +39,9 @@ public final class DpmSolverSampler implements Sampler {
      * Uniform in log-SNR: {@code S + 1} values of {@code lambda} evenly spaced from {@code lambda_{T-1}} to
      * {@code lambda_0}, each mapped to the timestep whose {@code lambda} is nearest, less the last (in the spirit of
      * diffusers' {@code use_lu_lambdas}, Lu et al. 2022, section 3.3, who space DPM-Solver's steps uniformly in
-     * {@code lambda}). Two points that map to the same timestep are refused.
+     * {@code lambda}). On a coarse schedule two points can have the same nearest timestep: going from {@code t = 0}
+     * up, each timestep is then at least one above the previous one, and at most as high as leaves one timestep for
+     * each of the points after it.
      */
     LOGSNR("logsnr");
 
@@ -85,8 +87,7 @@ public final class DpmSolverSampler implements Sampler {
    * @param diffusion the model and schedule to sample from
    * @param S the number of steps ({@code samplingSteps}), each one network evaluation, in [1, T - 1]
    * @param spacing how the steps are spread over the schedule
-   * @throws InvalidSettingException naming {@code samplingSteps} when out of range, or when {@link TimestepSpacing#LOGSNR}
-   *     maps two of the {@code S} steps to the same timestep of this schedule
+   * @throws InvalidSettingException naming {@code samplingSteps} when out of range
    * @throws NullPointerException if {@code diffusion} or {@code spacing} is null
    */
   public DpmSolverSampler(GaussianDiffusion diffusion, int S, TimestepSpacing spacing) {
@@ -125,11 +126,9 @@ public final class DpmSolverSampler implements Sampler {
       double target = lambda[0] + (lambda[T - 1] - lambda[0]) * j / S;
       int best = 0;
       for (int t = 1; t < T; t++) if (Math.abs(lambda[t] - target) < Math.abs(lambda[best] - target)) best = t;
-      tau[j - 1] = best;
-      if (j > 1 && best <= tau[j - 2]) {
-        throw new InvalidSettingException("{samplingSteps=} is too many for logsnr spacing on this schedule: two steps fall on t = {}",
-            S, best);
-      }
+      int low = j > 1 ? tau[j - 2] + 1 : 0;
+      int high = T - 1 - (S - j);
+      tau[j - 1] = Math.min(Math.max(best, low), high);
     }
     return tau;
   }

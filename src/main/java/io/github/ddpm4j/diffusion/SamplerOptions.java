@@ -10,13 +10,27 @@ import java.util.Objects;
  * @param samplingSteps the number of steps {@code S}: in [1, T] for DDIM, in [1, T - 1] for DPM-Solver++; unused by the
  *     ancestral sampler
  * @param eta DDIM's stochasticity, finite and &gt;= 0 (DDIM only)
+ * @param timestepSpacing how DPM-Solver++ spreads its steps over the schedule (DPM-Solver++ only)
  */
-public record SamplerOptions(SamplerType type, int samplingSteps, double eta) {
+public record SamplerOptions(SamplerType type, int samplingSteps, double eta, DpmSolverSampler.TimestepSpacing timestepSpacing) {
   /**
-   * @throws NullPointerException if {@code type} is null
+   * @throws NullPointerException if {@code type} or {@code timestepSpacing} is null
    */
   public SamplerOptions {
     Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(timestepSpacing, "timestepSpacing");
+  }
+
+  /**
+   * Options with DPM-Solver++'s default spacing, {@link DpmSolverSampler.TimestepSpacing#LINSPACE}.
+   *
+   * @param type the kind of sampler
+   * @param samplingSteps the number of steps {@code S} (DDIM and DPM-Solver++)
+   * @param eta DDIM's stochasticity (DDIM only)
+   * @throws NullPointerException if {@code type} is null
+   */
+  public SamplerOptions(SamplerType type, int samplingSteps, double eta) {
+    this(type, samplingSteps, eta, DpmSolverSampler.TimestepSpacing.LINSPACE);
   }
 
   /**
@@ -37,7 +51,7 @@ public record SamplerOptions(SamplerType type, int samplingSteps, double eta) {
    *     ({@link SamplerType#maxSamplingSteps}), for a default that must fit models of few timesteps
    */
   public SamplerOptions cappedTo(int timesteps) {
-    return new SamplerOptions(type, Math.min(samplingSteps, type.maxSamplingSteps(timesteps)), eta);
+    return new SamplerOptions(type, Math.min(samplingSteps, type.maxSamplingSteps(timesteps)), eta, timestepSpacing);
   }
 
   /**
@@ -51,7 +65,7 @@ public record SamplerOptions(SamplerType type, int samplingSteps, double eta) {
     return switch (type) {
       case DDIM -> new DdimSampler(diffusion, samplingSteps, eta);
       case ANCESTRAL -> new AncestralSampler(diffusion);
-      case DPM_SOLVER -> new DpmSolverSampler(diffusion, samplingSteps);
+      case DPM_SOLVER -> new DpmSolverSampler(diffusion, samplingSteps, timestepSpacing);
     };
   }
 }

@@ -1,6 +1,7 @@
 package io.github.ddpm4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -186,6 +187,11 @@ class CliEndToEndTest {
         "--out", grid.toString(), "--no-progress");
     assertTrue(r.out().contains("wrote " + grid), r::toString);
     assertSize(grid(2), grid(2), image(grid));
+    Path logSnr = dir.resolve("out/dpm-solver-logsnr.png");
+    ok("sample", vRun.resolve("checkpoint.pt"), "-n", "3", "--sampler", "dpm-solver++", "--sampling-steps", "8", "--timestep-spacing",
+        "logsnr", "--out", logSnr.toString(), "--no-progress");
+    assertSize(grid(2), grid(2), image(logSnr));
+    assertFalse(Arrays.equals(Files.readAllBytes(grid), Files.readAllBytes(logSnr)), "another spacing gives other images");
   }
 
   @Test
