@@ -1,10 +1,13 @@
 package io.github.ddpm4j.cli;
 
 import io.github.ddpm4j.console.ConsoleProgress;
+import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.data.ImageWriter;
+import io.github.ddpm4j.diffusion.ClassifierFreeGuidance;
 import io.github.ddpm4j.diffusion.CudaGraphEpsilon;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
+import io.github.ddpm4j.diffusion.UNet;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.pipeline.DDPMPipeline;
@@ -15,7 +18,10 @@ import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -130,15 +136,114 @@ final class Sampling implements AutoCloseable {
    */
   static void toFiles(Path checkpoint, Device device, int n, SamplerMixin sampler, long seed, Path grid, Path singles,
       ExecutionOptions execution, CommonOptions common) throws IOException {
+    toFiles(checkpoint, device, n, sampler, seed, grid, singles, execution, common, null);
+  }
+
+  /**
+   * The classes to sample with classifier-free guidance (Ho &amp; Salimans 2022), as {@code sample} asks.
+   *
+   * @param classSpec {@code --class}: a class index or name, or null
+   * @param guidance {@code --guidance}: the scale {@code w} (diffusers' convention: 0 unconditional, 1 conditional,
+   *     &gt; 1 guided)
+   * @param perClass {@code --per-class}: images per class, one grid row per class; 0: not asked
+   */
+  record Conditioning(String classSpec, double guidance, int perClass) {
+    /** @return the number of images: {@code perClass} per class, else {@code n} */
+    int count(int numClasses, int n) {
+      return perClass > 0 ? numClasses * perClass : n;
+    }
+
+    /**
+     * @param names the model's class names
+     * @return one label for every image ({@code --class}), or {@code perClass} labels of each class in order
+     * @throws IllegalArgumentException naming {@code --class} and the valid classes if it names none of them
+     */
+    long[] labels(List<String> names) {
+      int k = names.size();
+      if (perClass > 0) {
+        long[] labels = new long[k * perClass];
+        for (int i = 0; i < labels.length; i++) labels[i] = i / perClass;
+        return labels;
+      }
+      int index = names.indexOf(classSpec);
+      if (index < 0) {
+        try {
+          index = Integer.parseInt(classSpec.strip());
+        } catch (NumberFormatException e) {
+          index = -1;
+        }
+      }
+      if (index < 0 || index >= k) {
+        StringBuilder valid = new StringBuilder();
+        for (int i = 0; i < k && i < 20; i++) valid.append(i == 0 ? "" : ", ").append(i).append(" (").append(names.get(i)).append(')');
+        if (k > 20) valid.append(", ... ").append(k - 1);
+        throw new IllegalArgumentException("--class " + classSpec + " is not a class of this model; the valid classes are " + valid);
+      }
+      return new long[] {index};
+    }
+  }
+
+  /**
+   * The class names of a checkpoint's model: Fashion-MNIST's, else those of its data set where it can still be read
+   * and has the model's number of classes, else the numbers 0..K-1.
+   */
+  static List<String> classNames(DDPMPipeline model) {
+    int k = model.config().model().numClasses();
+    List<String> names = List.of();
+    try {
+      if (model.config().data().equals("fashion-mnist")) {
+        names = Datasets.FASHION_MNIST_CLASSES;
+      } else if (Files.exists(Path.of(model.config().data()))) {
+        names = Datasets.classNames(model.config().data());
+      }
+    } catch (IOException | RuntimeException e) {
+      names = List.of();
+    }
+    if (names.size() == k) return names;
+    List<String> numbers = new ArrayList<>();
+    for (int i = 0; i < k; i++) numbers.add(Integer.toString(i));
+    return numbers;
+  }
+
+  /**
+   * {@link #toFiles(Path, Device, int, SamplerMixin, long, Path, Path, ExecutionOptions, CommonOptions)} with class
+   * labels and classifier-free guidance ({@link ClassifierFreeGuidance}); with {@code perClass > 0} the grid has one
+   * row per class.
+   *
+   * @param conditioning the classes and the guidance scale, or null for unconditional samples
+   * @throws IllegalArgumentException naming {@code --class} or {@code --per-class} if the checkpoint's model is
+   *     unconditional, or {@code --class} if it names no class of the model (the message lists the valid ones);
+   *     naming {@code --per-class} if the images would be more than {@value #MAX_COUNT}
+   */
+  static void toFiles(Path checkpoint, Device device, int n, SamplerMixin sampler, long seed, Path grid, Path singles,
+      ExecutionOptions execution, CommonOptions common, Conditioning conditioning) throws IOException {
     if (grid != null) outputFolder(grid);
     if (singles != null) FileErrors.createDirectories(singles);
     try (Sampling s = open(checkpoint, device, execution); Scope scope = Scope.open()) {
+      GaussianDiffusion diffusion = s.diffusion();
+      int columns = (int) Math.ceil(Math.sqrt(n));
+      if (conditioning != null) {
+        UNet unet = s.model().unet();
+        if (!unet.config().isClassConditional()) {
+          throw new IllegalArgumentException((conditioning.perClass() > 0 ? "--per-class" : "--class") + " needs a class-conditional "
+              + "model, and " + checkpoint + " holds an unconditional one (train with --class-conditional)");
+        }
+        int k = unet.numClasses();
+        if (conditioning.perClass() > 0 && (long) k * conditioning.perClass() > MAX_COUNT) {
+          throw new IllegalArgumentException("--per-class " + conditioning.perClass() + " asks for " + (long) k * conditioning.perClass()
+              + " images (" + k + " classes), more than the " + MAX_COUNT + " sampled as one batch");
+        }
+        long[] labels = conditioning.labels(classNames(s.model()));
+        n = conditioning.count(k, n);
+        if (conditioning.perClass() > 0) columns = conditioning.perClass();
+        diffusion = diffusion.withEpsModel(new ClassifierFreeGuidance(unet, labels, conditioning.guidance()));
+      }
       Tensor x;
       try (ConsoleProgress bar = common.progress("sample", -1)) {
-        x = sampler.options(s.model().config().timesteps()).create(s.diffusion()).sample(n, s.model().imageShape(), seed, (Progress) bar::step);
+        x = sampler.options(s.model().config().timesteps()).create(diffusion).sample(n, s.model().imageShape(), seed, (Progress) bar::step);
       }
       s.requireFinite(x);
-      if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, (int) Math.ceil(Math.sqrt(n)), 2), grid);
+      if (grid != null) ImageWriter.writePng(ImageWriter.grid(x, columns, 2), grid);
       if (singles != null) {
         for (int i = 0; i < n; i++) {
           ImageWriter.writePng(ImageWriter.grid(x.narrow(0, i, 1), 1, 0), singles.resolve(String.format(Locale.ROOT, "sample-%04d.png", i)));

@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.data.Datasets;
 import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.LossWeighting;
 import io.github.ddpm4j.diffusion.PredictionType;
@@ -9,6 +10,7 @@ import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.LrSchedule;
+import io.github.ddpm4j.train.SampleScorer;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
 import io.github.ddpm4j.distributed.ProcessGroup;
@@ -46,8 +48,9 @@ final class TrainCommand implements Callable<Integer> {
   boolean resume;
 
   @Option(names = "--force",
-      description = {"Start a new run in an --output-dir that holds one: deletes its checkpoint.pt, loss.png, samples.png and",
-          "samples/step-*.png and starts loss.csv afresh (once the data and model are ready). Without --resume or --force,",
+      description = {"Start a new run in an --output-dir that holds one: deletes its checkpoint.pt, loss.png, samples.png,",
+          "samples/step-*.png, checkpoints/, checkpoint-best.pt, eval.csv and eval.png and starts loss.csv afresh (once the",
+          "data and model are ready). Without --resume or --force,",
           "train refuses a folder that holds checkpoint.pt or loss.csv."})
   boolean force;
 
@@ -126,6 +129,10 @@ final class TrainCommand implements Callable<Integer> {
       description = "Micro-batches of --batch-size images summed into each optimizer step (default: ${DEFAULT-VALUE}).")
   int gradAccumulation;
 
+  @Option(names = "--class-conditional", description = "Train a class-conditional model for classifier-free guidance (Ho & Salimans"
+      + " 2022), with as many classes as the data set's labels: Fashion-MNIST's, an IDX set's label file, an image folder's subfolders.")
+  boolean classConditional;
+
   @Option(names = "--p-uncond", paramLabel = "P", defaultValue = "0.1",
       description = "Probability of dropping the class label in class-conditional training (default: ${DEFAULT-VALUE}).")
   double pUncond;
@@ -138,6 +145,20 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--samples", paramLabel = "N", defaultValue = "64", description = "Images in the final sample grid (default: ${DEFAULT-VALUE}).")
   int sampleCount;
+
+  @Option(names = "--keep-checkpoints", paramLabel = "N", defaultValue = "0",
+      description = {"Also keep each checkpoint as checkpoints/step-NNNNNN.pt, the newest N of them, and with --eval-every the one",
+          "of the best FID as checkpoint-best.pt; 0 keeps only checkpoint.pt (default: ${DEFAULT-VALUE})."})
+  int keepCheckpoints;
+
+  @Option(names = "--eval-every", paramLabel = "K", defaultValue = "0",
+      description = {"Every K steps and at the last, score --eval-samples EMA samples (FID, KID) into eval.csv and eval.png;",
+          "0 for never (default: ${DEFAULT-VALUE}). Needs the evaluator."})
+  long evalEvery;
+
+  @Option(names = "--eval-samples", paramLabel = "N", defaultValue = "256",
+      description = "Images per evaluation (default: ${DEFAULT-VALUE}).")
+  int evalSamples;
 
   @Mixin
   SamplerMixin sampler;
@@ -171,12 +192,14 @@ final class TrainCommand implements Callable<Integer> {
     Sampling.checkCount("sampleCount", sampleCount);
     SamplerOptions sampling = sampler.options(timesteps);
     UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
+    if (classConditional) model = model.withNumClasses(classCount());
     Precision precision = execution.precision() == null ? Precision.FP32 : execution.precision();
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
         batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, precision, prediction, lossWeighting, snrGamma,
         lrSchedule, gradAccumulation, pUncond);
     Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
-        common.progressShown());
+        common.progressShown(), keepCheckpoints, evalEvery, evalSamples);
+    SampleScorer scorer = output.evalEvery() > 0 ? scorer(config) : null;
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     distributed.check(System.getenv());
     if (distributed.launches()) return launch(config);
@@ -191,7 +214,7 @@ final class TrainCommand implements Callable<Integer> {
           + "every batch", config.batchSize(), worker.worldSize());
     }
     Trainer trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
-        .progressLines(common.err());
+        .progressLines(common.err()).scorer(scorer);
     Trainer.Mode mode = resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW;
     long done;
     if (worker == null) {
@@ -209,6 +232,31 @@ final class TrainCommand implements Callable<Integer> {
           + outputDir);
     }
     return 0;
+  }
+
+  /**
+   * The scorer of {@code --eval-every}'s evaluations for a run of {@code config}.
+   *
+   * @throws InvalidSettingException naming {@code evalEvery}: this build has no evaluator to score samples with
+   */
+  private SampleScorer scorer(TrainConfig config) {
+    throw new InvalidSettingException("{evalEvery=}: evaluation needs the evaluator (FID and KID of the samples), which this "
+        + "build does not have; train without --eval-every", evalEvery);
+  }
+
+  /** @return the number of classes of {@code --data}, for {@code --class-conditional} */
+  private int classCount() throws java.io.IOException {
+    List<String> names = Datasets.classNames(data);
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("--class-conditional needs a data set with class labels, and " + data + " has none: an IDX image"
+          + " file needs its *-labels-idx1-ubyte[.gz] file beside it, an image folder one subfolder per class with no image in the"
+          + " folder itself");
+    }
+    if (names.size() > UNetConfig.MAX_CLASSES) {
+      throw new IllegalArgumentException("--class-conditional: " + data + " has " + names.size() + " classes, more than the "
+          + UNetConfig.MAX_CLASSES + " a UNet takes");
+    }
+    return names.size();
   }
 
   private long run(Trainer trainer, Trainer.Mode mode) throws java.io.IOException {

@@ -160,6 +160,30 @@ public final class DataLoader implements AutoCloseable {
    *     process), owned by the caller (or the caller's scope)
    */
   public Tensor next() {
+    return draw(false).images();
+  }
+
+  /**
+   * A batch and the class labels of its images, in the same order.
+   *
+   * @param images {@code float32 [shardSize, channels, height, width]} in [-1, 1] on the loader's device
+   * @param labels int64 {@code [shardSize]} on the loader's device, the class of each image; null when the
+   *     dataset has no labels
+   */
+  public record Batch(Tensor images, Tensor labels) {}
+
+  /**
+   * The next batch with its labels: the same images as {@link #next()} would return (same shuffle, flips,
+   * data-parallel shard and position), and their classes.
+   *
+   * @return the images and their labels (null labels for a dataset without them), owned by the caller (or
+   *     the caller's scope)
+   */
+  public Batch nextBatch() {
+    return draw(true);
+  }
+
+  private Batch draw(boolean withLabels) {
     if (order == null || position + batchSize > dataset.size()) {
       if (order != null) {
         order.close();
@@ -168,9 +192,14 @@ public final class DataLoader implements AutoCloseable {
       newOrder();
     }
     Tensor batch;
+    Tensor labels = null;
     try (Scope s = Scope.open()) {
       Tensor idx = order.slice(0, position + rank, position + batchSize, worldSize);
       Tensor x = dataset.normalized(idx);
+      if (withLabels && dataset.hasLabels()) {
+        Tensor y = dataset.labels().indexSelect(0, idx);
+        labels = Scope.keep(device.isCuda() ? y.to(device) : y);
+      }
       if (flip) {
         // every rank draws the whole batch's coins, so that the generator stays the same on all of them
         Tensor coin = Torch.rand(new long[] {batchSize, 1, 1, 1}, io.github.ddpm4j.torch.DType.FLOAT32, Device.CPU, generator).lt(0.5);
@@ -181,7 +210,7 @@ public final class DataLoader implements AutoCloseable {
       batch = Scope.keep(x);
     }
     position += batchSize;
-    return batch;
+    return new Batch(batch, labels);
   }
 
   /** Frees the generator and the current permutation (not the dataset). */

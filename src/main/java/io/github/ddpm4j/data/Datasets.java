@@ -12,7 +12,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HexFormat;
 
 /**
@@ -32,8 +34,13 @@ public final class Datasets {
    * @param imageSize side of the square images the model wants; IDX images of another size are resized (bilinear)
    * @param channels channels the model wants: 1, or 3 (image folders only; IDX files are grayscale)
    * @param limit at most this many images (0: all)
-   * @return the images, {@code uint8 [count, channels, imageSize, imageSize]}
-   * @throws DatasetException if the path does not exist, a file is missing, corrupt or of the wrong kind, or a folder is empty;
+   * @return the images, {@code uint8 [count, channels, imageSize, imageSize]}, with class labels when the IDX image
+   *     file has a label file beside it ({@link IdxReader#labelsFor}; Fashion-MNIST's named as
+   *     {@link #FASHION_MNIST_CLASSES}, other IDX sets' as their numbers) or the image folder's images all lie in
+   *     subfolders (the class of an image is the name of the first-level subfolder it lies in, the classes the
+   *     sorted subfolder names)
+   * @throws DatasetException if the path does not exist, a file is missing, corrupt or of the wrong kind, or a folder is empty,
+   *     or a label file is corrupt or its count differs from its image file's (naming both files);
    *     a single file is told by its first bytes: one that is not an IDX image file (nor named {@code .gz}), e.g. a single
    *     PNG or JPEG image, is refused with a message saying what it is and what a data set can be
    * @throws IllegalArgumentException if {@code imageSize} or {@code channels} is invalid, or an IDX set is asked for in RGB
@@ -48,11 +55,61 @@ public final class Datasets {
     boolean idx = Files.isRegularFile(path) || (Files.isDirectory(path) && hasIdx(path));
     if (!idx) return ImageFolderReader.read(path, imageSize, channels, limit);
     if (channels != 1) throw new InvalidSettingException("IDX images are grayscale: {channels} must be 1, got {}", channels);
-    ImageDataset ds = IdxReader.readImages(Files.isDirectory(path) ? IdxReader.trainImages(path) : path, limit);
+    Path imagesFile = Files.isDirectory(path) ? IdxReader.trainImages(path) : path;
+    ImageDataset ds = IdxReader.readImages(imagesFile, limit);
+    try {
+      Path labelsFile = IdxReader.labelsFor(imagesFile);
+      if (labelsFile != null && Files.isRegularFile(labelsFile)) {
+        long[] labels = IdxReader.readLabels(labelsFile, imagesFile, 0);
+        ds.setLabels(Arrays.copyOf(labels, (int) ds.size()), idxClassNames(path, labelsFile, labels));
+      }
+    } catch (DatasetException | RuntimeException e) {
+      ds.close();
+      throw e;
+    }
     if (ds.height() == imageSize && ds.width() == imageSize) return ds;
     try (ds) {
       return resized(ds, imageSize);
     }
+  }
+
+  /** Fashion-MNIST's ten classes, in the order of its labels 0..9 (Xiao et al. 2017, table 1). */
+  public static final List<String> FASHION_MNIST_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+
+  /**
+   * The classes of a data set, found without reading its images: those of {@link #open}'s labels, whatever its
+   * {@code limit}.
+   *
+   * @param spec as {@link #open} takes it
+   * @return the class names, index {@code k} for label {@code k}; empty if the data set has no labels
+   * @throws DatasetException if the path does not exist, or a label file is corrupt or does not match its images
+   */
+  public static List<String> classNames(String spec) throws DatasetException {
+    Path path = spec.equals("fashion-mnist") ? FASHION_MNIST : Path.of(spec);
+    if (!Files.exists(path)) throw new DatasetException(path, "no such file or directory");
+    boolean idx = Files.isRegularFile(path) || (Files.isDirectory(path) && hasIdx(path));
+    if (!idx) return ImageFolderReader.classNames(path);
+    Path imagesFile = Files.isDirectory(path) ? IdxReader.trainImages(path) : path;
+    Path labelsFile = IdxReader.labelsFor(imagesFile);
+    if (labelsFile == null || !Files.isRegularFile(labelsFile)) return List.of();
+    return idxClassNames(path, labelsFile, IdxReader.readLabels(labelsFile, imagesFile, 0));
+  }
+
+  /** Fashion-MNIST's names for its own files, else the numbers 0..max(label). */
+  private static List<String> idxClassNames(Path path, Path labelsFile, long[] labels) throws DatasetException {
+    boolean fashion = path.toAbsolutePath().normalize().equals(FASHION_MNIST);
+    int classes = fashion ? FASHION_MNIST_CLASSES.size() : (int) Arrays.stream(labels).max().orElse(0) + 1;
+    if (fashion && Arrays.stream(labels).anyMatch(l -> l >= classes)) {
+      throw new DatasetException(labelsFile, "Fashion-MNIST labels must be in 0.." + (classes - 1));
+    }
+    return fashion ? FASHION_MNIST_CLASSES : numbered(classes);
+  }
+
+  private static List<String> numbered(int classes) {
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < classes; i++) names.add(Integer.toString(i));
+    return names;
   }
 
   /** What {@link #open} accepts, for messages. */
@@ -111,7 +168,9 @@ public final class Datasets {
       MemorySegment memory = arena.allocate(px.nbytes(), 64);
       MemorySegment.copy(px.data(), 0, memory, 0, px.nbytes());
       px.close();
-      return new ImageDataset(arena, memory, ds.size(), ds.channels(), size, size, ds.source() + " (resized to " + size + ")");
+      ImageDataset out = new ImageDataset(arena, memory, ds.size(), ds.channels(), size, size, ds.source() + " (resized to " + size + ")");
+      if (ds.hasLabels()) out.setLabels(ds.labels().toLongArray(), ds.classNames());
+      return out;
     } catch (RuntimeException e) {
       arena.close();
       throw e;

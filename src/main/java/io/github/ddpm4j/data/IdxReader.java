@@ -24,6 +24,8 @@ import java.util.zip.ZipException;
 public final class IdxReader {
   /** Magic number of an unsigned-byte IDX file with three dimensions. */
   public static final int IMAGES_MAGIC = 0x00000803;
+  /** Magic number of an unsigned-byte IDX file with one dimension: a label file. */
+  public static final int LABELS_MAGIC = 0x00000801;
   /** The largest image side accepted, to reject forged headers before allocating. */
   static final int MAX_SIDE = 4096;
   /**
@@ -98,6 +100,75 @@ public final class IdxReader {
       throw new DatasetException(file, "cannot read: " + e.getMessage(), e);
     } finally {
       if (!ok) arena.close();
+    }
+  }
+
+  /**
+   * The label file that belongs to an image file: its name with {@code images-idx3} replaced by
+   * {@code labels-idx1} (or {@code images.idx3} by {@code labels.idx1}), in the same directory, e.g.
+   * {@code train-labels-idx1-ubyte.gz} for {@code train-images-idx3-ubyte.gz}.
+   *
+   * @param images an IDX image file
+   * @return the label file's path (it may not exist), or null if the name has no such part
+   */
+  public static Path labelsFor(Path images) {
+    String name = images.getFileName().toString();
+    String labels = name.replace("images-idx3", "labels-idx1").replace("images.idx3", "labels.idx1");
+    return labels.equals(name) ? null : images.resolveSibling(labels);
+  }
+
+  /**
+   * Reads the labels of an image file from its label file, and checks that both announce the same count.
+   *
+   * @param labelsFile an {@code *-labels-idx1-ubyte} file (magic {@value #LABELS_MAGIC}: unsigned bytes, one
+   *     dimension), optionally gzipped
+   * @param imagesFile the image file they belong to
+   * @param limit read at most this many labels (&lt;= 0: all)
+   * @return the labels, 0..255 each
+   * @throws DatasetException if the label file is missing, truncated, corrupt, has a wrong magic number, or its
+   *     count differs from the image file's (the message names both files)
+   */
+  public static long[] readLabels(Path labelsFile, Path imagesFile, long limit) throws DatasetException {
+    if (!Files.isRegularFile(labelsFile)) throw new DatasetException(labelsFile, "no such file");
+    int imageCount = headerCount(imagesFile);
+    try (InputStream raw = Files.newInputStream(labelsFile);
+         DataInputStream in = new DataInputStream(new BufferedInputStream(wrap(labelsFile, raw), 1 << 16))) {
+      int magic = in.readInt();
+      if (magic != LABELS_MAGIC) {
+        throw new DatasetException(labelsFile, String.format("wrong magic number 0x%08x, expected 0x%08x (IDX unsigned-byte labels,"
+            + " one dimension)", magic, LABELS_MAGIC));
+      }
+      int count = in.readInt();
+      if (count != imageCount) {
+        throw new DatasetException(labelsFile, "holds " + count + " labels but " + imagesFile + " holds " + imageCount
+            + " images; the label file must have one label per image");
+      }
+      int n = (int) (limit > 0 ? Math.min(limit, count) : count);
+      byte[] bytes = new byte[n];
+      in.readFully(bytes);
+      if (isGzip(labelsFile)) drain(in, new byte[1 << 16]);
+      long[] labels = new long[n];
+      for (int i = 0; i < n; i++) labels[i] = bytes[i] & 0xff;
+      return labels;
+    } catch (EOFException e) {
+      throw new DatasetException(labelsFile, "truncated: the file ends before all announced labels", e);
+    } catch (ZipException e) {
+      if (TRAILER_MISMATCH.equals(e.getMessage())) throw trailerMismatch(labelsFile, e);
+      throw new DatasetException(labelsFile, "corrupt gzip data: " + e.getMessage(), e);
+    } catch (DatasetException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new DatasetException(labelsFile, "cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** The count in an IDX file's header (its second int32). */
+  private static int headerCount(Path file) throws DatasetException {
+    try (InputStream raw = Files.newInputStream(file); DataInputStream in = new DataInputStream(wrap(file, raw))) {
+      in.readInt();
+      return in.readInt();
+    } catch (IOException e) {
+      throw new DatasetException(file, "cannot read its header: " + e.getMessage(), e);
     }
   }
 

@@ -6,17 +6,25 @@ import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * A set of images held once in off-heap memory as one {@code uint8} tensor of
  * shape {@code [count, channels, height, width]}, pixel values 0..255. The
  * tensor is a zero-copy view of that memory; batches are gathered from it by
  * LibTorch ops (see {@link DataLoader}), so no per-image Java arrays exist.
+ *
+ * <p>A labelled dataset also holds the class of every image, an int64 tensor {@code [count]} aligned with
+ * the images, and the names of its classes: Fashion-MNIST's and IDX sets' labels come from the label file
+ * beside the images ({@code train-labels-idx1-ubyte.gz} beside {@code train-images-idx3-ubyte.gz}), an image
+ * folder's from the subfolder each image lies in.
  */
 public final class ImageDataset implements AutoCloseable {
   private final Arena arena;
   private final Tensor pixels;
   private final String source;
+  private Tensor labels;
+  private List<String> classNames = List.of();
 
   /**
    * Takes ownership of {@code arena}, which holds {@code memory}.
@@ -74,6 +82,55 @@ public final class ImageDataset implements AutoCloseable {
   }
 
   /**
+   * Gives the dataset its labels (once, right after it is made).
+   *
+   * @param values the class of each image, {@code size()} values, each in 0..classNames.size()-1
+   * @param names the class names, at least one
+   * @throws IllegalArgumentException if the counts do not match or a label is out of range
+   */
+  void setLabels(long[] values, List<String> names) {
+    if (values.length != size()) {
+      throw new IllegalArgumentException(values.length + " labels for " + size() + " images in " + source);
+    }
+    if (names.isEmpty()) throw new IllegalArgumentException("a labelled dataset needs at least one class");
+    for (long v : values) {
+      if (v < 0 || v >= names.size()) throw new IllegalArgumentException("label " + v + " is outside 0.." + (names.size() - 1));
+    }
+    if (labels != null) labels.close();
+    labels = Scope.release(Torch.tensor(values, values.length));
+    classNames = List.copyOf(names);
+  }
+
+  /** @return whether every image has a class label */
+  public boolean hasLabels() {
+    return labels != null;
+  }
+
+  /** @return the number of classes, 0 for a dataset without labels */
+  public int numClasses() {
+    return classNames.size();
+  }
+
+  /**
+   * @return the class names, index {@code k} for label {@code k} (Fashion-MNIST's "T-shirt/top", "Trouser", ...;
+   *     an image folder's sorted subfolder names; an IDX set's labels as numbers); empty without labels
+   */
+  public List<String> classNames() {
+    return classNames;
+  }
+
+  /**
+   * The class of every image. Owned by the dataset: do not close it.
+   *
+   * @return int64 {@code [count]} on the CPU, each in 0..numClasses()-1, aligned with {@link #pixels()}
+   * @throws IllegalStateException if the dataset has no labels ({@link #hasLabels()})
+   */
+  public Tensor labels() {
+    if (labels == null) throw new IllegalStateException(source + " has no class labels");
+    return labels;
+  }
+
+  /**
    * Images scaled to the model's range ({@code x / 127.5 - 1}), as DDPM trains on.
    *
    * @param index a 1-d int64 tensor of image indices
@@ -91,6 +148,7 @@ public final class ImageDataset implements AutoCloseable {
   @Override
   public void close() {
     if (pixels.isClosed()) return;
+    if (labels != null) labels.close();
     pixels.close();
     arena.close();
   }

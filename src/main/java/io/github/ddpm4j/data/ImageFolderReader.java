@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -41,15 +42,24 @@ public final class ImageFolderReader {
    * @param size the side of the square output images, in pixels, &gt; 0
    * @param channels 1 for grayscale, 3 for RGB
    * @param limit read at most this many images (&lt;= 0: all)
-   * @return a dataset of {@code uint8 [count, channels, size, size]}
+   * @return a dataset of {@code uint8 [count, channels, size, size]}; labelled when every image lies in a
+   *     subfolder: the class of an image is the first-level subfolder it lies in, the classes are the sorted names
+   *     of those subfolders; without labels when any image lies in {@code dir} itself
    * @throws DatasetException if the folder is missing or holds no PNG/JPEG file, or a file cannot be decoded
    *     or has more than {@link #MAX_PIXELS} pixels
    * @throws IllegalArgumentException if {@code size} or {@code channels} is invalid
    */
   public static ImageDataset read(Path dir, int size, int channels, long limit) throws DatasetException {
     List<Path> files = list(dir);
+    List<String> names = classNames(dir, files);
     if (limit > 0 && files.size() > limit) files = files.subList(0, (int) limit);
-    return readFiles(files, size, channels, dir.toString());
+    ImageDataset ds = readFiles(files, size, channels, dir.toString());
+    if (!names.isEmpty()) {
+      long[] labels = new long[files.size()];
+      for (int i = 0; i < labels.length; i++) labels[i] = names.indexOf(dir.relativize(files.get(i)).getName(0).toString());
+      ds.setLabels(labels, names);
+    }
+    return ds;
   }
 
   /**
@@ -84,6 +94,28 @@ public final class ImageFolderReader {
     } finally {
       if (!ok) arena.close();
     }
+  }
+
+  /**
+   * The classes of a folder of images, as {@link #read} labels them.
+   *
+   * @param dir the folder
+   * @return the sorted names of the first-level subfolders that hold images; empty if an image lies in
+   *     {@code dir} itself
+   * @throws DatasetException if the folder is missing or holds no PNG/JPEG file
+   */
+  static List<String> classNames(Path dir) throws DatasetException {
+    return classNames(dir, list(dir));
+  }
+
+  private static List<String> classNames(Path dir, List<Path> files) {
+    TreeSet<String> classes = new TreeSet<>();
+    for (Path f : files) {
+      Path rel = dir.relativize(f);
+      if (rel.getNameCount() < 2) return List.of();
+      classes.add(rel.getName(0).toString());
+    }
+    return new ArrayList<>(classes);
   }
 
   private static List<Path> list(Path dir) throws DatasetException {

@@ -448,9 +448,28 @@ public final class GaussianDiffusion {
    *     model's output does not have the shape of {@code x0}
    */
   public Tensor loss(Tensor x0, Tensor t, Tensor eps) {
+    return loss(x0, t, eps, null);
+  }
+
+  /**
+   * The training loss ({@link #loss(Tensor, Tensor, Tensor)}: {@code L_simple}, equation 14, for epsilon prediction and
+   * uniform weighting) for given timesteps, noise and class labels: the model is called as
+   * {@code epsTheta(x_t, t, c)} (Ho &amp; Salimans 2022, Algorithm 1).
+   *
+   * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param eps the noise, the shape of {@code x0}
+   * @param classLabels int64 {@code [batch]}, each in 0..numClasses (numClasses: no class), for a
+   *     {@link ClassConditionalModel}; null: the model is called as {@code epsTheta(x_t, t)}
+   * @return the scalar (weighted) mean squared error between the target ({@link #target}) and the model's output
+   * @throws IllegalArgumentException naming {@code x0}, {@code t}, {@code eps} or {@code classLabels} when
+   *     invalid, when labels are given to a model that is not a {@link ClassConditionalModel}, or if the
+   *     model's output does not have the shape of {@code x0}
+   */
+  public Tensor loss(Tensor x0, Tensor t, Tensor eps, Tensor classLabels) {
     try (Scope scope = Scope.open()) {
       Tensor xt = qSample(x0, t, eps);
-      Tensor predicted = callModel(xt, t);
+      Tensor predicted = callModel(xt, t, classLabels);
       if (prediction == PredictionType.EPSILON && lossWeighting == LossWeighting.UNIFORM) {
         return Scope.keep(Functional.mseLoss(predicted, eps, Functional.Reduction.MEAN));
       }
@@ -463,6 +482,88 @@ public final class GaussianDiffusion {
       Tensor weights = lossWeights(t).to(perImage.dtype(), perImage.device());
       return Scope.keep(perImage.mul(weights).mean());
     }
+  }
+
+  /**
+   * The class-conditional objective of classifier-free guidance (Ho &amp; Salimans 2022, Algorithm 1): as
+   * {@link #loss(Tensor, Generator)}, but each image's label is replaced by the "no class" token
+   * {@code numClasses} with probability {@code pUncond}, so that one network learns both the conditional and
+   * the unconditional prediction. The timesteps are drawn first, then the noise, then one uniform number per
+   * image ({@code rand < pUncond} drops its label), all from {@code generator}.
+   *
+   * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}
+   * @param classLabels their classes, int64 {@code [batch]}, each in 0..numClasses-1, on the device of {@code x0}
+   * @param pUncond the probability of dropping a label, in [0, 1]
+   * @param generator the source of {@code t}, {@code eps} and the drops, on the device of {@code x0}
+   * @return the scalar loss, with the model's autograd graph when grad mode is on
+   * @throws IllegalArgumentException naming {@code x0}, {@code classLabels} or {@code pUncond} when invalid, or
+   *     if the model is not a {@link ClassConditionalModel}
+   */
+  public Tensor loss(Tensor x0, Tensor classLabels, double pUncond, Generator generator) {
+    return loss(x0, classLabels, pUncond, generator, x0.size(0), 0, 1);
+  }
+
+  /**
+   * One rank's share of {@link #loss(Tensor, Tensor, double, Generator)} in data-parallel training: the
+   * timesteps, the noise and the label drops of the whole batch of {@code batchSize} images are drawn from
+   * {@code generator} exactly as that method draws them for the whole batch, and this rank uses those of the
+   * batch positions {@code rank, rank + worldSize, ...}, as {@link #loss(Tensor, Generator, long, int, int)}
+   * does. The ranks' losses, averaged, are the loss of the whole batch.
+   *
+   * @param x0 this rank's clean images in [-1, 1], floating point {@code [batchSize / worldSize, channels, height, width]}
+   * @param classLabels their classes, int64 {@code [batchSize / worldSize]}, each in 0..numClasses-1
+   * @param pUncond the probability of dropping a label, in [0, 1]
+   * @param generator the source of {@code t}, {@code eps} and the drops, in the same state on every rank
+   * @param batchSize the images of all ranks together
+   * @param rank this rank, 0..worldSize-1
+   * @param worldSize the number of ranks that share the batch
+   * @return the scalar loss of this rank's images, with the model's autograd graph when grad mode is on
+   * @throws IllegalArgumentException naming {@code x0}, {@code classLabels}, {@code pUncond} or {@code rank}
+   *     when invalid, or if the model is not a {@link ClassConditionalModel}
+   */
+  public Tensor loss(Tensor x0, Tensor classLabels, double pUncond, Generator generator, long batchSize, int rank, int worldSize) {
+    checkImages(x0, "x0");
+    if (!(epsModel instanceof ClassConditionalModel c) || c.numClasses() <= 0) {
+      throw new IllegalArgumentException("a loss with class labels needs a class-conditional model (numClasses > 0)");
+    }
+    if (!(pUncond >= 0 && pUncond <= 1)) throw new IllegalArgumentException("pUncond = " + pUncond + " must be in [0, 1]");
+    if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+      throw new IllegalArgumentException("rank " + rank + " must be in 0.." + (worldSize - 1) + " (worldSize " + worldSize + ")");
+    }
+    if (batchSize % worldSize != 0 || x0.size(0) != batchSize / worldSize) {
+      throw new IllegalArgumentException("x0 holds " + x0.size(0) + " images, not the share of one of " + worldSize
+          + " ranks in a batch of " + batchSize);
+    }
+    if (classLabels.dtype() != DType.INT64 || classLabels.dim() != 1 || classLabels.size(0) != x0.size(0)) {
+      throw new IllegalArgumentException("classLabels must be int64 [" + x0.size(0) + "], got " + classLabels.dtype()
+          + Arrays.toString(classLabels.shape()));
+    }
+    try (Scope scope = Scope.open()) {
+      long[] shape = x0.shape();
+      shape[0] = batchSize;
+      Tensor t = Torch.randint(0, schedule.timesteps(), new long[] {batchSize}, x0.device(), generator);
+      Tensor eps = Torch.randn(shape, x0.dtype(), x0.device(), generator);
+      Tensor drop = Torch.rand(new long[] {batchSize}, DType.FLOAT32, x0.device(), generator).lt(pUncond);
+      if (worldSize > 1) {
+        t = t.slice(0, rank, batchSize, worldSize);
+        eps = eps.slice(0, rank, batchSize, worldSize);
+        drop = drop.slice(0, rank, batchSize, worldSize);
+      }
+      Tensor noClass = Torch.full(new long[] {x0.size(0)}, c.numClasses(), DType.INT64, x0.device());
+      return Scope.keep(loss(x0, t, eps, Torch.where(drop, noClass, classLabels)));
+    }
+  }
+
+  /**
+   * This diffusion with another noise predictor and the same schedule and settings (variance, clipping,
+   * prediction type, loss weighting), e.g. a {@link ClassifierFreeGuidance} around this one's model.
+   *
+   * @param model the noise predictor of the new diffusion
+   * @return a new diffusion that shares this one's schedule
+   * @throws NullPointerException if {@code model} is null
+   */
+  public GaussianDiffusion withEpsModel(EpsilonModel model) {
+    return new GaussianDiffusion(model, schedule, varianceType, clipDenoised, prediction, lossWeighting, snrGamma);
   }
 
   /**
@@ -635,7 +736,18 @@ public final class GaussianDiffusion {
   }
 
   Tensor callModel(Tensor xt, Tensor t) {
-    Tensor eps = epsModel.epsTheta(xt, t);
+    return callModel(xt, t, null);
+  }
+
+  private Tensor callModel(Tensor xt, Tensor t, Tensor classLabels) {
+    Tensor eps;
+    if (classLabels == null) {
+      eps = epsModel.epsTheta(xt, t);
+    } else if (epsModel instanceof ClassConditionalModel c) {
+      eps = c.epsTheta(xt, t, classLabels);
+    } else {
+      throw new IllegalArgumentException("classLabels given, but the model is not class-conditional (" + epsModel.getClass().getSimpleName() + ")");
+    }
     if (!Arrays.equals(eps.shape(), xt.shape())) {
       throw new IllegalArgumentException("epsTheta returned shape " + Arrays.toString(eps.shape()) + " for xt of shape "
           + Arrays.toString(xt.shape()));

@@ -5,6 +5,7 @@ import io.github.ddpm4j.nn.GroupNorm;
 import io.github.ddpm4j.nn.Module;
 import io.github.ddpm4j.nn.ModuleList;
 import io.github.ddpm4j.nn.SiLU;
+import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.MemoryFormat;
 import io.github.ddpm4j.torch.Scope;
 import io.github.ddpm4j.torch.Tensor;
@@ -30,6 +31,13 @@ import io.github.ddpm4j.nn.ConvOptions;
  * applies its GroupNorm. Layers are initialised as {@code torch.nn} initialises them;
  * parameters are float32 on the CPU.
  *
+ * <p><b>Class-conditional.</b> With {@code numClasses = K > 0} the network also takes a class label
+ * (Ho &amp; Salimans 2022, "Classifier-Free Diffusion Guidance"): a table {@code class_emb.weight}
+ * {@code [K + 1, 4 nChannels]} (as {@code torch.nn.Embedding(K + 1, 4 nChannels)}, N(0, 1) at the start) whose
+ * row for the label is added to the time embedding before the blocks; row {@code K} is the "no class" token of
+ * unconditional predictions. An unconditional network ({@code K = 0}) has no such parameter, so its state
+ * dicts are those of the seed.
+ *
  * {@snippet :
  * UNetConfig config = UNetConfig.builder().imageChannels(1).nChannels(32).chMults(1, 2, 2).isAttn(false, true, false).build();
  * try (UNet unet = new UNet(config)) {
@@ -37,10 +45,11 @@ import io.github.ddpm4j.nn.ConvOptions;
  * }
  * }
  */
-public final class UNet extends Module implements EpsilonModel {
+public final class UNet extends Module implements ClassConditionalModel {
   private final UNetConfig config;
   private final Conv2d imageProj;
   private final TimeEmbedding timeEmb;
+  private final ClassEmbedding classEmb;
   private final ModuleList<UNetBlock> down;
   private final MiddleBlock middle;
   private final ModuleList<UNetBlock> up;
@@ -63,6 +72,8 @@ public final class UNet extends Module implements EpsilonModel {
     int levels = config.levels();
     this.imageProj = registerModule("image_proj", new Conv2d(config.imageChannels(), nChannels, ConvOptions.kernel(3).withPadding(1)));
     this.timeEmb = registerModule("time_emb", new TimeEmbedding(timeChannels));
+    this.classEmb = config.isClassConditional()
+        ? registerModule("class_emb", new ClassEmbedding(config.numClasses() + 1L, timeChannels)) : null;
 
     ModuleList<UNetBlock> downList = registerModule("down", new ModuleList<>());
     long in = nChannels;
@@ -116,11 +127,38 @@ public final class UNet extends Module implements EpsilonModel {
    * @throws IllegalStateException if the network is closed
    */
   public Tensor forward(Tensor x, Tensor t) {
+    return forward(x, t, null);
+  }
+
+  /**
+   * Predicts the noise in {@code x} for the given class labels: the class embedding of each label is added to
+   * the time embedding (Ho &amp; Salimans 2022). Dropout is active in training mode.
+   *
+   * @param x noised images {@code x_t}, float32 {@code [batch, imageChannels, height, width]}, with
+   *     height and width divisible by {@code 2^(levels - 1)}
+   * @param t timesteps, {@code [batch]}, integer or floating point
+   * @param classLabels int64 {@code [batch]} on the device of {@code x}, each in 0..numClasses
+   *     ({@code numClasses}: the "no class" token); null: no class for every image (and the only value an
+   *     unconditional network takes)
+   * @return {@code epsTheta(x_t, t, c)}, float32 {@code [batch, imageChannels, height, width]}; it joins the
+   *     caller's innermost open scope
+   * @throws IllegalArgumentException as {@link #forward(Tensor, Tensor)}; naming {@code classLabels} if they are
+   *     given to an unconditional network ({@code numClasses = 0}), are not int64, do not have shape
+   *     {@code [batch]}, or a label is outside 0..numClasses
+   * @throws IllegalStateException if the network is closed
+   */
+  public Tensor forward(Tensor x, Tensor t, Tensor classLabels) {
     checkInput(x, t);
+    if (classLabels != null) checkLabels(classLabels, x.size(0));
     try (Scope scope = Scope.open()) {
       // A channels-last network (to(MemoryFormat.CHANNELS_LAST)) gets a channels-last input, as in PyTorch.
       if (memoryFormat() == MemoryFormat.CHANNELS_LAST) x = x.contiguous(MemoryFormat.CHANNELS_LAST);
       Tensor temb = timeEmb.forward(t);
+      if (classEmb != null) {
+        Tensor labels = classLabels != null ? classLabels
+            : Torch.full(new long[] {x.size(0)}, config.numClasses(), DType.INT64, x.device());
+        temb = temb.add(classEmb.forward(labels));
+      }
       Tensor h = imageProj.forward(x);
       Deque<Tensor> skips = new ArrayDeque<>();
       skips.push(h);
@@ -152,6 +190,46 @@ public final class UNet extends Module implements EpsilonModel {
   @Override
   public Tensor epsTheta(Tensor xt, Tensor t) {
     return forward(xt, t);
+  }
+
+  /**
+   * The class-conditional noise prediction {@code epsTheta(x_t, t, c)}; the same as
+   * {@link #forward(Tensor, Tensor, Tensor)}.
+   *
+   * @param xt noised images, float32 {@code [batch, imageChannels, height, width]}
+   * @param t timestep indices, {@code [batch]}
+   * @param classLabels int64 {@code [batch]}, each in 0..numClasses; null: no class
+   * @return {@code epsTheta(x_t, t, c)}, the shape of {@code xt}
+   * @throws IllegalArgumentException as {@link #forward(Tensor, Tensor, Tensor)}
+   */
+  @Override
+  public Tensor epsTheta(Tensor xt, Tensor t, Tensor classLabels) {
+    return forward(xt, t, classLabels);
+  }
+
+  /** @return the classes of a class-conditional network, 0 for an unconditional one */
+  @Override
+  public int numClasses() {
+    return config.numClasses();
+  }
+
+  private void checkLabels(Tensor labels, long batch) {
+    if (!config.isClassConditional()) {
+      throw new IllegalArgumentException("classLabels given to an unconditional UNet (numClasses = 0); train with "
+          + "--class-conditional for a model that takes class labels");
+    }
+    if (labels.dtype() != DType.INT64) throw new IllegalArgumentException("classLabels must be int64, got " + labels.dtype());
+    if (labels.dim() != 1 || labels.size(0) != batch) {
+      throw new IllegalArgumentException("classLabels must have shape [batch] = [" + batch + "], got " + Arrays.toString(labels.shape()));
+    }
+    try (Scope s = Scope.open()) {
+      long lo = labels.amin().itemLong();
+      long hi = labels.amax().itemLong();
+      if (lo < 0 || hi > config.numClasses()) {
+        throw new IllegalArgumentException("classLabels must be in 0.." + config.numClasses() + " (" + config.numClasses()
+            + ": no class), got values in " + lo + ".." + hi);
+      }
+    }
   }
 
   private void checkInput(Tensor x, Tensor t) {

@@ -100,6 +100,57 @@ public final class AtomicFiles {
   }
 
   /**
+   * Makes {@code target} another name of the complete file {@code source}, atomically: a hard link
+   * ({@code link(2)}) made under a temporary name beside {@code target} and renamed over it, the folder then
+   * forced; where the file system has no hard links, a copy written as {@link #write} writes. Readers see the
+   * old {@code target} or the new one, never a part. The file must not change while this runs; a later
+   * {@link #write} over {@code source} replaces {@code source}'s name only, so a linked {@code target} keeps its contents.
+   *
+   * @param source an existing regular file, complete on disk (written with {@link #write})
+   * @param target the name to create or replace, on the same file system for a link; its folder must exist
+   * @throws java.nio.file.FileSystemException naming {@code source} if it is missing or not a regular file, else naming
+   *     {@code target} and the reason if linking, copying or renaming fails; {@code target} is then unchanged and no temporary file remains
+   * @throws IOException for the same failures where the file system names no reason
+   */
+  public static void link(Path source, Path target) throws IOException {
+    if (!Files.isRegularFile(source)) {
+      throw FileErrors.withPath(source, Files.exists(source, LinkOption.NOFOLLOW_LINKS)
+          ? new java.nio.file.FileSystemException(source.toString(), null, "not a regular file") : new NoSuchFileException(source.toString()));
+    }
+    Path absolute = target.toAbsolutePath();
+    Path dir = absolute.getParent();
+    Path temp = dir.resolve(tempName(absolute.getFileName().toString()));
+    try {
+      Files.createLink(temp, source);
+    } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+      deleteQuietly(temp);
+      write(target, ch -> {
+        try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+          long size = in.size();
+          for (long done = 0; done < size; ) done += in.transferTo(done, size - done, ch);
+        } catch (IOException e) {
+          throw FileErrors.withPath(source, e);
+        }
+      });
+      return;
+    }
+    boolean done = false;
+    try {
+      try {
+        Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
+      }
+      done = true;
+      forceDirectory(dir);
+    } catch (IOException e) {
+      throw FileErrors.withPath(target, e);
+    } finally {
+      if (!done) deleteQuietly(temp);
+    }
+  }
+
+  /**
    * Writes all of {@code buffer} at the channel's position (a single {@code write} may write less).
    *
    * @param ch the channel

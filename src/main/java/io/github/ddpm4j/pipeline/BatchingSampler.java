@@ -88,7 +88,8 @@ public final class BatchingSampler implements AutoCloseable {
   private record Pending(SampleRequest request, CompletableFuture<GeneratedImages> future) {
     boolean joins(SampleRequest other) {
       return request.sampler() == other.sampler() && request.numInferenceSteps() == other.numInferenceSteps()
-          && Double.compare(request.eta(), other.eta()) == 0;
+          && Double.compare(request.eta(), other.eta()) == 0 && request.classLabel() == other.classLabel()
+          && Double.compare(request.guidanceScale(), other.guidanceScale()) == 0;
     }
   }
 
@@ -127,11 +128,14 @@ public final class BatchingSampler implements AutoCloseable {
    * @throws RejectedExecutionException at once when the queue is full or the sampler is closed
    * @throws io.github.ddpm4j.io.InvalidSettingException naming {@code samplingSteps} when the request asks for
    *     more DDIM steps than the model's T
+   * @throws IllegalArgumentException when the request asks for a class of an unconditional model or one the
+   *     model does not have
    * @throws NullPointerException if {@code request} is null
    */
   public CompletableFuture<GeneratedImages> submit(SampleRequest request) {
     Objects.requireNonNull(request, "request");
     request.samplerOptions().check(pipeline.config().timesteps());
+    pipeline.checkClass(request);
     Pending p = new Pending(request, new CompletableFuture<>());
     lock.lock();
     try {
@@ -228,7 +232,7 @@ public final class BatchingSampler implements AutoCloseable {
             generators.add(new Generator(batch.get(i).request().seed(), pipeline.device()));
             counts[i] = batch.get(i).request().numImages();
           }
-          Sampler sampler = batch.get(0).request().samplerOptions().create(pipeline.diffusion());
+          Sampler sampler = batch.get(0).request().samplerOptions().create(pipeline.diffusion(batch.get(0).request()));
           StepObserver stopWhenAllCancelled = step -> {
             if (batch.stream().allMatch(p -> p.future().isDone())) throw new CancellationException("every request of the batch was cancelled");
           };

@@ -1,5 +1,6 @@
 package io.github.ddpm4j.pipeline;
 
+import io.github.ddpm4j.diffusion.ClassifierFreeGuidance;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.NoiseSchedule;
 import io.github.ddpm4j.diffusion.Sampler;
@@ -136,6 +137,8 @@ public final class DDPMPipeline implements AutoCloseable {
    * @throws java.util.concurrent.CancellationException if the calling thread is interrupted while sampling
    * @throws IllegalStateException if the pipeline is closed, or the model made NaN or infinite values (its
    *     weights diverged; the message names the checkpoint)
+   * @throws IllegalArgumentException if the request asks for a class ({@link SampleRequest#withClass}) of an
+   *     unconditional model or one the model does not have
    * @throws NullPointerException if {@code request} is null
    */
   public GeneratedImages sample(SampleRequest request) {
@@ -152,13 +155,16 @@ public final class DDPMPipeline implements AutoCloseable {
    *     more DDIM steps than the model's T
    * @throws java.util.concurrent.CancellationException if the calling thread is interrupted while sampling
    * @throws IllegalStateException if the pipeline is closed, or the model made NaN or infinite values
+   * @throws IllegalArgumentException if the request asks for a class of an unconditional model or one the model
+   *     does not have
    * @throws NullPointerException if an argument is null
    */
   public GeneratedImages sample(SampleRequest request, StepObserver observer) {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(observer, "observer");
+    checkClass(request);
     return run(() -> {
-      Sampler sampler = request.samplerOptions().create(diffusion);
+      Sampler sampler = request.samplerOptions().create(diffusion(request));
       try (Scope scope = Scope.open()) {
         Tensor x = sampler.sample(request.numImages(), imageShape(), request.seed(), observer);
         requireFinite(x);
@@ -205,6 +211,35 @@ public final class DDPMPipeline implements AutoCloseable {
   /** @return the model {@code epsTheta}, in evaluation mode; shared, so change it only when no call runs */
   public UNet unet() {
     return unet;
+  }
+
+  /**
+   * Checks a request's class against the model.
+   *
+   * @param request a request
+   * @throws IllegalArgumentException if it asks for a class of an unconditional model, or for a class outside
+   *     0..numClasses-1 (the message gives the valid range)
+   */
+  void checkClass(SampleRequest request) {
+    if (!request.hasClass()) return;
+    int k = unet.numClasses();
+    if (k == 0) {
+      throw new IllegalArgumentException("class " + request.classLabel() + " asked of an unconditional model (" + source
+          + " was trained without class labels)");
+    }
+    if (request.classLabel() >= k) {
+      throw new IllegalArgumentException("class " + request.classLabel() + " is out of range: the model's classes are 0.." + (k - 1));
+    }
+  }
+
+  /**
+   * @param request a request
+   * @return the diffusion its sampler runs: the model's, or with a class, the model under classifier-free guidance
+   *     ({@link ClassifierFreeGuidance}) with the request's class and scale
+   */
+  GaussianDiffusion diffusion(SampleRequest request) {
+    if (!request.hasClass()) return diffusion;
+    return diffusion.withEpsModel(new ClassifierFreeGuidance(unet, new long[] {request.classLabel()}, request.guidanceScale()));
   }
 
   /** @return the noise schedule (diffusers' scheduler holds the same betas and alphaBar) */

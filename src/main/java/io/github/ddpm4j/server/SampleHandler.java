@@ -88,7 +88,7 @@ final class SampleHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     CompletableFuture<GeneratedImages> images;
     try {
       body = SamplesBody.parse(request.content().toString(StandardCharsets.UTF_8), server.pipeline().config().timesteps(),
-          server.options().maxImages(), server::nextSeed);
+          server.options().maxImages(), server::nextSeed, server.pipeline().unet().numClasses());
       images = server.sampler().submit(body.request());
     } catch (BadRequestException e) {
       answer(ctx, "samples", start, CompletableFuture.completedFuture(error(HttpResponseStatus.BAD_REQUEST, e.field(), e.getMessage())), false);

@@ -24,12 +24,18 @@ import java.util.function.LongSupplier;
  *
  * <pre>{@code {"n": 4, "seed": 42, "sampler": "ddim", "steps": 50, "eta": 0.0, "output": "grid"}}</pre>
  *
+ * <p>For a class-conditional model, {@code "class"} (a class index) asks for images of that class with
+ * classifier-free guidance of scale {@code "guidance"} (diffusers' convention: 0 unconditional, 1 conditional,
+ * &gt; 1 guided; default {@value #DEFAULT_GUIDANCE}).
+ *
  * @param request the images to make
  * @param output how to answer: one grid PNG, or the single image's PNG
  */
 record SamplesBody(SampleRequest request, Output output) {
   /** The fields, in the order the documentation lists them. */
-  static final List<String> FIELDS = List.of("n", "seed", "sampler", "steps", "eta", "output");
+  static final List<String> FIELDS = List.of("n", "seed", "sampler", "steps", "eta", "class", "guidance", "output");
+  /** The guidance scale of a request that names a class but no scale. */
+  static final double DEFAULT_GUIDANCE = 3.0;
   /** The number of steps of DDIM or DPM-Solver++ when the request names none (or the most the model's T allows, where that is fewer). */
   static final int DEFAULT_STEPS = 50;
 
@@ -55,6 +61,19 @@ record SamplesBody(SampleRequest request, Output output) {
    * @throws BadRequestException naming the field at fault, or with no field if the body is not a JSON object
    */
   static SamplesBody parse(String body, int timesteps, int maxImages, LongSupplier seeds) {
+    return parse(body, timesteps, maxImages, seeds, 0);
+  }
+
+  /**
+   * @param body the request's body, as UTF-8 text
+   * @param timesteps the model's number of timesteps T: DDIM takes at most T steps
+   * @param maxImages the most images one request may ask for
+   * @param seeds gives the seed of a request that names none
+   * @param numClasses the model's classes, 0 for an unconditional model (which refuses {@code "class"})
+   * @return the request
+   * @throws BadRequestException naming the field at fault, or with no field if the body is not a JSON object
+   */
+  static SamplesBody parse(String body, int timesteps, int maxImages, LongSupplier seeds, int numClasses) {
     JsonObject json = object(body);
     for (String key : json.keySet()) {
       if (!FIELDS.contains(key)) throw new BadRequestException(key, "unknown field \"" + key + "\"; the fields are " + String.join(", ", FIELDS));
@@ -82,7 +101,15 @@ record SamplesBody(SampleRequest request, Output output) {
       throw new BadRequestException("output", "output \"png\" answers with one image, so n must be 1 (got " + n + "); ask for \"grid\" to get "
           + n + " images in one PNG");
     }
-    return new SamplesBody(new SampleRequest(n, seed, sampler, sampler.hasSteps() ? steps : 0, eta), output);
+    SampleRequest request = new SampleRequest(n, seed, sampler, sampler.hasSteps() ? steps : 0, eta);
+    if (json.has("class")) {
+      if (numClasses == 0) throw new BadRequestException("class", "class applies to a class-conditional model, and this one is unconditional");
+      int label = (int) integer(json, "class", 0, numClasses - 1);
+      request = request.withClass(label, json.has("guidance") ? guidance(json) : DEFAULT_GUIDANCE);
+    } else if (json.has("guidance")) {
+      throw new BadRequestException("guidance", "guidance applies to a request with a class");
+    }
+    return new SamplesBody(request, output);
   }
 
   /** @return the body as a JSON object without nulls; an empty body as an empty object */
@@ -128,6 +155,15 @@ record SamplesBody(SampleRequest request, Output output) {
       if (eta >= 0 && Double.isFinite(eta)) return eta;
     }
     throw new BadRequestException("eta", "eta must be a finite number >= 0 (0: deterministic DDIM), got " + e);
+  }
+
+  private static double guidance(JsonObject json) {
+    JsonElement e = json.get("guidance");
+    if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+      double w = e.getAsDouble();
+      if (w >= 0 && Double.isFinite(w)) return w;
+    }
+    throw new BadRequestException("guidance", "guidance must be a finite number >= 0 (0: unconditional, 1: conditional, > 1: guided), got " + e);
   }
 
   private static <E extends Enum<E>> E choice(JsonObject json, String field, E[] values) {

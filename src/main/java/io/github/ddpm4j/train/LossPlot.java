@@ -47,4 +47,20 @@ final class LossPlot {
         PlotOrientation.VERTICAL, true, false, false);
     ImageWriter.writePng(chart.createBufferedImage(WIDTH, HEIGHT), png);
   }
+
+  /**
+   * Draws FID against step (the evaluations of {@link EvalLog}) and writes the PNG atomically.
+   *
+   * @param points {step, fid} pairs in step order
+   * @param png the output file
+   * @throws java.nio.file.FileSystemException naming the file and the reason if writing fails
+   * @throws IOException if encoding fails
+   */
+  static void writeFid(List<double[]> points, Path png) throws IOException {
+    XYSeries fid = new XYSeries("FID");
+    for (double[] p : points) fid.add(p[0], p[1]);
+    JFreeChart chart = ChartFactory.createXYLineChart("FID of EMA samples during training", "step", "FID", new XYSeriesCollection(fid),
+        PlotOrientation.VERTICAL, true, false, false);
+    ImageWriter.writePng(chart.createBufferedImage(WIDTH, HEIGHT), png);
+  }
 }

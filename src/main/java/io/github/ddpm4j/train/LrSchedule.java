@@ -23,10 +23,11 @@ public enum LrSchedule {
    * @param peak the peak learning rate, &gt; 0
    * @param warmup warm-up steps, &gt;= 0 (0: none)
    * @param total the run's optimizer steps, &gt;= 1
-   * @return the learning rate of that step, in (0, peak] (the last cosine step has a small positive rate)
+   * @return the learning rate of that step, in (0, peak] (the last cosine step has a small positive rate); the
+   *     warm-up rate is computed as {@code peak * ((step + 1) / warmup)}, in that order, the rounding of earlier versions
    */
   public double lr(long step, double peak, long warmup, long total) {
-    if (step < warmup) return peak * (step + 1.0) / warmup;
+    if (step < warmup) return peak * ((step + 1.0) / warmup);
     if (this == CONSTANT || total <= warmup) return peak;
     double progress = (double) (step - warmup) / (total - warmup);
     return peak * 0.5 * (1 + Math.cos(Math.PI * progress));

@@ -52,12 +52,14 @@ import java.util.regex.Pattern;
 
 /**
  * The DDPM training loop (Ho et al. 2020, Algorithm 1) with Adam, gradient
- * clipping, learning-rate warm-up and an EMA of the weights.
+ * clipping, learning-rate warm-up then a constant or cosine learning rate ({@link TrainConfig#lrSchedule()}),
+ * gradient accumulation over micro-batches ({@link TrainConfig#gradAccumulation()}), and an EMA of the weights.
  *
  * <p>Into the output folder it writes {@code checkpoint.pt} (see
  * {@link Checkpoint}), {@code loss.csv}, {@code loss.png}, and sample grids
  * {@code samples/step-NNNNNN.png} drawn with the EMA weights, every file with
- * {@link AtomicFiles}. {@code loss.png} needs JFreeChart, an optional dependency of ddpm4j:
+ * {@link AtomicFiles}; with {@link Output#keepCheckpoints()} also {@code checkpoints/step-NNNNNN.pt}, and with
+ * evaluation ({@link #scorer(SampleScorer)}) {@code eval.csv}, {@code eval.png} and {@code checkpoint-best.pt}. {@code loss.png} needs JFreeChart, an optional dependency of ddpm4j:
  * without it on the class path the run skips the plot and says so once in its log, and the
  * progress bar ({@link ConsoleProgress}) likewise needs the progressbar library. A run resumed from its checkpoint continues exactly as if
  * never interrupted: on the CPU the weights are bit-identical to an uninterrupted run's.
@@ -78,7 +80,9 @@ import java.util.regex.Pattern;
  * <p>{@code --resume} requires the configuration stored in the checkpoint to
  * equal the run's in every field except {@link TrainConfig#trainSteps()}: a run
  * can be resumed with more (or fewer, but not fewer than done) steps, and
- * extending it gives the same weights as having asked for the larger number at first.
+ * extending it gives the same weights as having asked for the larger number at first (with a constant learning
+ * rate: the cosine schedule's rate depends on {@code trainSteps}, so an extended cosine run decays along the new
+ * total from the step it resumes at).
  */
 public final class Trainer {
   /** How a run treats what its output folder already holds. */
@@ -89,8 +93,9 @@ public final class Trainer {
     RESUME,
     /**
      * Start a new run in a folder that may hold one: once the data and model are ready, delete its
-     * {@code checkpoint.pt}, {@code loss.png}, {@code samples.png} and {@code samples/step-*.png}, and
-     * start {@code loss.csv} afresh. Other files are left alone.
+     * {@code checkpoint.pt}, {@code loss.png}, {@code samples.png}, {@code samples/step-*.png}, its kept checkpoints
+     * ({@code checkpoints/step-*.pt}, and the folder), {@code checkpoint-best.pt}, {@code eval.csv} and
+     * {@code eval.png}, and start {@code loss.csv} afresh. Other files are left alone.
      */
     OVERWRITE
   }
@@ -110,8 +115,18 @@ public final class Trainer {
    * @param sampler the sampler of the sample grids; its {@code samplingSteps} &gt;= 1, of which at most
    *     {@link TrainConfig#timesteps()} are used
    * @param progressBar show a progress bar on standard error ({@link ConsoleProgress})
+   * @param keepCheckpoints also keep each checkpoint as {@code checkpoints/step-NNNNNN.pt}, the newest this many of
+   *     them, and the one of the best FID as {@code checkpoint-best.pt} when evaluating; 0 (the default) keeps only
+   *     {@code checkpoint.pt}
+   * @param evalEvery score samples of the EMA weights ({@link #scorer(SampleScorer)}) every this many steps and at the
+   *     last step, 0 (the default) for never
+   * @param evalSamples images per evaluation, &gt;= 1 ({@value #DEFAULT_EVAL_SAMPLES} by default)
    */
-  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, SamplerOptions sampler, boolean progressBar) {
+  public record Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, SamplerOptions sampler, boolean progressBar,
+      int keepCheckpoints, long evalEvery, int evalSamples) {
+    /** The default number of images per evaluation. */
+    public static final int DEFAULT_EVAL_SAMPLES = 256;
+
     /**
      * @throws InvalidSettingException naming a count that is out of range
      */
@@ -121,8 +136,25 @@ public final class Trainer {
       if (sampleCount < 1) throw new InvalidSettingException("{sampleCount=} must be >= 1", sampleCount);
       Objects.requireNonNull(sampler, "sampler");
       if (sampler.samplingSteps() < 1) throw new InvalidSettingException("{samplingSteps=} must be >= 1", sampler.samplingSteps());
+      if (keepCheckpoints < 0) throw new InvalidSettingException("{keepCheckpoints=} must be >= 0 (0: only checkpoint.pt)", keepCheckpoints);
+      if (evalEvery < 0) throw new InvalidSettingException("{evalEvery=} must be >= 0 (0: never)", evalEvery);
+      if (evalSamples < 1) throw new InvalidSettingException("{evalSamples=} must be >= 1", evalSamples);
+    }
+
+    /**
+     * Output without kept checkpoints and without evaluation.
+     *
+     * @throws InvalidSettingException naming a count that is out of range
+     */
+    public Output(Path dir, long checkpointEvery, long sampleEvery, int sampleCount, SamplerOptions sampler, boolean progressBar) {
+      this(dir, checkpointEvery, sampleEvery, sampleCount, sampler, progressBar, 0, 0, DEFAULT_EVAL_SAMPLES);
     }
   }
+
+  /** Kept checkpoints in {@code checkpoints/}. */
+  private static final Pattern KEPT = Pattern.compile("step-(\\d+)\\.pt");
+  /** Images per sampling call of an evaluation. */
+  private static final int EVAL_BATCH = 256;
 
   private final TrainConfig config;
   private final Output output;
@@ -137,6 +169,9 @@ public final class Trainer {
   /** The wall time of the last run's loop. */
   private long loopNanos;
   private PrintWriter progressLines = new PrintWriter(System.err, true);
+  private SampleScorer scorer;
+  /** Nanoseconds of the current loop spent evaluating and drawing sample grids, left out of eval.csv's train_seconds. */
+  private long asideNanos;
 
   /**
    * @param config what to train
@@ -177,6 +212,28 @@ public final class Trainer {
     return this;
   }
 
+
+  /**
+   * Sets what scores the evaluations that {@link Output#evalEvery()} asks for: every {@code evalEvery} steps and at
+   * the last step, rank 0 samples {@link Output#evalSamples()} images with the EMA weights and the run's grid sampler
+   * ({@link Output#sampler()}, in calls of at most 256 images, from generators seeded from the run's seed alone, so
+   * that every evaluation sees the same noise and the training's draws are untouched), scores them, appends a row to
+   * {@code eval.csv} ({@code step,train_seconds,fid,kid,kid_std_err}) and redraws {@code eval.png} (FID against step,
+   * where JFreeChart is present). {@code train_seconds} is the training wall time so far without the time spent
+   * evaluating and drawing sample grids; a resumed run adds its own to the {@code train_seconds} of the last row kept.
+   * With {@link Output#keepCheckpoints()} &gt; 0 every evaluation step also writes a checkpoint, and the one of the
+   * lowest FID so far is kept as {@code checkpoint-best.pt}.
+   *
+   * <p>In a data-parallel run every rank needs a scorer set (only rank 0 calls it), and the other ranks wait for
+   * rank 0's evaluation in their next collective: an evaluation must end within the process group's timeout.
+   *
+   * @param scorer the scorer (called on the training thread), or null for none
+   * @return this trainer
+   */
+  public Trainer scorer(SampleScorer scorer) {
+    this.scorer = scorer;
+    return this;
+  }
 
   /**
    * Trains data-parallel with the other processes of {@code group} (torch's DistributedDataParallel
@@ -267,9 +324,12 @@ public final class Trainer {
    * @throws IOException if the data or the checkpoint cannot be read
    * @throws IllegalArgumentException if a resumed checkpoint was made with another configuration, or is past
    *     {@code trainSteps}; an {@link InvalidSettingException} naming the setting, like {@code batchSize} above
-   *     the number of images
+   *     the number of images, or {@code evalEvery} when no {@link #scorer(SampleScorer) scorer} is set
    */
   public long run(Mode mode) throws IOException {
+    if (output.evalEvery() > 0 && scorer == null) {
+      throw new InvalidSettingException("{evalEvery=} needs a scorer of the samples (Trainer.scorer), and none is set", output.evalEvery());
+    }
     config.precision().checkDevice(device);
     if (replicas instanceof GroupReplicas g) g.checkDevice(device);
     int rank = replicas.rank();
@@ -302,6 +362,7 @@ public final class Trainer {
          NoiseSchedule schedule = config.noiseSchedule(device);
          DataLoader loader = new DataLoader(data, config.batchSize(), config.flip(), device, config.seed() + 1, rank, world);
          Generator rng = new Generator(config.seed() + 2, device)) {
+      checkLabels(data);
       // every rank builds the same initial weights from the run's seed; dropout then draws from a seed of each rank's own
       if (rank > 0) Torch.manualSeed(rankSeed(rank, 0));
       model.to(device);
@@ -315,7 +376,10 @@ public final class Trainer {
           data.size(), data.channels(), data.height(), data.width(), model.parameterCount(), device, threads, threads == 1 ? "" : "s",
           world == 1 ? "" : String.format(Locale.ROOT, " in each of %d processes (%d images of each batch of %d)", world,
               config.batchSize() / world, config.batchSize()));
-      if (!LossLog.canPlot()) say.println("ddpm4j: loss.png is not drawn: JFreeChart (org.jfree:jfreechart) is not on the class path");
+      if (!LossLog.canPlot()) {
+        say.println("ddpm4j: " + (output.evalEvery() > 0 ? "loss.png and eval.png are" : "loss.png is")
+            + " not drawn: JFreeChart (org.jfree:jfreechart) is not on the class path");
+      }
       say.flush();
       try (Adam opt = new Adam(model.parameters(), AdamOptions.adam(config.lr()))) {
         Ema ema = new Ema(model, emaModel, config.emaDecay(), config.emaWarmup());
@@ -431,7 +495,7 @@ public final class Trainer {
       for (String name : RUN_FILES) if (Files.exists(dir.resolve(name), LinkOption.NOFOLLOW_LINKS)) found.add(name);
       if (!found.isEmpty()) throw new ExistingRunException(dir, found);
     }
-    for (String name : List.of("checkpoint.pt", "loss.csv", "loss.png")) {
+    for (String name : List.of("checkpoint.pt", "loss.csv", "loss.png", "eval.csv", "eval.png", "checkpoint-best.pt")) {
       Path p = dir.resolve(name);
       if (Files.exists(p) && !Files.isRegularFile(p)) {
         throw new FileSystemException(p.toString(), null, Files.isDirectory(p) ? "Is a directory" : "not a regular file");
@@ -440,20 +504,67 @@ public final class Trainer {
     FileErrors.createDirectories(dir.resolve("samples"));
     AtomicFiles.removeTempFiles(dir);
     AtomicFiles.removeTempFiles(dir.resolve("samples"));
+    if (output.keepCheckpoints() > 0) FileErrors.createDirectories(dir.resolve("checkpoints"));
+    AtomicFiles.removeTempFiles(dir.resolve("checkpoints"));
   }
 
-  /** {@link Mode#OVERWRITE}: deletes the old run's outputs, its checkpoint first (loss.csv is rewritten by the loop). */
+  /**
+   * {@link Mode#OVERWRITE}: deletes the old run's outputs, its checkpoint first (loss.csv is rewritten by the loop): also
+   * its kept checkpoints ({@code checkpoints/step-*.pt}, then the folder if that leaves it empty), {@code checkpoint-best.pt},
+   * {@code eval.csv} and {@code eval.png}.
+   */
   private void deleteOldRun() throws IOException {
     Path dir = output.dir();
     List<Path> old = new ArrayList<>();
-    for (String name : List.of("checkpoint.pt", "loss.png", "samples.png")) old.add(dir.resolve(name));
+    for (String name : List.of("checkpoint.pt", "checkpoint-best.pt", "loss.png", "samples.png", "eval.csv", "eval.png")) {
+      old.add(dir.resolve(name));
+    }
     try (DirectoryStream<Path> grids = Files.newDirectoryStream(dir.resolve("samples"),
         p -> STEP_GRID.matcher(p.getFileName().toString()).matches())) {
       grids.forEach(old::add);
     }
+    Path kept = dir.resolve("checkpoints");
+    if (Files.isDirectory(kept, LinkOption.NOFOLLOW_LINKS)) {
+      try (DirectoryStream<Path> files = Files.newDirectoryStream(kept, p -> KEPT.matcher(p.getFileName().toString()).matches())) {
+        files.forEach(old::add);
+      }
+    }
     for (Path p : old) {
       try {
         if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) Files.delete(p);
+      } catch (IOException e) {
+        throw FileErrors.withPath(p, e);
+      }
+    }
+    if (output.keepCheckpoints() == 0 && Files.isDirectory(kept, LinkOption.NOFOLLOW_LINKS)) {
+      try (var left = Files.list(kept)) {
+        if (left.findAny().isEmpty()) Files.delete(kept);
+      } catch (IOException e) {
+        throw FileErrors.withPath(kept, e);
+      }
+    }
+  }
+
+  /**
+   * Keeps the checkpoint just written as {@code checkpoints/step-NNNNNN.pt} (a hard link, or an atomic copy), then
+   * deletes the kept checkpoints older than the newest {@link Output#keepCheckpoints()}.
+   */
+  private void keepCheckpoint(long step) throws IOException {
+    Path kept = output.dir().resolve("checkpoints");
+    AtomicFiles.link(checkpointFile(), kept.resolve(String.format(Locale.ROOT, "step-%06d.pt", step)));
+    java.util.TreeMap<Long, Path> all = new java.util.TreeMap<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(kept)) {
+      for (Path p : files) {
+        var m = KEPT.matcher(p.getFileName().toString());
+        if (m.matches() && m.group(1).length() <= 18) all.put(Long.parseLong(m.group(1)), p);
+      }
+    } catch (IOException e) {
+      throw FileErrors.withPath(kept, e);
+    }
+    while (all.size() > output.keepCheckpoints()) {
+      Path p = all.pollFirstEntry().getValue();
+      try {
+        Files.deleteIfExists(p);
       } catch (IOException e) {
         throw FileErrors.withPath(p, e);
       }
@@ -474,6 +585,22 @@ public final class Trainer {
   }
 
   /** What changes as the run trains, and what a checkpoint saves: the modules, the optimizer, the loss scaler, the generators. */
+  /**
+   * @throws InvalidSettingException naming {@code numClasses} if the model is class-conditional and the data set has
+   *     no labels or another number of classes
+   */
+  private void checkLabels(ImageDataset data) {
+    int k = config.model().numClasses();
+    if (k == 0) return;
+    if (!data.hasLabels()) {
+      throw new InvalidSettingException("a class-conditional model ({numClasses=}) needs a data set with class labels; {} has none (an IDX"
+          + " image file needs its *-labels-idx1-ubyte file beside it, an image folder one subfolder per class)", k, data.source());
+    }
+    if (data.numClasses() != k) {
+      throw new InvalidSettingException("the model has {numClasses=} but {} has {} classes", k, data.source(), data.numClasses());
+    }
+  }
+
   private record RunState(UNet model, Ema ema, Adam opt, GradScaler scaler, Generator rng, DataLoader loader) {}
 
   private long restore(RunState run, PrintWriter say) throws IOException {
@@ -532,30 +659,50 @@ public final class Trainer {
     int world = replicas.worldSize();
     boolean lead = rank == 0;
     long t0 = System.nanoTime();
+    asideNanos = 0;
     long step = start;
     model.train(true);
     // every rank stops at the same step: the one at whose end any of them had been asked to
     boolean stopping = stop.get();
     if (world > 1) stopping = agree(Double.NaN, stopping).stop();
+    boolean evaluating = lead && output.evalEvery() > 0;
+    boolean keeping = output.keepCheckpoints() > 0;
     try (LossLog losses = lead ? new LossLog(output.dir().resolve("loss.csv"), start) : null;
+         EvalLog evals = evaluating ? new EvalLog(output.dir().resolve("eval.csv"), start) : null;
          ConsoleProgress bar = ConsoleProgress.open("train", config.trainSteps(), start, lead && output.progressBar(), progressLines)) {
+      double secondsBefore = evals == null || evals.rows().isEmpty() ? 0 : evals.rows().getLast().seconds();
+      EvalLog.Row best = evals == null ? null : evals.best();
+      // a kill between checkpoint.pt and checkpoint-best.pt of the same step: the best is the checkpoint resumed
+      if (best != null && keeping && best.step() == start) AtomicFiles.link(checkpointFile(), output.dir().resolve("checkpoint-best.pt"));
       while (step < config.trainSteps() && !stopping) {
-        double lr = config.warmupSteps() == 0 ? config.lr() : config.lr() * Math.min(1.0, (step + 1.0) / config.warmupSteps());
+        double lr = config.lrSchedule().lr(step, config.lr(), config.warmupSteps(), config.trainSteps());
         double loss;
         try (Scope s = Scope.open()) {
-          Tensor x0 = run.loader().next();
           opt.setLr(lr);
           opt.zeroGrad();
-          Tensor l;
-          try (Autocast ac = config.precision().autocast()) {
-            // the forward pass in the run's precision, backward outside
-            l = world == 1 ? diffusion.loss(x0, run.rng()) : diffusion.loss(x0, run.rng(), config.batchSize(), rank, world);
-          }
-          if (scaler == null) {
-            l.backward();
+          if (config.gradAccumulation() == 1) {
+            DataLoader.Batch batch = run.loader().nextBatch();
+            Tensor x0 = batch.images();
+            Tensor l;
+            try (Autocast ac = config.precision().autocast()) {
+              // the forward pass in the run's precision, backward outside
+              if (config.model().isClassConditional()) {
+                // labels dropped to "no class" with probability pUncond, drawn from the run's generator (Ho & Salimans 2022)
+                l = diffusion.loss(x0, batch.labels(), config.pUncond(), run.rng(), config.batchSize(), rank, world);
+              } else {
+                l = world == 1 ? diffusion.loss(x0, run.rng()) : diffusion.loss(x0, run.rng(), config.batchSize(), rank, world);
+              }
+            }
+            if (scaler == null) {
+              l.backward();
+            } else {
+              scaler.scale(l).backward();
+            }
+            loss = l.item();
           } else {
-            scaler.scale(l).backward();
+            loss = accumulate(run, diffusion);
           }
+          // one all-reduce of the summed gradients per optimizer step
           replicas.averageGradients();
           if (scaler != null) scaler.unscale(opt);
           if (config.gradClip() > 0) Utils.clipGradNorm(params, config.gradClip());
@@ -565,7 +712,6 @@ public final class Trainer {
             scaler.step(opt);
             scaler.update();
           }
-          loss = l.item();
         }
         run.ema().update(model, step);
         step++;
@@ -585,18 +731,43 @@ public final class Trainer {
           throw new IllegalStateException("the loss diverged (" + loss + (world == 1 ? "" : ", averaged over the processes") + ") at step " + step);
         }
         boolean last = step == config.trainSteps();
-        if (step % output.checkpointEvery() == 0 || last || stopping) {
+        // the same decision on every rank: it depends on the step alone
+        boolean evalStep = output.evalEvery() > 0 && (step % output.evalEvery() == 0 || last);
+        boolean newBest = false;
+        if (evaluating && evalStep) {
+          long began = System.nanoTime();
+          double seconds = secondsBefore + (began - t0 - asideNanos) / 1e9;
+          SampleScorer.Score score = evaluate(run.ema(), schedule);
+          EvalLog.Row row = new EvalLog.Row(step, seconds, score.fid(), score.kid(), score.kidStdErr());
+          evals.add(row);
+          evals.plot(output.dir().resolve("eval.png"));
+          newBest = best == null || row.fid() < best.fid();
+          if (newBest) best = row;
+          log.printf(Locale.ROOT, "ddpm4j: step %d: FID %.4g, KID %.4g ± %.2g%s%n", step, score.fid(), score.kid(), score.kidStdErr(),
+              newBest ? " (best so far)" : "");
+          log.flush();
+          model.train(true);
+          asideNanos += System.nanoTime() - began;
+        }
+        if (step % output.checkpointEvery() == 0 || last || stopping || (evalStep && keeping)) {
           List<Tensor> rankRng = world == 1 ? List.of() : gatherTorchRng();
           checkReplicas(run, step);
           if (lead) {
             losses.flush();
+            if (evals != null) evals.flush();
             writeCheckpoint(step, run, rankRng);
+            if (keeping) {
+              keepCheckpoint(step);
+              if (newBest) AtomicFiles.link(checkpointFile(), output.dir().resolve("checkpoint-best.pt"));
+            }
             checkpointListener.accept(step);
           }
         }
         if (lead && output.sampleEvery() > 0 && (step % output.sampleEvery() == 0 || last)) {
+          long began = System.nanoTime();
           sampleGrid(run.ema(), schedule, output.dir().resolve(String.format(Locale.ROOT, "samples/step-%06d.png", step)));
           model.train(true);
+          asideNanos += System.nanoTime() - began;
         }
       }
       loopNanos = System.nanoTime() - t0;
@@ -606,6 +777,89 @@ public final class Trainer {
       }
     }
     return step;
+  }
+
+  /**
+   * The micro-batches of one optimizer step ({@link TrainConfig#gradAccumulation()} {@code = k} &gt; 1): draws the
+   * timesteps and the noise of all {@code k * batchSize} images first, exactly as {@link GaussianDiffusion#loss(Tensor,
+   * Generator)} draws them for one batch of that size, then for each micro-batch takes the next batch of the loader,
+   * the draws of its positions (this rank's share of them in a data-parallel run), and runs forward and backward on
+   * its loss divided by {@code k} (scaled by the loss scaler in FP16), so that the summed gradients are those of the
+   * mean loss over all the step's images. With dropout 0, {@code k} micro-batches of {@code b} images thus give the
+   * gradients of one batch of {@code k * b} images (up to float rounding), as long as no epoch ends inside the step
+   * (the loader starts a new epoch when fewer than {@code b} images remain, a batch of {@code k * b} when fewer than
+   * {@code k * b} do).
+   *
+   * @return the mean of the micro-batches' losses (this rank's)
+   */
+  private double accumulate(RunState run, GaussianDiffusion diffusion) {
+    int k = config.gradAccumulation();
+    long b = config.batchSize();
+    int rank = replicas.rank();
+    int world = replicas.worldSize();
+    double sum = 0;
+    try (Scope s = Scope.open()) {
+      long size = config.imageSize();
+      Tensor t = Torch.randint(0, diffusion.timesteps(), new long[] {k * b}, device, run.rng());
+      Tensor eps = Torch.randn(new long[] {k * b, config.model().imageChannels(), size, size}, DType.FLOAT32, device, run.rng());
+      int classes = config.model().numClasses();
+      // a conditional model's label drops, drawn after t and eps as GaussianDiffusion.loss draws them for one batch
+      Tensor drop = classes > 0 ? Torch.rand(new long[] {k * b}, DType.FLOAT32, device, run.rng()).lt(config.pUncond()) : null;
+      for (int j = 0; j < k; j++) {
+        try (Scope micro = Scope.open()) {
+          DataLoader.Batch batch = run.loader().nextBatch();
+          Tensor x0 = batch.images();
+          Tensor labels = null;
+          if (drop != null) {
+            Tensor noClass = Torch.full(new long[] {x0.size(0)}, classes, DType.INT64, device);
+            labels = Torch.where(drop.slice(0, j * b + rank, (j + 1) * b, world), noClass, batch.labels());
+          }
+          Tensor l;
+          try (Autocast ac = config.precision().autocast()) {
+            l = diffusion.loss(x0, t.slice(0, j * b + rank, (j + 1) * b, world), eps.slice(0, j * b + rank, (j + 1) * b, world), labels);
+          }
+          Tensor share = l.div(k);
+          if (run.scaler() == null) {
+            share.backward();
+          } else {
+            run.scaler().scale(share).backward();
+          }
+          sum += l.item();
+        }
+      }
+    }
+    return sum / k;
+  }
+
+  /**
+   * Samples {@link Output#evalSamples()} images with the EMA weights and the grid sampler, in calls of at most
+   * {@value #EVAL_BATCH}, each from a generator seeded from the run's seed and the call's index, and scores them.
+   */
+  private SampleScorer.Score evaluate(Ema ema, NoiseSchedule schedule) {
+    UNet shadow = (UNet) ema.shadow();
+    GaussianDiffusion d = new GaussianDiffusion(shadow, schedule, config.prediction());
+    Sampler sampler = output.sampler().cappedTo(schedule.timesteps()).create(d);
+    try (Scope s = Scope.open()) {
+      long size = config.imageSize();
+      List<Tensor> parts = new ArrayList<>();
+      for (int done = 0, call = 0; done < output.evalSamples(); done += EVAL_BATCH, call++) {
+        int n = Math.min(EVAL_BATCH, output.evalSamples() - done);
+        try (Autocast ac = config.precision().autocast()) {
+          Tensor x = sampler.sample(n, new long[] {config.model().imageChannels(), size, size}, evalSeed(call), Progress.NONE);
+          parts.add(x.to(DType.FLOAT32).clamp(-1, 1));
+        }
+      }
+      Tensor images = parts.size() == 1 ? parts.getFirst() : Torch.cat(parts, 0);
+      return scorer.score(images);
+    }
+  }
+
+  /** The seed of an evaluation's {@code call}-th sampling call: from the run's seed, apart from the sample grids' seed. */
+  private long evalSeed(int call) {
+    long z = config.seed() ^ 0x6A09E667F3BCC909L;
+    z += 0x9E3779B97F4A7C15L * (call + 1);
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    return z ^ (z >>> 27);
   }
 
   /** What the ranks agree on after a step: the loss averaged over them, and whether any of them was asked to stop. */

@@ -137,6 +137,10 @@ class CliArgumentsTest {
         Arguments.of(train("--ema-decay", "NaN"), "--ema-decay=NaN"),
         Arguments.of(train("--dropout", "NaN"), "--dropout=NaN"),
         Arguments.of(train("--grad-clip", "NaN"), "--grad-clip=NaN"),
+        Arguments.of(train("--keep-checkpoints", "-1"), "--keep-checkpoints=-1 must be >= 0"),
+        Arguments.of(train("--eval-every", "-1"), "--eval-every=-1 must be >= 0"),
+        Arguments.of(train("--eval-samples", "0"), "--eval-samples=0 must be >= 1"),
+        Arguments.of(train("--eval-every", "100"), "--eval-every=100: evaluation needs the evaluator"),
         // sample
         Arguments.of(withCheckpoint("sample", "--bogus"), "--bogus"),
         Arguments.of(withCheckpoint("sample", "--count", "some"), "--count"),

@@ -255,6 +255,15 @@ class PredictionTypeTest extends TorchTestBase {
   }
 
   @Test
+  void anotherModelKeepsThePredictionTypeAndWeighting() {
+    GaussianDiffusion d = diffusion(FIXED, PredictionType.V_PREDICTION, LossWeighting.MIN_SNR, 2.0);
+    GaussianDiffusion other = d.withEpsModel(AnalyticModels.constant(0));
+    assertEquals(PredictionType.V_PREDICTION, other.prediction());
+    assertEquals(LossWeighting.MIN_SNR, other.lossWeighting());
+    assertEquals(2.0, other.snrGamma());
+  }
+
+  @Test
   void refusesABadGamma() {
     for (double gamma : new double[] {0, -1, Double.NaN, Double.POSITIVE_INFINITY}) {
       InvalidSettingException e = assertThrows(InvalidSettingException.class,

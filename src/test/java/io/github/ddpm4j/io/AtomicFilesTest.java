@@ -56,6 +56,50 @@ class AtomicFilesTest {
     assertEquals(List.of("keep.csv"), names());
   }
 
+  @Test
+  void aLinkKeepsItsContentsWhenTheSourceIsWrittenAgain() throws IOException {
+    Path source = dir.resolve("checkpoint.pt"), target = dir.resolve("step-000003.pt");
+    AtomicFiles.write(source, new byte[] {1, 2, 3});
+    Files.write(target, new byte[] {9});
+    AtomicFiles.link(source, target);
+    assertTrue(Files.isSameFile(source, target), "a hard link on one file system");
+    AtomicFiles.write(source, new byte[] {4, 5});
+    assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(target));
+    assertArrayEquals(new byte[] {4, 5}, Files.readAllBytes(source));
+    assertEquals(List.of("checkpoint.pt", "step-000003.pt"), names());
+  }
+
+  @Test
+  void aLinkOfAMissingOrOddSourceNamesItAndLeavesTheTarget() throws IOException {
+    Path target = Files.writeString(dir.resolve("best.pt"), "old");
+    FileSystemException missing = assertThrows(FileSystemException.class, () -> AtomicFiles.link(dir.resolve("none.pt"), target));
+    assertEquals(dir.resolve("none.pt") + ": No such file or directory", missing.getMessage());
+    Path folder = Files.createDirectory(dir.resolve("folder"));
+    FileSystemException odd = assertThrows(FileSystemException.class, () -> AtomicFiles.link(folder, target));
+    assertEquals(folder + ": not a regular file", odd.getMessage());
+    assertEquals("old", Files.readString(target));
+    assertEquals(List.of("best.pt", "folder"), names());
+  }
+
+  /** Across file systems (tmpfs and the disk here) there is no hard link: the target is an atomic copy. */
+  @Test
+  void acrossFileSystemsALinkIsACopy() throws IOException {
+    Path shm = Path.of("/dev/shm");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+        && !Files.getFileStore(shm).equals(Files.getFileStore(dir)), "needs a second file system at /dev/shm");
+    Path source = Files.createTempFile(shm, "atomic-files-test", ".pt");
+    try {
+      Files.write(source, new byte[] {7, 8, 9});
+      Path target = dir.resolve("copy.pt");
+      AtomicFiles.link(source, target);
+      assertArrayEquals(new byte[] {7, 8, 9}, Files.readAllBytes(target));
+      assertFalse(Files.isSameFile(source, target));
+      assertEquals(List.of("copy.pt"), names());
+    } finally {
+      Files.deleteIfExists(source);
+    }
+  }
+
   /** The temporary file, seen while it is being written, is one that {@link AtomicFiles#removeTempFiles} removes. */
   @Test
   void theTemporaryNameIsThePatternThatCleaningRemoves() throws IOException {

@@ -72,7 +72,7 @@ class SamplesBodyTest {
         Arguments.of("{\"eta\": \"0\"}", "eta", "got \"0\""),
         Arguments.of("{\"output\": \"jpeg\"}", "output", "output must be one of \"grid\", \"png\", got \"jpeg\""),
         Arguments.of("{\"n\": 2, \"output\": \"png\"}", "output", "output \"png\" answers with one image, so n must be 1 (got 2)"),
-        Arguments.of("{\"step\": 20}", "step", "unknown field \"step\"; the fields are n, seed, sampler, steps, eta, output"));
+        Arguments.of("{\"step\": 20}", "step", "unknown field \"step\"; the fields are n, seed, sampler, steps, eta, class, guidance, output"));
   }
 
   @ParameterizedTest(name = "{0}")

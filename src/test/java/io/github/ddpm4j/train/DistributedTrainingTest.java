@@ -194,6 +194,27 @@ class DistributedTrainingTest extends TorchTestBase {
     }
   }
 
+  /**
+   * Gradient accumulation data-parallel: two micro-batches of 4 images a step, 2 of each on each of two processes, with
+   * one gradient all-reduce a step, give the weights of one process accumulating the same micro-batches.
+   */
+  @Test
+  void twoProcessesAccumulatingMicroBatchesGiveTheWeightsOfOne() throws Exception {
+    Path one = dir.resolve("one"), two = dir.resolve("two");
+    java.util.function.BiFunction<Path, String, List<String>> argsOf = (out, group) -> List.of(data.toString(), out.toString(), "4", "4",
+        "0.0", "new", "4", group, "60", "2");
+    Run r1 = run(List.of(argsOf.apply(one, "single")), 0);
+    assertEquals(0, r1.codes[0], r1.outputs[0]);
+    Run r2 = run(List.of(argsOf.apply(two, "env"), argsOf.apply(two, "env")), freePort());
+    for (int rank = 0; rank < 2; rank++) assertEquals(0, r2.codes[rank], "rank " + rank + ":\n" + r2.outputs[rank]);
+    double[] weights = relativeDifference(one.resolve("checkpoint.pt"), two.resolve("checkpoint.pt"), "model.");
+    assertTrue(weights[1] <= TOLERANCE, "weights differ by " + weights[1]);
+    try (Checkpoint.Contents c = Checkpoint.read(two.resolve("checkpoint.pt"))) {
+      assertEquals(2, c.config().gradAccumulation());
+      assertEquals(2, c.worldSize());
+    }
+  }
+
   @Test
   void everyRankHoldsTheSameWeightsAndEmaAndAResumeOnTwoIsBitIdentical() throws Exception {
     Path whole = dir.resolve("whole");

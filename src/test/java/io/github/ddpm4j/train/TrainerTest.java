@@ -62,7 +62,7 @@ class TrainerTest extends TorchTestBase {
   }
 
   /** Every entry of two checkpoints, bit for bit: weights, EMA, optimizer state, generators, counters, configuration. */
-  private static void assertSameCheckpoint(Path expected, Path actual) throws IOException {
+  static void assertSameCheckpoint(Path expected, Path actual) throws IOException {
     try (StateDict a = StateDict.load(expected); StateDict b = StateDict.load(actual)) {
       assertEquals(a.keySet(), b.keySet());
       assertEquals(List.copyOf(a.keySet()), List.copyOf(b.keySet()));
