@@ -1,8 +1,9 @@
 package io.github.ddpm4j.cli;
 
-import io.github.ddpm4j.diffusion.SamplerType;
+import io.github.ddpm4j.diffusion.DpmSolverSampler;
 import io.github.ddpm4j.diffusion.LossWeighting;
 import io.github.ddpm4j.diffusion.PredictionType;
+import io.github.ddpm4j.diffusion.SamplerType;
 import io.github.ddpm4j.diffusion.ScheduleType;
 import io.github.ddpm4j.train.LrSchedule;
 import io.github.ddpm4j.io.FileErrors;
@@ -47,6 +48,7 @@ public final class Main implements Runnable {
     cmd.registerConverter(LossWeighting.class, text -> parse(LossWeighting::parse, text));
     cmd.registerConverter(LrSchedule.class, text -> parse(LrSchedule::parse, text));
     cmd.registerConverter(SamplerType.class, text -> parse(SamplerType::parse, text));
+    cmd.registerConverter(DpmSolverSampler.TimestepSpacing.class, text -> parse(DpmSolverSampler.TimestepSpacing::parse, text));
     cmd.registerConverter(Precision.class, text -> parse(Precision::parse, text));
     cmd.setExecutionExceptionHandler((ex, line, parseResult) -> {
       if (ex instanceof IllegalArgumentException && !(ex instanceof NumberFormatException)) {

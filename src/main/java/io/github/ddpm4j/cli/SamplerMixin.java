@@ -1,5 +1,6 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.diffusion.DpmSolverSampler;
 import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.SamplerType;
 import picocli.CommandLine.Model.CommandSpec;
@@ -9,22 +10,28 @@ import picocli.CommandLine.Spec;
 
 /**
  * The sampler options of every command that samples ({@code train}'s sample grids, {@code sample},
- * {@code animate}): which sampler, and DDIM's steps and eta (Song et al. 2021, equation 12).
+ * {@code animate}): which sampler, the steps of DDIM (Song et al. 2021, equation 12) or DPM-Solver++
+ * (Lu et al. 2022), DDIM's eta, and DPM-Solver++'s timestep spacing.
  * The fields are named as {@link SamplerOptions}' components, so that the sampler's own range errors
  * name these options.
  */
 final class SamplerMixin {
   @Option(names = "--sampler", paramLabel = "NAME", defaultValue = "ddim",
-      description = "ddim, or ancestral (Algorithm 2: all T steps) (default: ${DEFAULT-VALUE}).")
+      description = "ddim, ancestral (Algorithm 2: all T steps), or dpm-solver++ (DPM-Solver++(2M)) (default: ${DEFAULT-VALUE}).")
   SamplerType sampler;
 
   @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
-      description = "DDIM steps S, in 1..T (default: ${DEFAULT-VALUE}, or T for a model of fewer timesteps).")
+      description = "Steps S of ddim (1..T) or dpm-solver++ (1..T-1) (default: ${DEFAULT-VALUE}, or the most the model's T allows).")
   int samplingSteps;
 
   @Option(names = "--eta", paramLabel = "ETA", defaultValue = "0.0",
       description = "DDIM eta: 0 deterministic, 1 as stochastic as ancestral sampling (default: ${DEFAULT-VALUE}).")
   double eta;
+
+  @Option(names = "--timestep-spacing", paramLabel = "SPACING", defaultValue = "linspace",
+      description = "dpm-solver++'s timesteps: linspace (uniform in t, as diffusers' default) or logsnr (uniform in log-SNR) "
+          + "(default: ${DEFAULT-VALUE}).")
+  DpmSolverSampler.TimestepSpacing timestepSpacing;
 
   /** The command this mixin is part of. */
   @Spec(Spec.Target.MIXEE)
@@ -34,7 +41,8 @@ final class SamplerMixin {
    * @param timesteps the model's number of timesteps T
    * @return the sampler and its settings: {@code --sampling-steps} as given, or its default capped at T
    * @throws IllegalArgumentException if {@code --sampling-steps} or {@code --eta} is given with
-   *     {@code --sampler ancestral}, which has no use for them
+   *     {@code --sampler ancestral}, which has no use for them, {@code --eta} with {@code --sampler dpm-solver++},
+   *     which is deterministic, or {@code --timestep-spacing} with another sampler than dpm-solver++
    * @throws io.github.ddpm4j.io.InvalidSettingException naming {@code samplingSteps} or {@code eta} when out of
    *     range for T ({@link SamplerOptions#check})
    */
@@ -44,11 +52,19 @@ final class SamplerMixin {
     if (sampler == SamplerType.ANCESTRAL) {
       for (String ddimOnly : new String[] {"--sampling-steps", "--eta"}) {
         if (parsed != null && parsed.hasMatchedOption(ddimOnly)) {
-          throw new IllegalArgumentException(ddimOnly + " applies to --sampler ddim only: ancestral sampling runs all T steps");
+          String samplers = ddimOnly.equals("--eta") ? "ddim" : "ddim or dpm-solver++";
+          throw new IllegalArgumentException(ddimOnly + " applies to --sampler " + samplers + " only: ancestral sampling runs all T steps");
         }
       }
     }
-    SamplerOptions options = new SamplerOptions(sampler, stepsGiven ? samplingSteps : Math.min(samplingSteps, timesteps), eta);
+    if (sampler != SamplerType.DPM_SOLVER && parsed != null && parsed.hasMatchedOption("--timestep-spacing")) {
+      throw new IllegalArgumentException("--timestep-spacing applies to --sampler dpm-solver++ only");
+    }
+    if (sampler == SamplerType.DPM_SOLVER && parsed != null && parsed.hasMatchedOption("--eta")) {
+      throw new IllegalArgumentException("--eta applies to --sampler ddim only: dpm-solver++ is deterministic");
+    }
+    SamplerOptions options = new SamplerOptions(sampler, samplingSteps, eta, timestepSpacing);
+    if (!stepsGiven) options = options.cappedTo(timesteps);
     options.check(timesteps);
     return options;
   }

@@ -44,7 +44,7 @@ final class Sampling implements AutoCloseable {
     this.model = model;
     this.autocast = autocast;
     this.graphs = graphs;
-    this.diffusion = graphs == null ? model.diffusion() : new GaussianDiffusion(graphs, model.scheduler());
+    this.diffusion = graphs == null ? model.diffusion() : new GaussianDiffusion(graphs, model.scheduler(), model.config().prediction());
   }
 
   /**

@@ -18,8 +18,9 @@ import java.util.Objects;
  * with {@code S = T} is ancestral sampling with {@code sigma2_t = beta~_t}.
  *
  * <p>The timesteps are evenly spaced: {@code tau_i = floor(i T / S)} for {@code i = 0 .. S-1}
- * (0-based indices, so {@code S = T} uses every step). When the diffusion clips,
- * {@code x0Hat} is clipped to [-1, 1] and {@code epsTheta} recomputed from it.
+ * (0-based indices, so {@code S = T} uses every step). {@code x0Hat} and {@code epsTheta} are read from the
+ * network's output by its prediction type ({@link GaussianDiffusion#estimate(Tensor, int)}); when the diffusion
+ * clips, {@code x0Hat} is clipped to [-1, 1] and {@code epsTheta} recomputed from it.
  * Runs in the loop of {@link Sampler}.
  */
 public final class DdimSampler implements Sampler {
@@ -89,12 +90,9 @@ public final class DdimSampler implements Sampler {
     NoiseSchedule schedule = diffusion.schedule();
     double alphaBar = schedule.alphaBar(t);
     double alphaBarPrev = tPrev < 0 ? 1.0 : schedule.alphaBar(tPrev);
-    Tensor eps = diffusion.callModel(xt, diffusion.tBatch(t, xt));
-    Tensor x0Hat = diffusion.x0FromEps(xt, t, eps);
-    if (diffusion.clipDenoised()) {
-      x0Hat = x0Hat.clamp(-1.0, 1.0);
-      eps = diffusion.epsFromX0(xt, t, x0Hat);
-    }
+    GaussianDiffusion.Estimate e = diffusion.estimate(xt, t);
+    Tensor x0Hat = e.x0Hat();
+    Tensor eps = e.epsTheta();
     double sigma = eta * Math.sqrt((1 - alphaBarPrev) / (1 - alphaBar)) * Math.sqrt(1 - alphaBar / alphaBarPrev);
     double dirCoef = Math.sqrt(Math.max(0.0, 1 - alphaBarPrev - sigma * sigma));
     Tensor next = x0Hat.mul(Math.sqrt(alphaBarPrev)).add(eps.mul(dirCoef));

@@ -1,5 +1,6 @@
 package io.github.ddpm4j.diffusion;
 
+import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.torch.DType;
 import io.github.ddpm4j.torch.Functional;
 import io.github.ddpm4j.torch.Generator;
@@ -11,7 +12,11 @@ import java.util.Objects;
 
 /**
  * The forward process {@code q}, the reverse process {@code p_theta} and the training
- * loss of Ho et al. 2020, around a noise predictor {@link EpsilonModel#epsTheta}.
+ * loss of Ho et al. 2020, around a network {@link EpsilonModel#epsTheta} whose output is read by a
+ * {@link PredictionType}: the noise {@code eps} (the default, as in the paper), the velocity {@code v}
+ * (Salimans and Ho 2022) or {@code x_0}. {@link #estimate(Tensor, int, Tensor)} is the one place that turns an
+ * output into the pair {@code (x0Hat, epsTheta)} every sampler works from, and the loss regresses the output on
+ * the matching target ({@link #target}), weighted by a {@link LossWeighting}.
  *
  * <p>Images are floating-point tensors {@code [batch, channels, height, width]} (any
  * rank &gt;= 1 works; dimension 0 is the batch) scaled to [-1, 1]. Timesteps are
@@ -31,10 +36,27 @@ import java.util.Objects;
  * }
  */
 public final class GaussianDiffusion {
+  /** The {@code gamma} of min-SNR-gamma weighting that Hang et al. 2023 recommend, 5. */
+  public static final double DEFAULT_SNR_GAMMA = 5.0;
+
   private final EpsilonModel epsModel;
   private final NoiseSchedule schedule;
   private final VarianceType varianceType;
   private final boolean clipDenoised;
+  private final PredictionType prediction;
+  private final LossWeighting lossWeighting;
+  private final double snrGamma;
+
+  /**
+   * What one network output says about {@code x_t}: the clean image it implies and the noise it implies, the pair
+   * every sampler works from whatever the {@link PredictionType}.
+   *
+   * @param x0Hat the estimate of {@code x_0}, clipped to [-1, 1] when the diffusion clips,
+   *     {@code [batch, channels, height, width]}
+   * @param epsTheta the noise implied by the output and {@code x0Hat}:
+   *     {@code (x_t - sqrt(alphaBar_t) x0Hat) / sqrt(1 - alphaBar_t)}, {@code [batch, channels, height, width]}
+   */
+  public record Estimate(Tensor x0Hat, Tensor epsTheta) {}
 
   /**
    * A diffusion with {@code sigma2_t = beta_t} and no clipping, as in the seed and
@@ -49,6 +71,20 @@ public final class GaussianDiffusion {
   }
 
   /**
+   * A diffusion with {@code sigma2_t = beta_t}, no clipping and uniform loss weighting, whose network predicts
+   * {@code prediction}.
+   *
+   * @param model the network, whose output {@code prediction} names ({@link EpsilonModel#epsTheta} is then the
+   *     network's output, not necessarily a noise prediction)
+   * @param schedule the variance schedule
+   * @param prediction what the network predicts
+   * @throws NullPointerException if an argument is null
+   */
+  public GaussianDiffusion(EpsilonModel model, NoiseSchedule schedule, PredictionType prediction) {
+    this(model, schedule, VarianceType.FIXED_LARGE, false, prediction, LossWeighting.UNIFORM, DEFAULT_SNR_GAMMA);
+  }
+
+  /**
    * @param epsModel the noise predictor {@code epsTheta}
    * @param schedule the variance schedule
    * @param varianceType which fixed {@code sigma2_t} the reverse process uses
@@ -57,10 +93,33 @@ public final class GaussianDiffusion {
    * @throws NullPointerException if an object argument is null
    */
   public GaussianDiffusion(EpsilonModel epsModel, NoiseSchedule schedule, VarianceType varianceType, boolean clipDenoised) {
-    this.epsModel = Objects.requireNonNull(epsModel, "epsModel");
+    this(epsModel, schedule, varianceType, clipDenoised, PredictionType.EPSILON, LossWeighting.UNIFORM, DEFAULT_SNR_GAMMA);
+  }
+
+  /**
+   * A diffusion whose network predicts {@code prediction} and whose training loss weighs the timesteps by
+   * {@code lossWeighting}.
+   *
+   * @param model the network, whose output {@code prediction} names
+   * @param schedule the variance schedule
+   * @param varianceType which fixed {@code sigma2_t} the reverse process uses
+   * @param clipDenoised whether sampling clips {@code x0Hat} to [-1, 1] (and recomputes {@code epsTheta} from it)
+   * @param prediction what the network predicts: {@code eps}, {@code v} or {@code x_0}
+   * @param lossWeighting the per-timestep weight of the training loss
+   * @param snrGamma {@code gamma} of min-SNR-gamma weighting, finite and &gt; 0 (unused by uniform weighting)
+   * @throws InvalidSettingException naming {@code snrGamma} unless it is finite and &gt; 0
+   * @throws NullPointerException if an object argument is null
+   */
+  public GaussianDiffusion(EpsilonModel model, NoiseSchedule schedule, VarianceType varianceType, boolean clipDenoised,
+      PredictionType prediction, LossWeighting lossWeighting, double snrGamma) {
+    this.epsModel = Objects.requireNonNull(model, "model");
     this.schedule = Objects.requireNonNull(schedule, "schedule");
     this.varianceType = Objects.requireNonNull(varianceType, "varianceType");
     this.clipDenoised = clipDenoised;
+    this.prediction = Objects.requireNonNull(prediction, "prediction");
+    this.lossWeighting = Objects.requireNonNull(lossWeighting, "lossWeighting");
+    if (!(snrGamma > 0 && Double.isFinite(snrGamma))) throw new InvalidSettingException("{snrGamma=} must be finite and > 0", snrGamma);
+    this.snrGamma = snrGamma;
   }
 
   /** @return the noise predictor */
@@ -86,6 +145,21 @@ public final class GaussianDiffusion {
   /** @return whether sampling clips {@code x0Hat} to [-1, 1] */
   public boolean clipDenoised() {
     return clipDenoised;
+  }
+
+  /** @return what the network predicts */
+  public PredictionType prediction() {
+    return prediction;
+  }
+
+  /** @return how the training loss weighs the timesteps */
+  public LossWeighting lossWeighting() {
+    return lossWeighting;
+  }
+
+  /** @return {@code gamma} of min-SNR-gamma weighting */
+  public double snrGamma() {
+    return snrGamma;
   }
 
   // ------------------------------------------------------------ forward process
@@ -192,8 +266,9 @@ public final class GaussianDiffusion {
   // ------------------------------------------------------------ reverse process
 
   /**
-   * Evaluates {@code epsTheta} once and forms {@code p_theta(x_{t-1} | x_t) = N(mu_theta, sigma2_t I)}.
-   * Without clipping the mean is equation 11,
+   * Evaluates the network once, reads its output by {@link #prediction()} ({@link #estimate(Tensor, int, Tensor)}),
+   * and forms {@code p_theta(x_{t-1} | x_t) = N(mu_theta, sigma2_t I)}.
+   * Without clipping the mean is equation 11 with the implied {@code epsTheta},
    * {@code mu_theta = (x_t - beta_t / sqrt(1 - alphaBar_t) epsTheta) / sqrt(alpha_t)}; with clipping it is the
    * posterior mean (equation 7) of the clipped {@code x0Hat}. {@code sigma2_t} is {@code beta_t} or
    * {@code beta~_t} by {@link #varianceType()}.
@@ -360,12 +435,15 @@ public final class GaussianDiffusion {
   }
 
   /**
-   * {@code L_simple} (equation 14) for given timesteps and noise.
+   * The training loss for given timesteps and noise: with {@code epsilon} prediction and uniform weighting
+   * {@code L_simple} (equation 14), the mean squared error between {@code eps} and the network's output over every
+   * element. Otherwise the target is {@link #target}, and each image's mean squared error (over channels, height and
+   * width) is multiplied by its {@link #lossWeights weight} before the mean over the batch.
    *
    * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}
    * @param t timestep indices, integer {@code [batch]}, each in [0, T)
    * @param eps the noise, the shape of {@code x0}
-   * @return the scalar mean squared error between {@code eps} and {@code epsTheta(x_t, t)}
+   * @return the scalar (weighted) mean squared error between the target and the network's output at {@code (x_t, t)}
    * @throws IllegalArgumentException naming {@code x0}, {@code t} or {@code eps} when invalid, or if the
    *     model's output does not have the shape of {@code x0}
    */
@@ -374,7 +452,8 @@ public final class GaussianDiffusion {
   }
 
   /**
-   * {@code L_simple} (equation 14) for given timesteps, noise and class labels: the model is called as
+   * The training loss ({@link #loss(Tensor, Tensor, Tensor)}: {@code L_simple}, equation 14, for epsilon prediction and
+   * uniform weighting) for given timesteps, noise and class labels: the model is called as
    * {@code epsTheta(x_t, t, c)} (Ho &amp; Salimans 2022, Algorithm 1).
    *
    * @param x0 clean images in [-1, 1], floating point {@code [batch, channels, height, width]}
@@ -382,7 +461,7 @@ public final class GaussianDiffusion {
    * @param eps the noise, the shape of {@code x0}
    * @param classLabels int64 {@code [batch]}, each in 0..numClasses (numClasses: no class), for a
    *     {@link ClassConditionalModel}; null: the model is called as {@code epsTheta(x_t, t)}
-   * @return the scalar mean squared error between {@code eps} and the model's prediction
+   * @return the scalar (weighted) mean squared error between the target ({@link #target}) and the model's output
    * @throws IllegalArgumentException naming {@code x0}, {@code t}, {@code eps} or {@code classLabels} when
    *     invalid, when labels are given to a model that is not a {@link ClassConditionalModel}, or if the
    *     model's output does not have the shape of {@code x0}
@@ -391,7 +470,17 @@ public final class GaussianDiffusion {
     try (Scope scope = Scope.open()) {
       Tensor xt = qSample(x0, t, eps);
       Tensor predicted = callModel(xt, t, classLabels);
-      return Scope.keep(Functional.mseLoss(predicted, eps, Functional.Reduction.MEAN));
+      if (prediction == PredictionType.EPSILON && lossWeighting == LossWeighting.UNIFORM) {
+        return Scope.keep(Functional.mseLoss(predicted, eps, Functional.Reduction.MEAN));
+      }
+      Tensor target = target(x0, t, eps);
+      if (lossWeighting == LossWeighting.UNIFORM) return Scope.keep(Functional.mseLoss(predicted, target, Functional.Reduction.MEAN));
+      Tensor squared = predicted.sub(target).square();
+      long[] dims = new long[x0.dim() - 1];
+      for (int i = 0; i < dims.length; i++) dims[i] = i + 1;
+      Tensor perImage = dims.length == 0 ? squared : squared.mean(dims, false);
+      Tensor weights = lossWeights(t).to(perImage.dtype(), perImage.device());
+      return Scope.keep(perImage.mul(weights).mean());
     }
   }
 
@@ -466,15 +555,15 @@ public final class GaussianDiffusion {
   }
 
   /**
-   * This diffusion with another noise predictor and the same schedule and settings, e.g. a
-   * {@link ClassifierFreeGuidance} around this one's model.
+   * This diffusion with another noise predictor and the same schedule and settings (variance, clipping,
+   * prediction type, loss weighting), e.g. a {@link ClassifierFreeGuidance} around this one's model.
    *
    * @param model the noise predictor of the new diffusion
    * @return a new diffusion that shares this one's schedule
    * @throws NullPointerException if {@code model} is null
    */
   public GaussianDiffusion withEpsModel(EpsilonModel model) {
-    return new GaussianDiffusion(model, schedule, varianceType, clipDenoised);
+    return new GaussianDiffusion(model, schedule, varianceType, clipDenoised, prediction, lossWeighting, snrGamma);
   }
 
   /**
@@ -504,18 +593,146 @@ public final class GaussianDiffusion {
 
   /** Model output, x0Hat, mean and variance; all tensors join the current scope. */
   private Prediction predict(Tensor xt, Tensor t, Tensor index) {
-    Tensor eps = callModel(xt, t);
-    Tensor x0Hat = x0FromEps(xt, index, eps);
+    Estimate e = estimate(xt, index, callModel(xt, t));
     Tensor mean;
     if (clipDenoised) {
-      x0Hat = x0Hat.clamp(-1.0, 1.0);
-      mean = posteriorMean(x0Hat, xt, index);
+      mean = posteriorMean(e.x0Hat(), xt, index);
     } else {
       Tensor epsCoef = extract(schedule.beta(), index, xt).div(extract(schedule.sqrtOneMinusAlphaBar(), index, xt));
-      mean = xt.sub(epsCoef.mul(eps)).div(extract(schedule.alpha(), index, xt).sqrt());
+      mean = xt.sub(epsCoef.mul(e.epsTheta())).div(extract(schedule.alpha(), index, xt).sqrt());
     }
     Tensor variance = extract(varianceType == VarianceType.FIXED_LARGE ? schedule.beta() : schedule.posteriorVariance(), index, xt);
-    return new Prediction(mean, variance, x0Hat, eps);
+    return new Prediction(mean, variance, e.x0Hat(), e.epsTheta());
+  }
+
+  /**
+   * Evaluates the network once at one timestep for the whole batch and reads its output by {@link #prediction()}
+   * ({@link #estimate(Tensor, int, Tensor)}). Every sampler's step starts here.
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t the timestep index of {@code xt}, in [0, T)
+   * @return {@code x0Hat} and the implied {@code epsTheta}, in the caller's scope
+   * @throws IllegalArgumentException naming {@code xt} or {@code t} when invalid, or if the network's output does not
+   *     have the shape of {@code xt}
+   */
+  public Estimate estimate(Tensor xt, int t) {
+    checkImages(xt, "xt");
+    try (Scope scope = Scope.open()) {
+      Tensor steps = tBatch(t, xt);
+      Estimate e = estimate(xt, steps.to(DType.INT64, schedule.device()), callModel(xt, steps));
+      return new Estimate(Scope.keep(e.x0Hat()), Scope.keep(e.epsTheta()));
+    }
+  }
+
+  /**
+   * Reads a network output by {@link #prediction()}, the one place where the prediction types differ at sampling
+   * time. With {@code a = sqrt(alphaBar_t)} and {@code s = sqrt(1 - alphaBar_t)}:
+   * <ul>
+   *   <li>{@code epsilon}: {@code epsTheta = out}, {@code x0Hat = (x_t - s epsTheta) / a} (Ho et al. 2020, equation 4
+   *       solved for {@code x_0});
+   *   <li>{@code v_prediction}: {@code x0Hat = a x_t - s v}, {@code epsTheta = s x_t + a v} (Salimans and Ho 2022,
+   *       section 4, with {@code v = a eps - s x_0}; diffusers' {@code get_velocity});
+   *   <li>{@code sample}: {@code x0Hat = out}, {@code epsTheta = (x_t - a x0Hat) / s}.
+   * </ul>
+   * When the diffusion clips, {@code x0Hat} is then clipped to [-1, 1] and {@code epsTheta} recomputed from the
+   * clipped {@code x0Hat} (as diffusers' schedulers do with {@code clip_sample}).
+   *
+   * @param xt noised images, floating point {@code [batch, channels, height, width]}
+   * @param t the timestep index of {@code xt}, in [0, T)
+   * @param out the network's output at {@code (xt, t)}, the shape of {@code xt}
+   * @return {@code x0Hat} and {@code epsTheta}, the shape and dtype of {@code xt}, in the caller's scope
+   * @throws IllegalArgumentException naming {@code xt}, {@code t} or {@code out} when invalid
+   */
+  public Estimate estimate(Tensor xt, int t, Tensor out) {
+    checkImages(xt, "xt");
+    checkSameShape(out, xt, "out", "xt");
+    try (Scope scope = Scope.open()) {
+      Estimate e = estimate(xt, tBatch(t, xt).to(DType.INT64, schedule.device()), out);
+      return new Estimate(Scope.keep(e.x0Hat()), Scope.keep(e.epsTheta()));
+    }
+  }
+
+  /** {@link #estimate(Tensor, int, Tensor)} for per-image timesteps; the results join the current scope. */
+  private Estimate estimate(Tensor xt, Tensor index, Tensor out) {
+    Tensor x0Hat;
+    Tensor eps;
+    switch (prediction) {
+      case EPSILON -> {
+        eps = out;
+        x0Hat = x0FromEps(xt, index, out);
+      }
+      case V_PREDICTION -> {
+        Tensor a = extract(schedule.sqrtAlphaBar(), index, xt);
+        Tensor s = extract(schedule.sqrtOneMinusAlphaBar(), index, xt);
+        x0Hat = a.mul(xt).sub(s.mul(out));
+        eps = s.mul(xt).add(a.mul(out));
+      }
+      case SAMPLE -> {
+        x0Hat = out;
+        eps = epsFromX0(xt, index, out);
+      }
+      default -> throw new AssertionError(prediction);
+    }
+    if (clipDenoised) {
+      x0Hat = x0Hat.clamp(-1.0, 1.0);
+      eps = epsFromX0(xt, index, x0Hat);
+    }
+    return new Estimate(x0Hat, eps);
+  }
+
+  /**
+   * The regression target of the training loss for {@link #prediction()}: {@code eps}, the velocity
+   * {@code v = sqrt(alphaBar_t) eps - sqrt(1 - alphaBar_t) x_0} (Salimans and Ho 2022, section 4), or {@code x_0}
+   * (diffusers' {@code train_unconditional.py} targets).
+   *
+   * @param x0 clean images, floating point {@code [batch, channels, height, width]}
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @param eps the noise of {@code x_t}, the shape of {@code x0}
+   * @return the target, the shape of {@code x0}; for {@code epsilon} and {@code sample} the very tensor given
+   * @throws IllegalArgumentException naming {@code x0}, {@code t} or {@code eps} when invalid
+   */
+  public Tensor target(Tensor x0, Tensor t, Tensor eps) {
+    checkImages(x0, "x0");
+    checkSameShape(eps, x0, "eps", "x0");
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, x0);
+      return switch (prediction) {
+        case EPSILON -> eps;
+        case SAMPLE -> x0;
+        case V_PREDICTION -> Scope.keep(velocity(x0, index, eps));
+      };
+    }
+  }
+
+  private Tensor velocity(Tensor x0, Tensor index, Tensor eps) {
+    return extract(schedule.sqrtAlphaBar(), index, x0).mul(eps).sub(extract(schedule.sqrtOneMinusAlphaBar(), index, x0).mul(x0));
+  }
+
+  /**
+   * The per-image weight of the training loss, by {@link #lossWeighting()} and {@link #prediction()}. Uniform: 1.
+   * Min-SNR-gamma (Hang et al. 2023, equation 8, as diffusers' {@code train_text_to_image.py} applies it), with
+   * {@code SNR_t = alphaBar_t / (1 - alphaBar_t)}: {@code min(SNR_t, gamma) / SNR_t} on the error of {@code eps},
+   * {@code min(SNR_t, gamma) / (SNR_t + 1)} on that of {@code v}, {@code min(SNR_t, gamma)} on that of {@code x_0}.
+   *
+   * @param t timestep indices, integer {@code [batch]}, each in [0, T)
+   * @return float64 {@code [batch]} on the schedule's device, in the caller's scope
+   * @throws IllegalArgumentException naming {@code t} when it is not an integer {@code [batch]} tensor in [0, T)
+   */
+  public Tensor lossWeights(Tensor t) {
+    if (t.dim() != 1) throw new IllegalArgumentException("t must have shape [batch], got " + Arrays.toString(t.shape()));
+    try (Scope scope = Scope.open()) {
+      Tensor index = checkTimesteps(t, t);
+      if (lossWeighting == LossWeighting.UNIFORM) return Scope.keep(Torch.ones(t.shape(), DType.FLOAT64, schedule.device()));
+      Tensor alphaBar = schedule.alphaBar().indexSelect(0, index);
+      Tensor snr = alphaBar.div(alphaBar.rsub(1.0));
+      Tensor clipped = snr.clampMax(snrGamma);
+      Tensor w = switch (prediction) {
+        case EPSILON -> clipped.div(snr);
+        case V_PREDICTION -> clipped.div(snr.add(1.0));
+        case SAMPLE -> clipped;
+      };
+      return Scope.keep(w);
+    }
   }
 
   Tensor callModel(Tensor xt, Tensor t) {
@@ -539,38 +756,18 @@ public final class GaussianDiffusion {
   }
 
   /**
-   * The clean images implied by a noise prediction: equation 15 of Ho et al. 2020 solved for
-   * {@code x_0}, {@code x0Hat = sqrt(1 / alphaBar_t) x_t - sqrt(1 / alphaBar_t - 1) epsTheta} (the "predicted
-   * x_0" of Song et al. 2021, equation 12), with one timestep for the whole batch.
-   *
-   * @param xt noised images, floating point {@code [batch, channels, height, width]}
-   * @param t the timestep index of {@code xt}, in [0, T)
-   * @param eps the noise prediction, the shape of {@code xt}
-   * @return {@code x0Hat}, the shape and dtype of {@code xt}
+   * The noise that takes {@code x0} to {@code xt}, the inverse of {@link #x0FromEps(Tensor, Tensor, Tensor)}:
+   * {@code eps = (sqrt(1 / alphaBar_t) x_t - x_0) / sqrt(1 / alphaBar_t - 1)}; joins the current scope.
    */
-  Tensor x0FromEps(Tensor xt, int t, Tensor eps) {
-    try (Scope scope = Scope.open()) {
-      return Scope.keep(x0FromEps(xt, Torch.full(new long[] {xt.size(0)}, t, DType.INT64, schedule.device()), eps));
-    }
+  private Tensor epsFromX0(Tensor xt, Tensor index, Tensor x0) {
+    return extract(schedule.sqrtRecipAlphaBar(), index, xt).mul(xt).sub(x0).div(extract(schedule.sqrtRecipAlphaBarMinusOne(), index, xt));
   }
 
   /**
-   * The noise that takes {@code x0} to {@code xt} at step {@code t}, the inverse of {@link #x0FromEps(Tensor, int, Tensor)}:
-   * {@code eps = (sqrt(1 / alphaBar_t) x_t - x_0) / sqrt(1 / alphaBar_t - 1)}.
-   *
-   * @param xt noised images, floating point {@code [batch, channels, height, width]}
-   * @param t the timestep index of {@code xt}, in [0, T)
-   * @param x0 clean images, the shape of {@code xt}
-   * @return the noise, the shape and dtype of {@code xt}
+   * The clean images implied by a noise prediction: equation 4 of Ho et al. 2020 solved for {@code x_0},
+   * {@code x0Hat = sqrt(1 / alphaBar_t) x_t - sqrt(1 / alphaBar_t - 1) epsTheta} (the "predicted x_0" of Song et al.
+   * 2021, equation 12); joins the current scope.
    */
-  Tensor epsFromX0(Tensor xt, int t, Tensor x0) {
-    try (Scope scope = Scope.open()) {
-      Tensor index = Torch.full(new long[] {xt.size(0)}, t, DType.INT64, schedule.device());
-      return Scope.keep(extract(schedule.sqrtRecipAlphaBar(), index, xt).mul(xt).sub(x0)
-          .div(extract(schedule.sqrtRecipAlphaBarMinusOne(), index, xt)));
-    }
-  }
-
   private Tensor x0FromEps(Tensor xt, Tensor index, Tensor eps) {
     return extract(schedule.sqrtRecipAlphaBar(), index, xt).mul(xt)
         .sub(extract(schedule.sqrtRecipAlphaBarMinusOne(), index, xt).mul(eps));

@@ -8,9 +8,11 @@ import io.github.ddpm4j.torch.Tensor;
  *
  * @param mean {@code mu_theta(x_t, t)}, {@code [batch, channels, height, width]}
  * @param variance {@code sigma2_t}, {@code [batch, 1, 1, 1]}
- * @param x0Hat the estimate of {@code x_0} from {@code epsTheta} (equation 4 solved for x_0), clipped to
- *     [-1, 1] when the diffusion clips, {@code [batch, channels, height, width]}
- * @param epsTheta the model's noise prediction, {@code [batch, channels, height, width]}
+ * @param x0Hat the estimate of {@code x_0} from the network's output ({@link GaussianDiffusion#estimate(Tensor, int, Tensor)}),
+ *     clipped to [-1, 1] when the diffusion clips, {@code [batch, channels, height, width]}
+ * @param epsTheta the noise that the network's output implies: the output itself for {@code epsilon} prediction
+ *     without clipping, otherwise derived from it and {@code x_t} ({@link GaussianDiffusion.Estimate#epsTheta()}),
+ *     {@code [batch, channels, height, width]}
  */
 public record Prediction(Tensor mean, Tensor variance, Tensor x0Hat, Tensor epsTheta) implements AutoCloseable {
   /** Frees all four tensors. */

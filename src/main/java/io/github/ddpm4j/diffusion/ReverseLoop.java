@@ -15,7 +15,8 @@ import java.util.concurrent.CancellationException;
  * timesteps down to {@code x_0}, one {@link Sampler#step} per timestep, in inference mode with
  * the model in evaluation mode on this thread only ({@link EvalMode}: a model shared with a thread
  * that trains it keeps its training mode there). An interrupted thread stops after the current
- * step with {@link CancellationException}, its intermediate images freed.
+ * step with {@link CancellationException}, its intermediate images freed. Each run has its own
+ * {@link Sampler.RunState}, closed when the run ends.
  */
 final class ReverseLoop {
   private ReverseLoop() {}
@@ -31,11 +32,11 @@ final class ReverseLoop {
   static Tensor run(Sampler sampler, int[] tau, Tensor x, boolean owned, Noise noise, StepObserver observer) {
     Objects.requireNonNull(observer, "observer");
     Tensor start = x;
-    try (Mode mode = new Mode()) {
+    try (Mode mode = new Mode(); Sampler.RunState state = sampler.newRun()) {
       for (int i = tau.length - 1; i >= 0; i--) {
         Tensor next;
         try (Scope step = Scope.open()) {
-          Sampler.Update u = sampler.step(x, tau[i], i > 0 ? tau[i - 1] : -1, noise);
+          Sampler.Update u = sampler.step(x, tau[i], i > 0 ? tau[i - 1] : -1, noise, state);
           observer.afterStep(new StepObserver.Step(tau.length - i, tau.length, tau[i], x, u.x0Hat(), u.next()));
           if (Thread.currentThread().isInterrupted()) {
             throw new CancellationException("sampling was interrupted after step " + (tau.length - i) + " of " + tau.length);

@@ -8,10 +8,16 @@ import java.util.Objects;
  * A reverse-process sampler: the timesteps it visits and its step rule, the one thing in
  * which samplers differ. One loop runs every sampler ({@link #sample}): it starts from
  * {@code x_T ~ N(0, I)} at the last of {@link #tau()}, applies {@link #step} at each timestep
- * from the last down to the first (which is 0), and tells a {@link StepObserver} after each
+ * from the last down to the first, and tells a {@link StepObserver} after each
  * step. A new sampler is one small class that implements {@link #diffusion()}, {@link #tau()}
- * and {@link #step}; see {@link AncestralSampler} (Ho et al. 2020, Algorithm 2) and
- * {@link DdimSampler} (Song et al. 2021, equation 12).
+ * and {@link #step}; see {@link AncestralSampler} (Ho et al. 2020, Algorithm 2),
+ * {@link DdimSampler} (Song et al. 2021, equation 12) and {@link DpmSolverSampler} (Lu et al. 2022).
+ *
+ * <p><b>State of a run.</b> A sampler is shared by threads, so it keeps nothing of a run in its fields.
+ * A multistep sampler, whose step needs earlier steps' results, keeps them in a {@link RunState}: the loop
+ * asks {@link #newRun()} for one at the start of each run, hands it to every step of that run
+ * ({@link #step(Tensor, int, int, Noise, RunState)}), and closes it at the end. Single-step samplers keep the
+ * defaults, a stateless {@link RunState#NONE}.
  *
  * <p>The loop runs in inference mode, with a {@link io.github.ddpm4j.nn.Module} model switched
  * to evaluation mode for the run and restored afterwards. Results are inference tensors: use
@@ -29,12 +35,52 @@ public interface Sampler {
    */
   record Update(Tensor next, Tensor x0Hat) {}
 
+  /**
+   * What a sampler remembers between the steps of one run, confined to the thread of that run. Closing it
+   * frees any tensors it holds.
+   */
+  interface RunState extends AutoCloseable {
+    /** The state of a sampler that remembers nothing. */
+    RunState NONE = () -> {};
+
+    /** Frees what the state holds; idempotent. */
+    @Override
+    void close();
+  }
+
+  /**
+   * A fresh state for one run, which the loop closes when the run ends. The default, for samplers whose step
+   * depends only on its arguments, is {@link RunState#NONE}.
+   *
+   * @return the state of a new run
+   */
+  default RunState newRun() {
+    return RunState.NONE;
+  }
+
+  /**
+   * The step rule with the run's state: what the loop calls. The default ignores the state and calls
+   * {@link #step(Tensor, int, int, Noise)}.
+   *
+   * @param xt the images at {@code t}, float32 {@code [batch, channels, height, width]}
+   * @param t the timestep index of {@code xt}, one of {@link #tau()}
+   * @param tPrev the timestep index of the next image, or -1 when the next image is the final one
+   * @param noise the source of the step's noise
+   * @param state the state of this run, from {@link #newRun()} of this sampler
+   * @return the next image and the estimate of {@code x_0}
+   * @throws IllegalArgumentException if the model does not suit {@code xt}
+   */
+  default Update step(Tensor xt, int t, int tPrev, Noise noise, RunState state) {
+    return step(xt, t, tPrev, noise);
+  }
+
   /** @return the model and schedule this sampler draws from */
   GaussianDiffusion diffusion();
 
   /**
    * @return the timestep indices a run from pure noise visits, ascending
-   *     ({@code tau_1 = 0 < tau_2 < ... < tau_S <= T - 1}); the run visits them from the last to the first
+   *     ({@code 0 <= tau_1 < tau_2 < ... < tau_S <= T - 1}; {@code tau_1 = 0} for DDIM and ancestral sampling);
+   *     the run visits them from the last to the first, and the step at {@code tau_1} makes the final image
    */
   int[] tau();
 

@@ -7,14 +7,18 @@
  *       and every coefficient derived from it.</li>
  *   <li>{@link io.github.ddpm4j.diffusion.GaussianDiffusion}: the forward process {@code q}, its posterior,
  *       the reverse step {@code pSample} and the training loss, around an
- *       {@link io.github.ddpm4j.diffusion.EpsilonModel}.</li>
+ *       {@link io.github.ddpm4j.diffusion.EpsilonModel} whose output it reads as {@code eps}, {@code v} or
+ *       {@code x_0} ({@link io.github.ddpm4j.diffusion.PredictionType}), with the loss weighted uniformly or by
+ *       min-SNR-gamma ({@link io.github.ddpm4j.diffusion.LossWeighting}).</li>
  *   <li>{@link io.github.ddpm4j.diffusion.UNet}: the noise predictor {@code epsTheta} of the annotated
  *       PyTorch DDPM, with PyTorch-compatible parameter names.</li>
  *   <li>Sampling: one reverse loop, which every {@link io.github.ddpm4j.diffusion.Sampler} runs. A sampler
  *       is its timesteps {@code tau} and its step rule, nothing else:
  *       {@link io.github.ddpm4j.diffusion.AncestralSampler} (Algorithm 2, the mean of equation 11) and
  *       {@link io.github.ddpm4j.diffusion.DdimSampler} (Song et al. 2021, equation 12, in
- *       {@code samplingSteps} steps); {@link io.github.ddpm4j.diffusion.SamplerOptions} and
+ *       {@code samplingSteps} steps) and {@link io.github.ddpm4j.diffusion.DpmSolverSampler} (DPM-Solver++(2M),
+ *       Lu et al. 2022, a multistep rule whose history lives in a per-run
+ *       {@link io.github.ddpm4j.diffusion.Sampler.RunState}); {@link io.github.ddpm4j.diffusion.SamplerOptions} and
  *       {@link io.github.ddpm4j.diffusion.SamplerType} choose one by name.
  *       {@link io.github.ddpm4j.diffusion.Interpolator} (section 4.3) noises two images and runs the
  *       ancestral rule from that step. {@link io.github.ddpm4j.diffusion.StepObserver}s watch the loop:

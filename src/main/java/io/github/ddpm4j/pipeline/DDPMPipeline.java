@@ -62,7 +62,7 @@ public final class DDPMPipeline implements AutoCloseable {
     this.device = device;
     this.source = source;
     this.scheduler = config.noiseSchedule(device);
-    this.diffusion = new GaussianDiffusion(unet, scheduler);
+    this.diffusion = new GaussianDiffusion(unet, scheduler, config.prediction());
   }
 
   /**
@@ -247,7 +247,10 @@ public final class DDPMPipeline implements AutoCloseable {
     return scheduler;
   }
 
-  /** @return the model and schedule, as the samplers take them */
+  /**
+   * @return the model and schedule, as the samplers take them, reading the model's output by the prediction type
+   *     of its configuration ({@link TrainConfig#prediction()})
+   */
   public GaussianDiffusion diffusion() {
     return diffusion;
   }

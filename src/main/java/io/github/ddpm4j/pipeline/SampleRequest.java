@@ -14,10 +14,11 @@ import java.util.Objects;
  *
  * @param numImages images to generate, in 1..{@value #MAX_IMAGES}
  * @param seed the seed of the call's own generator: of {@code x_T} and of every step's noise
- * @param sampler {@link SamplerType#DDIM} (Song et al. 2021) or {@link SamplerType#ANCESTRAL} (Ho et al. 2020, Algorithm 2)
- * @param numInferenceSteps DDIM's number of steps {@code S}, in 1..T of the model (checked when the pipeline
- *     runs it); ignored by the ancestral sampler, which runs all T steps
- * @param eta DDIM's stochasticity, finite and &gt;= 0 (0: deterministic); ignored by the ancestral sampler
+ * @param sampler {@link SamplerType#DDIM} (Song et al. 2021), {@link SamplerType#ANCESTRAL} (Ho et al. 2020, Algorithm 2)
+ *     or {@link SamplerType#DPM_SOLVER} (DPM-Solver++(2M), Lu et al. 2022)
+ * @param numInferenceSteps the number of steps {@code S} of DDIM (1..T of the model) or DPM-Solver++ (1..T-1), checked
+ *     when the pipeline runs it; ignored by the ancestral sampler, which runs all T steps
+ * @param eta DDIM's stochasticity, finite and &gt;= 0 (0: deterministic); ignored by the other samplers
  * @param classLabel the class of every image, &gt;= 0 and below the model's {@code numClasses} (checked when the
  *     pipeline runs it), or {@link #NO_CLASS} for unconditional samples
  * @param guidanceScale the classifier-free guidance scale {@code w} for {@code classLabel} (diffusers'
@@ -41,7 +42,7 @@ public record SampleRequest(int numImages, long seed, SamplerType sampler, int n
     if (numImages < 1 || numImages > MAX_IMAGES) {
       throw new IllegalArgumentException("numImages = " + numImages + " must be in 1.." + MAX_IMAGES);
     }
-    if (sampler == SamplerType.DDIM && numInferenceSteps < 1) {
+    if (sampler.hasSteps() && numInferenceSteps < 1) {
       throw new IllegalArgumentException("numInferenceSteps = " + numInferenceSteps + " must be >= 1");
     }
     if (!(eta >= 0 && Double.isFinite(eta))) throw new IllegalArgumentException("eta = " + eta + " must be finite and >= 0");
@@ -94,6 +95,16 @@ public record SampleRequest(int numImages, long seed, SamplerType sampler, int n
    */
   public static SampleRequest ancestral(int numImages, long seed) {
     return new SampleRequest(numImages, seed, SamplerType.ANCESTRAL, 0, 0.0);
+  }
+
+  /**
+   * @param numImages images to generate
+   * @param seed the noise's seed
+   * @param numInferenceSteps DPM-Solver++ steps, in 1..T-1 of the model
+   * @return a DPM-Solver++(2M) request (diffusers' {@code DPMSolverMultistepScheduler} with its defaults)
+   */
+  public static SampleRequest dpmSolver(int numImages, long seed, int numInferenceSteps) {
+    return new SampleRequest(numImages, seed, SamplerType.DPM_SOLVER, numInferenceSteps, 0.0);
   }
 
   /** @return the sampler and its settings, as {@link SamplerOptions} builds it */

@@ -36,7 +36,7 @@ record SamplesBody(SampleRequest request, Output output) {
   static final List<String> FIELDS = List.of("n", "seed", "sampler", "steps", "eta", "class", "guidance", "output");
   /** The guidance scale of a request that names a class but no scale. */
   static final double DEFAULT_GUIDANCE = 3.0;
-  /** DDIM's number of steps when the request names none (or the model's T, where that is fewer). */
+  /** The number of steps of DDIM or DPM-Solver++ when the request names none (or the most the model's T allows, where that is fewer). */
   static final int DEFAULT_STEPS = 50;
 
   /** What the response holds. */
@@ -84,18 +84,24 @@ record SamplesBody(SampleRequest request, Output output) {
     if (sampler == SamplerType.ANCESTRAL) {
       for (String ddimOnly : List.of("steps", "eta")) {
         if (json.has(ddimOnly)) {
-          throw new BadRequestException(ddimOnly, ddimOnly + " applies to sampler ddim only: ancestral sampling runs all T = " + timesteps + " steps");
+          String samplers = ddimOnly.equals("eta") ? "ddim" : "ddim or dpm-solver++";
+          throw new BadRequestException(ddimOnly, ddimOnly + " applies to sampler " + samplers + " only: ancestral sampling runs all T = "
+              + timesteps + " steps");
         }
       }
     }
-    int steps = json.has("steps") ? (int) integer(json, "steps", 1, timesteps) : Math.min(DEFAULT_STEPS, timesteps);
+    if (sampler == SamplerType.DPM_SOLVER && json.has("eta")) {
+      throw new BadRequestException("eta", "eta applies to sampler ddim only: dpm-solver++ is deterministic");
+    }
+    int maxSteps = sampler.maxSamplingSteps(timesteps);
+    int steps = json.has("steps") ? (int) integer(json, "steps", 1, maxSteps) : Math.min(DEFAULT_STEPS, maxSteps);
     double eta = json.has("eta") ? eta(json) : 0.0;
     Output output = json.has("output") ? choice(json, "output", Output.values()) : Output.GRID;
     if (output == Output.PNG && n != 1) {
       throw new BadRequestException("output", "output \"png\" answers with one image, so n must be 1 (got " + n + "); ask for \"grid\" to get "
           + n + " images in one PNG");
     }
-    SampleRequest request = new SampleRequest(n, seed, sampler, sampler == SamplerType.DDIM ? steps : 0, eta);
+    SampleRequest request = new SampleRequest(n, seed, sampler, sampler.hasSteps() ? steps : 0, eta);
     if (json.has("class")) {
       if (numClasses == 0) throw new BadRequestException("class", "class applies to a class-conditional model, and this one is unconditional");
       int label = (int) integer(json, "class", 0, numClasses - 1);

@@ -13,6 +13,7 @@ import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.diffusion.Sampler;
 import io.github.ddpm4j.diffusion.SamplerOptions;
 import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.diffusion.VarianceType;
 import io.github.ddpm4j.io.AtomicFiles;
 import io.github.ddpm4j.io.FileErrors;
 import io.github.ddpm4j.io.InvalidSettingException;
@@ -393,7 +394,8 @@ public final class Trainer {
           });
         }
         replicas.replicate(model);
-        GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule);
+        GaussianDiffusion diffusion = new GaussianDiffusion(model, schedule, VarianceType.FIXED_LARGE, false, config.prediction(),
+            config.lossWeighting(), config.snrGamma());
         long done = loop(start, run, diffusion, schedule);
         if (done == config.trainSteps()) {
           say.printf(Locale.ROOT, "ddpm4j: wrote %s after %d steps%n", checkpointFile(), done);
@@ -835,9 +837,8 @@ public final class Trainer {
    */
   private SampleScorer.Score evaluate(Ema ema, NoiseSchedule schedule) {
     UNet shadow = (UNet) ema.shadow();
-    GaussianDiffusion d = new GaussianDiffusion(shadow, schedule);
-    SamplerOptions o = output.sampler();
-    Sampler sampler = new SamplerOptions(o.type(), Math.min(o.samplingSteps(), schedule.timesteps()), o.eta()).create(d);
+    GaussianDiffusion d = new GaussianDiffusion(shadow, schedule, config.prediction());
+    Sampler sampler = output.sampler().cappedTo(schedule.timesteps()).create(d);
     try (Scope s = Scope.open()) {
       long size = config.imageSize();
       List<Tensor> parts = new ArrayList<>();
@@ -957,9 +958,8 @@ public final class Trainer {
 
   private void sampleGrid(Ema ema, NoiseSchedule schedule, Path file) throws IOException {
     UNet shadow = (UNet) ema.shadow();
-    GaussianDiffusion d = new GaussianDiffusion(shadow, schedule);
-    SamplerOptions o = output.sampler();
-    Sampler sampler = new SamplerOptions(o.type(), Math.min(o.samplingSteps(), schedule.timesteps()), o.eta()).create(d);
+    GaussianDiffusion d = new GaussianDiffusion(shadow, schedule, config.prediction());
+    Sampler sampler = output.sampler().cappedTo(schedule.timesteps()).create(d);
     try (Scope s = Scope.open(); Autocast ac = config.precision().autocast()) {
       long size = config.imageSize();
       Tensor x = sampler.sample(output.sampleCount(), new long[] {config.model().imageChannels(), size, size}, config.seed(), Progress.NONE);

@@ -1,6 +1,7 @@
 package io.github.ddpm4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -172,6 +173,25 @@ class CliEndToEndTest {
     Path grid = dir.resolve("old/grid.png");
     ok("sample", old, "-n", "2", "--sampling-steps", "50", "--out", grid.toString(), "--no-progress");
     assertSize(grid(2), grid(1), image(grid));
+  }
+
+  @Test
+  void aVPredictionRunWithMinSnrSamplesWithDpmSolverFromItsCheckpoint() throws IOException {
+    Path vRun = dir.resolve("v-run");
+    CliRunner.Result t = CliRunner.ok(trainArgs(dir.resolve("idx"), vRun, 2, "--prediction-type", "v_prediction", "--loss-weighting",
+        "min-snr", "--snr-gamma", "5", "--sampler", "dpm-solver++"));
+    assertTrue(t.out().contains("after 2 steps"), t::toString);
+    assertSize(grid(2), grid(2), image(vRun.resolve("samples.png")));
+    Path grid = dir.resolve("out/dpm-solver.png");
+    CliRunner.Result r = ok("sample", vRun.resolve("checkpoint.pt"), "-n", "3", "--sampler", "dpm-solver++", "--sampling-steps", "8",
+        "--out", grid.toString(), "--no-progress");
+    assertTrue(r.out().contains("wrote " + grid), r::toString);
+    assertSize(grid(2), grid(2), image(grid));
+    Path logSnr = dir.resolve("out/dpm-solver-logsnr.png");
+    ok("sample", vRun.resolve("checkpoint.pt"), "-n", "3", "--sampler", "dpm-solver++", "--sampling-steps", "8", "--timestep-spacing",
+        "logsnr", "--out", logSnr.toString(), "--no-progress");
+    assertSize(grid(2), grid(2), image(logSnr));
+    assertFalse(Arrays.equals(Files.readAllBytes(grid), Files.readAllBytes(logSnr)), "another spacing gives other images");
   }
 
   @Test

@@ -176,7 +176,7 @@ class CommandLineConsistencyTest {
     assertEquals(List.of("train", "train-classifier"), complete(script, "ddpm4j", "tr"));
     assertEquals(List.of("evaluate"), complete(script, "ddpm4j", "ev"));
     assertEquals(List.of("--sampler", "--sampling-steps"), complete(script, "ddpm4j", "sample", "--sampl"));
-    assertEquals(List.of("ancestral", "ddim"), complete(script, "ddpm4j", "animate", "--sampler", ""));
+    assertEquals(List.of("ancestral", "ddim", "dpm-solver++"), complete(script, "ddpm4j", "animate", "--sampler", ""));
   }
 
   /** @return what bash's completion offers for the words, the last one being completed, sorted */

@@ -17,7 +17,7 @@ final class AnalyticModels {
     double[] alphaBar = new double[schedule.timesteps()];
     for (int t = 0; t < alphaBar.length; t++) alphaBar[t] = schedule.alphaBar(t);
     return (xt, t) -> {
-      long[] steps = t.toLongArray();
+      long[] steps = t.contiguous().toLongArray();
       double[] scale = new double[steps.length];
       double[] shift = new double[steps.length];
       for (int i = 0; i < steps.length; i++) {
@@ -36,7 +36,7 @@ final class AnalyticModels {
   /** Returns the true noise of x_t = sqrt(ab) x0 + sqrt(1 - ab) eps for a known x0 (broadcast over the batch). */
   static EpsilonModel oracle(NoiseSchedule schedule, Tensor x0) {
     return (xt, t) -> {
-      long[] steps = t.toLongArray();
+      long[] steps = t.contiguous().toLongArray();
       double[] a = new double[steps.length];
       double[] b = new double[steps.length];
       for (int i = 0; i < steps.length; i++) {
@@ -48,6 +48,33 @@ final class AnalyticModels {
         Tensor sa = Torch.tensor(a, perImage(xt)).to(xt.dtype());
         Tensor sb = Torch.tensor(b, perImage(xt)).to(xt.dtype());
         return Scope.keep(xt.sub(x0.mul(sa)).div(sb));
+      }
+    };
+  }
+
+  /** A network exact for data at the single point c: out is the target of x_0 = c, whatever the prediction type. */
+  static EpsilonModel exactForPoint(NoiseSchedule schedule, Tensor c, PredictionType type) {
+    EpsilonModel eps = oracle(schedule, c);
+    return (xt, t) -> {
+      try (Scope scope = Scope.open()) {
+        Tensor e = eps.epsTheta(xt, t);
+        Tensor out = switch (type) {
+          case EPSILON -> e;
+          case SAMPLE -> c.expand(xt.shape()).contiguous();
+          case V_PREDICTION -> {
+            double[] a = new double[(int) xt.size(0)];
+            double[] s = new double[a.length];
+            long[] steps = t.contiguous().toLongArray();
+            for (int i = 0; i < a.length; i++) {
+              a[i] = Math.sqrt(schedule.alphaBar((int) steps[i]));
+              s[i] = Math.sqrt(1 - schedule.alphaBar((int) steps[i]));
+            }
+            Tensor sa = Torch.tensor(a, perImage(xt)).to(xt.dtype());
+            Tensor ss = Torch.tensor(s, perImage(xt)).to(xt.dtype());
+            yield e.mul(sa).sub(c.mul(ss));
+          }
+        };
+        return Scope.keep(out);
       }
     };
   }

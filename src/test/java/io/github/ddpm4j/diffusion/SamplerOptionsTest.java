@@ -26,7 +26,7 @@ class SamplerOptionsTest extends TorchTestBase {
 
   @Test
   void anUnknownNameListsTheAcceptedOnes() {
-    assertEquals("expected one of ddim, ancestral, got 'DDIM'",
+    assertEquals("expected one of ddim, ancestral, dpm-solver++, got 'DDIM'",
         assertThrows(IllegalArgumentException.class, () -> SamplerType.parse("DDIM")).getMessage());
     assertEquals("expected one of linear, cosine, got 'quadratic'",
         assertThrows(IllegalArgumentException.class, () -> ScheduleType.parse("quadratic")).getMessage());

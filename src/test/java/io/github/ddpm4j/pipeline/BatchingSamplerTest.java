@@ -57,7 +57,8 @@ class BatchingSamplerTest extends TorchTestBase {
         SampleRequest.ddim(1, 4, 20));
     List<SampleRequest> stochastic = List.of(SampleRequest.ddim(2, 5, 20, 1.0), SampleRequest.ddim(1, 6, 20, 1.0));
     List<SampleRequest> ancestral = List.of(SampleRequest.ancestral(1, 7), SampleRequest.ancestral(2, 8));
-    for (List<SampleRequest> group : List.of(requests, stochastic, ancestral)) {
+    List<SampleRequest> dpmSolver = List.of(SampleRequest.dpmSolver(2, 9, 12), SampleRequest.dpmSolver(1, 10, 12));
+    for (List<SampleRequest> group : List.of(requests, stochastic, ancestral, dpmSolver)) {
       batches.clear();
       try (BatchingSampler s = new BatchingSampler(pipeline, new BatchingSampler.Options(Duration.ofMillis(300), 64, 16, 1))) {
         s.setListener((r, n, nanos) -> batches.add(new Batch(r, n)));

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.ddpm4j.diffusion.DdimSampler;
+import io.github.ddpm4j.diffusion.DpmSolverSampler;
+import io.github.ddpm4j.diffusion.LossWeighting;
+import io.github.ddpm4j.diffusion.PredictionType;
 import io.github.ddpm4j.diffusion.GaussianDiffusion;
 import io.github.ddpm4j.diffusion.Progress;
 import io.github.ddpm4j.diffusion.UNet;
@@ -20,6 +23,7 @@ import io.github.ddpm4j.torch.TorchTestBase;
 import io.github.ddpm4j.train.Checkpoint;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.TrainFixtures;
+import io.github.ddpm4j.train.Trainer;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -27,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -60,6 +65,41 @@ class DDPMPipelineTest extends TorchTestBase {
       return new DdimSampler(new GaussianDiffusion(unet, schedule), steps, 0.0).sample(n, new long[] {1, 8, 8}, seed, Progress.NONE)
           .toFloatArray();
     }
+  }
+
+  /** DPM-Solver++ images composed by hand from a checkpoint's EMA weights, reading the UNet's output as {@code prediction}. */
+  private static float[] dpmByHand(Path ck, PredictionType prediction, int n, long seed, int steps) throws IOException {
+    try (Checkpoint.Contents c = Checkpoint.read(ck); UNet unet = new UNet(c.config().model());
+         var schedule = c.config().noiseSchedule(Device.CPU); Scope s = Scope.open()) {
+      unet.loadStateDict(c.ema(), true);
+      unet.eval();
+      return new DpmSolverSampler(new GaussianDiffusion(unet, schedule, prediction), steps)
+          .sample(n, new long[] {1, 8, 8}, seed, Progress.NONE).toFloatArray();
+    }
+  }
+
+  @Test
+  void aVPredictionCheckpointSamplesWithVWithoutBeingTold() throws IOException {
+    Path data = TrainFixtures.data(dir.resolve("v-data"));
+    Path run = dir.resolve("v-run");
+    Trainer t = TrainFixtures.trainer(TrainFixtures.config(data, 3, PredictionType.V_PREDICTION, LossWeighting.MIN_SNR), run,
+        new java.io.StringWriter());
+    t.run(Trainer.Mode.NEW);
+    try (DDPMPipeline p = DDPMPipeline.fromCheckpoint(t.checkpointFile(), Device.CPU);
+         GeneratedImages images = p.sample(SampleRequest.dpmSolver(2, 13, 10))) {
+      assertEquals(PredictionType.V_PREDICTION, p.diffusion().prediction());
+      float[] got = images.images().toFloatArray();
+      for (float v : got) assertTrue(Float.isFinite(v));
+      assertArrayEquals(dpmByHand(t.checkpointFile(), PredictionType.V_PREDICTION, 2, 13, 10), got);
+      assertFalse(Arrays.equals(dpmByHand(t.checkpointFile(), PredictionType.EPSILON, 2, 13, 10), got),
+          "reading the output as eps gives other images");
+    }
+    // the loss reached training too: the same run with epsilon prediction and uniform weighting logs other losses
+    Path epsRun = dir.resolve("eps-run");
+    TrainFixtures.trainer(TrainFixtures.config(data, 3), epsRun, new java.io.StringWriter()).run(Trainer.Mode.NEW);
+    String vLoss = java.nio.file.Files.readAllLines(run.resolve("loss.csv")).get(1).split(",")[1];
+    String epsLoss = java.nio.file.Files.readAllLines(epsRun.resolve("loss.csv")).get(1).split(",")[1];
+    assertFalse(vLoss.equals(epsLoss), "first-step losses " + vLoss + " and " + epsLoss);
   }
 
   @Test

@@ -48,7 +48,8 @@ class ThreadSafetyTest extends TorchTestBase {
   @Test
   void sixteenThreadsSharingAPipelineGetTheImagesOfALoneCall() throws Exception {
     try (DDPMPipeline p = DDPMPipeline.fromCheckpoint(checkpoint, Device.CPU)) {
-      List<SampleRequest> requests = List.of(SampleRequest.ddim(2, 1, 10), SampleRequest.ddim(1, 2, 10, 1.0), SampleRequest.ancestral(1, 3));
+      List<SampleRequest> requests = List.of(SampleRequest.ddim(2, 1, 10), SampleRequest.ddim(1, 2, 10, 1.0), SampleRequest.ancestral(1, 3),
+          SampleRequest.dpmSolver(2, 4, 10));
       List<float[]> alone = new ArrayList<>();
       for (SampleRequest r : requests) {
         try (GeneratedImages g = p.sample(r)) {

@@ -10,6 +10,7 @@ import io.github.ddpm4j.data.IdxReader;
 import io.github.ddpm4j.diffusion.LossWeighting;
 import io.github.ddpm4j.diffusion.PredictionType;
 import io.github.ddpm4j.diffusion.ScheduleType;
+import io.github.ddpm4j.diffusion.UNetConfig;
 import io.github.ddpm4j.io.InvalidSettingException;
 import io.github.ddpm4j.serialize.StateDict;
 import io.github.ddpm4j.torch.Precision;
@@ -43,6 +44,27 @@ class ClassConditionalTrainingTest extends TorchTestBase {
     return new TrainConfig(data.toString(), 8, 0, true, TrainFixtures.TINY.withNumClasses(classes), ScheduleType.LINEAR, 50, 1e-4, 0.02, 8,
         steps, 2e-3, 3, 1.0, 0.9, true, 7, Precision.FP32, PredictionType.EPSILON, LossWeighting.UNIFORM, TrainConfig.DEFAULT_SNR_GAMMA,
         LrSchedule.CONSTANT, 1, 0.5);
+  }
+
+  /**
+   * Gradient accumulation draws the label drops of one large batch, as it draws its timesteps and noise: with
+   * dropout 0, two micro-batches of 4 of a conditional model train the weights of one batch of 8 up to float
+   * rounding. 16 images, so that the epochs end at the same steps.
+   */
+  @Test
+  void twoConditionalMicroBatchesOfFourTrainAsOneBatchOfEight() throws IOException {
+    Path data = labelledData(dir.resolve("data"));
+    UNetConfig m = TrainFixtures.TINY.withNumClasses(3);
+    UNetConfig model = new UNetConfig(m.imageChannels(), m.nChannels(), m.chMults(), m.isAttn(), m.nBlocks(), 0.0, m.nGroups(),
+        m.finalGroups(), 3);
+    java.util.function.BiFunction<Integer, Integer, TrainConfig> config = (batch, accumulation) -> new TrainConfig(data.toString(), 8,
+        16, false, model, ScheduleType.LINEAR, 50, 1e-4, 0.02, batch, 4, 2e-3, 3, 1.0, 0.9, true, 7, Precision.FP32,
+        PredictionType.EPSILON, LossWeighting.UNIFORM, TrainConfig.DEFAULT_SNR_GAMMA, LrSchedule.CONSTANT, accumulation, 0.5);
+    Path big = dir.resolve("big"), accumulated = dir.resolve("accumulated");
+    assertEquals(4, TrainFixtures.trainer(config.apply(8, 1), big, new StringWriter()).run(Trainer.Mode.NEW));
+    assertEquals(4, TrainFixtures.trainer(config.apply(4, 2), accumulated, new StringWriter()).run(Trainer.Mode.NEW));
+    double[] diff = DistributedTrainingTest.relativeDifference(big.resolve("checkpoint.pt"), accumulated.resolve("checkpoint.pt"), "model.");
+    assertTrue(diff[1] <= 1e-6, "conditional weights of 2 x 4 and 8 differ by " + diff[1]);
   }
 
   @Test

@@ -36,6 +36,17 @@ public final class TrainFixtures {
     return new TrainConfig(data.toString(), 8, 0, true, TINY, io.github.ddpm4j.diffusion.ScheduleType.LINEAR, 50, 1e-4, 0.02, 8, steps, 2e-3, 3, 1.0, 0.9, true, 7, io.github.ddpm4j.torch.Precision.FP32);
   }
 
+  /**
+   * @return {@link #config(Path, long)} with another prediction type and loss weighting (min-SNR gamma 5)
+   */
+  public static TrainConfig config(Path data, long steps, io.github.ddpm4j.diffusion.PredictionType prediction,
+      io.github.ddpm4j.diffusion.LossWeighting weighting) {
+    TrainConfig c = config(data, steps);
+    return new TrainConfig(c.data(), c.imageSize(), c.limit(), c.flip(), c.model(), c.schedule(), c.timesteps(), c.betaStart(),
+        c.betaEnd(), c.batchSize(), c.trainSteps(), c.lr(), c.warmupSteps(), c.gradClip(), c.emaDecay(), c.emaWarmup(), c.seed(),
+        c.precision(), prediction, weighting, 5.0, c.lrSchedule(), c.gradAccumulation(), c.pUncond());
+  }
+
   /** @return output into {@code dir}, checkpoints every 3 steps, a 4-image grid every 1000 steps and at the end */
   public static Trainer.Output output(Path dir) {
     return new Trainer.Output(dir, 3, 1000, 4, ddim(3), false);
