@@ -21,7 +21,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
           "28x28 grayscale, labels 0..9 (default: ${DEFAULT-VALUE})."})
   String data;
 
-  @Option(names = "--epochs", paramLabel = "N", defaultValue = "2", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--epochs", paramLabel = "N", defaultValue = "3", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
   int epochs;
 
   @Option(names = "--batch-size", paramLabel = "B", defaultValue = "128", description = "Images per step (default: ${DEFAULT-VALUE}).")

@@ -10,7 +10,6 @@ import io.github.ddpm4j.torch.Device;
 import io.github.ddpm4j.torch.Precision;
 import io.github.ddpm4j.train.ExistingRunException;
 import io.github.ddpm4j.train.LrSchedule;
-import io.github.ddpm4j.train.SampleScorer;
 import io.github.ddpm4j.train.TrainConfig;
 import io.github.ddpm4j.train.Trainer;
 import io.github.ddpm4j.distributed.ProcessGroup;
@@ -199,7 +198,7 @@ final class TrainCommand implements Callable<Integer> {
         lrSchedule, gradAccumulation, pUncond);
     Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
         common.progressShown(), keepCheckpoints, evalEvery, evalSamples);
-    SampleScorer scorer = output.evalEvery() > 0 ? scorer(config) : null;
+    if (output.evalEvery() > 0) EvaluatorScorer.check(config, evalEvery);
     if (resume && force) throw new IllegalArgumentException("--resume and --force exclude each other: continue the run or start over");
     distributed.check(System.getenv());
     if (distributed.launches()) return launch(config);
@@ -213,15 +212,18 @@ final class TrainCommand implements Callable<Integer> {
       throw new InvalidSettingException("{batchSize=} must be divisible by the number of workers ({}): each takes an equal share of "
           + "every batch", config.batchSize(), worker.worldSize());
     }
-    Trainer trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
-        .progressLines(common.err()).scorer(scorer);
-    Trainer.Mode mode = resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW;
     long done;
-    if (worker == null) {
-      done = run(trainer, mode);
-    } else {
-      try (ProcessGroup group = ProcessGroup.initProcessGroup(distributed.backend(device), distributed.timeout())) {
-        done = run(trainer.distributed(group), mode);
+    Trainer trainer;
+    try (EvaluatorScorer scorer = output.evalEvery() > 0 ? EvaluatorScorer.on(device) : null) {
+      trainer = new Trainer(config, output, device, common.log()).memoryFormat(execution.memoryFormat())
+          .progressLines(common.err()).scorer(scorer);
+      Trainer.Mode mode = resume ? Trainer.Mode.RESUME : force ? Trainer.Mode.OVERWRITE : Trainer.Mode.NEW;
+      if (worker == null) {
+        done = run(trainer, mode);
+      } else {
+        try (ProcessGroup group = ProcessGroup.initProcessGroup(distributed.backend(device), distributed.timeout())) {
+          done = run(trainer.distributed(group), mode);
+        }
       }
     }
     if (worker != null && worker.rank() != 0) return 0; // rank 0 draws the final grid and reports
@@ -232,16 +234,6 @@ final class TrainCommand implements Callable<Integer> {
           + outputDir);
     }
     return 0;
-  }
-
-  /**
-   * The scorer of {@code --eval-every}'s evaluations for a run of {@code config}.
-   *
-   * @throws InvalidSettingException naming {@code evalEvery}: this build has no evaluator to score samples with
-   */
-  private SampleScorer scorer(TrainConfig config) {
-    throw new InvalidSettingException("{evalEvery=}: evaluation needs the evaluator (FID and KID of the samples), which this "
-        + "build does not have; train without --eval-every", evalEvery);
   }
 
   /** @return the number of classes of {@code --data}, for {@code --class-conditional} */

@@ -154,7 +154,7 @@ public record ClassifierTrainer(Path data, int epochs, int batchSize, double lr,
       Map<String, Tensor> half = new LinkedHashMap<>();
       for (var e : model.stateDict().entrySet()) half.put(e.getKey(), e.getValue().to(DType.FLOAT16, Device.CPU).contiguous());
       Map<String, String> meta = new LinkedHashMap<>();
-      meta.put("architecture", "ddpm4j FashionClassifier (conv 1-32-64-128, GroupNorm, SiLU, mean pool, fc 128-10)");
+      meta.put("architecture", "ddpm4j FashionClassifier (conv 1-32-64-64, GroupNorm, SiLU, fc1 3136-128, fc 128-10)");
       meta.put("test_accuracy", String.format(java.util.Locale.ROOT, "%.4f", testAccuracy));
       StateDict.saveSafetensors(half, meta, file);
     }

@@ -27,12 +27,13 @@ import java.util.Map;
  * <p>Layers, with PyTorch's state-dict names:
  * {@code conv1} (3x3, 1 to 32 channels, 28x28), {@code norm1} (GroupNorm, 8 groups), SiLU;
  * {@code conv2} (3x3 stride 2, 32 to 64, 14x14), {@code norm2}, SiLU;
- * {@code conv3} (3x3 stride 2, 64 to 128, 7x7), {@code norm3}, SiLU;
- * the mean over height and width (global average pooling) gives the features; {@code dropout}
+ * {@code conv3} (3x3 stride 2, 64 to 64, 7x7), {@code norm3}, SiLU;
+ * flattened to 3136 values, {@code fc1} (Linear 3136 to 128) and SiLU give the features; {@code dropout}
  * (training only) and {@code fc} (Linear 128 to 10) give the logits. The PyTorch equivalent is
  * {@code nn.Sequential(Conv2d(1,32,3,1,1), GroupNorm(8,32), SiLU(), Conv2d(32,64,3,2,1), GroupNorm(8,64),
- * SiLU(), Conv2d(64,128,3,2,1), GroupNorm(8,128), SiLU())}, then {@code .mean((2, 3))} and
- * {@code Linear(128, 10)}.
+ * SiLU(), Conv2d(64,64,3,2,1), GroupNorm(8,64), SiLU(), Flatten(), Linear(3136,128), SiLU())}, then
+ * {@code Linear(128, 10)}. A fully connected layer over the 7x7 map, rather than a global mean, keeps
+ * where in the image a feature is (a sleeve, a heel), and trains to a higher accuracy in the same epochs.
  */
 public final class FashionClassifier extends Module {
   /** Side of the images the classifier takes, in pixels. */
@@ -51,6 +52,7 @@ public final class FashionClassifier extends Module {
   private final GroupNorm norm2;
   private final Conv2d conv3;
   private final GroupNorm norm3;
+  private final Linear fc1;
   private final Dropout dropout;
   private final Linear fc;
 
@@ -66,8 +68,9 @@ public final class FashionClassifier extends Module {
     norm1 = registerModule("norm1", new GroupNorm(8, 32));
     conv2 = registerModule("conv2", new Conv2d(32, 64, ConvOptions.kernel(3).withStride(2).withPadding(1)));
     norm2 = registerModule("norm2", new GroupNorm(8, 64));
-    conv3 = registerModule("conv3", new Conv2d(64, FEATURES, ConvOptions.kernel(3).withStride(2).withPadding(1)));
-    norm3 = registerModule("norm3", new GroupNorm(8, FEATURES));
+    conv3 = registerModule("conv3", new Conv2d(64, 64, ConvOptions.kernel(3).withStride(2).withPadding(1)));
+    norm3 = registerModule("norm3", new GroupNorm(8, 64));
+    fc1 = registerModule("fc1", new Linear(64 * 7 * 7, FEATURES));
     this.dropout = registerModule("dropout", new Dropout(dropout));
     fc = registerModule("fc", new Linear(FEATURES, CLASSES));
   }
@@ -107,7 +110,7 @@ public final class FashionClassifier extends Module {
   }
 
   /**
-   * The pooled features, {@code mean_{h,w}(silu(norm3(conv3(...))))}, in evaluation mode and
+   * The features, {@code silu(fc1(flatten(silu(norm3(conv3(...))))))}, in evaluation mode and
    * inference mode (no graph).
    *
    * @param images {@code float32 [n, 1, 28, 28]} in [-1, 1], on the classifier's device
@@ -186,7 +189,7 @@ public final class FashionClassifier extends Module {
       Tensor h = norm1.forward(conv1.forward(x)).silu_();
       h = norm2.forward(conv2.forward(h)).silu_();
       h = norm3.forward(conv3.forward(h)).silu_();
-      return Scope.keep(h.mean(new long[] {2, 3}, false));
+      return Scope.keep(fc1.forward(h.flatten(1, -1)).silu_());
     }
   }
 

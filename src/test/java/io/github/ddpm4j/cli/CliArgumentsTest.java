@@ -140,7 +140,8 @@ class CliArgumentsTest {
         Arguments.of(train("--keep-checkpoints", "-1"), "--keep-checkpoints=-1 must be >= 0"),
         Arguments.of(train("--eval-every", "-1"), "--eval-every=-1 must be >= 0"),
         Arguments.of(train("--eval-samples", "0"), "--eval-samples=0 must be >= 1"),
-        Arguments.of(train("--eval-every", "100"), "--eval-every=100: evaluation needs the evaluator"),
+        Arguments.of(train("--eval-every", "100", "--image-size", "32"), "--eval-every=100: evaluation scores samples with ddpm4j's "
+            + "Fashion-MNIST classifier, which takes 28x28 grayscale images, and this run makes 1x32x32 ones"),
         // sample
         Arguments.of(withCheckpoint("sample", "--bogus"), "--bogus"),
         Arguments.of(withCheckpoint("sample", "--count", "some"), "--count"),

@@ -19,6 +19,7 @@ import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,6 +133,24 @@ class EvaluateCommandTest {
     for (String name : FashionClassifier.CLASS_NAMES) sum += row.getAsJsonObject("class_counts").get(name).getAsLong();
     assertEquals(6, sum);
     assertEquals("", r.err(), r::toString);
+  }
+
+  /** {@code train --eval-every} scores the run's samples with the shipped evaluator against Fashion-MNIST's test set. */
+  @Test
+  void trainEvaluatesItsSamplesEveryKSteps() throws IOException {
+    Path run = dir.resolve("evaluated-run");
+    CliRunner.Result r = CliRunner.ok("train", "--data", data.toString(), "--output-dir", run.toString(), "--train-steps", "2",
+        "--batch-size", "4", "--base-channels", "8", "--channel-mults", "1,2", "--attention", "false,false", "--groups", "4",
+        "--timesteps", "20", "--sampling-steps", "2", "--samples", "4", "--eval-every", "1", "--eval-samples", "5",
+        "--threads", CliRunner.THREADS, "--no-progress");
+    List<String> rows = Files.readAllLines(run.resolve("eval.csv"));
+    assertEquals("step,train_seconds,fid,kid,kid_std_err", rows.getFirst(), r::toString);
+    assertEquals(3, rows.size(), rows::toString);
+    for (String row : rows.subList(1, 3)) {
+      double fid = Double.parseDouble(row.split(",")[2]);
+      assertTrue(Double.isFinite(fid) && fid > 0, row);
+    }
+    assertTrue(r.out().contains("FID"), r::toString);
   }
 
   @Test

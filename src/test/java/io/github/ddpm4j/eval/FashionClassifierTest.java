@@ -31,13 +31,14 @@ class FashionClassifierTest extends TorchTestBase {
   void stateDictHasPyTorchNamesAndShapes() {
     try (FashionClassifier c = new FashionClassifier(0.1)) {
       assertEquals(List.of("conv1.weight", "conv1.bias", "norm1.weight", "norm1.bias", "conv2.weight", "conv2.bias", "norm2.weight",
-          "norm2.bias", "conv3.weight", "conv3.bias", "norm3.weight", "norm3.bias", "fc.weight", "fc.bias"), List.copyOf(c.stateDict().keySet()));
+          "norm2.bias", "conv3.weight", "conv3.bias", "norm3.weight", "norm3.bias", "fc1.weight", "fc1.bias", "fc.weight", "fc.bias"), List.copyOf(c.stateDict().keySet()));
       assertArrayEquals(new long[] {32, 1, 3, 3}, c.stateDict().get("conv1.weight").shape());
       assertArrayEquals(new long[] {64, 32, 3, 3}, c.stateDict().get("conv2.weight").shape());
-      assertArrayEquals(new long[] {128, 64, 3, 3}, c.stateDict().get("conv3.weight").shape());
+      assertArrayEquals(new long[] {64, 64, 3, 3}, c.stateDict().get("conv3.weight").shape());
+      assertArrayEquals(new long[] {128, 3136}, c.stateDict().get("fc1.weight").shape());
       assertArrayEquals(new long[] {10, 128}, c.stateDict().get("fc.weight").shape());
-      // 320 + 18,496 + 73,856 + GroupNorm 2 * (32 + 64 + 128) + 1,290
-      assertEquals(320 + 18_496 + 73_856 + 448 + 1_290, c.parameterCount());
+      // convolutions 320 + 18,496 + 36,928, GroupNorm 2 * (32 + 64 + 64), fc1 3136 * 128 + 128, fc 1,290
+      assertEquals(320 + 18_496 + 36_928 + 320 + 401_536 + 1_290, c.parameterCount());
     }
   }
 
