@@ -1,5 +1,8 @@
 package io.github.ddpm4j.cli;
 
+import io.github.ddpm4j.diffusion.UNet;
+import io.github.ddpm4j.diffusion.GaussianDiffusion;
+import io.github.ddpm4j.diffusion.ClassifierFreeGuidance;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -79,6 +82,12 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the scores as JSON.")
   Path json;
 
+  @Option(names = "--guidance-scales", paramLabel = "W,..", split = ",",
+      description = {"With a class-conditional checkpoint: sample the classes in turn (image i of class i mod K) with",
+          "classifier-free guidance at each scale W (0 unconditional, 1 conditional, > 1 guided), and report for each",
+          "how often the classifier agrees with the requested class."})
+  List<Double> guidanceScales;
+
   @Mixin
   SamplerMixin sampler;
 
@@ -90,6 +99,12 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Spec
   CommandSpec spec;
+
+  /** The classes of the checkpoint's model, once a {@code --guidance-scales} evaluation has read it. */
+  private int classes = 1;
+
+  /** How often the classifier agreed with the requested class, per row of a {@code --guidance-scales} evaluation. */
+  private final Map<String, Double> agreement = new LinkedHashMap<>();
 
   @Override
   public Integer call() throws Exception {
@@ -110,6 +125,12 @@ final class EvaluateCommand implements Callable<Integer> {
     if (!calibrate && images == null && !Files.isRegularFile(model.checkpoint)) {
       throw new IllegalArgumentException("no checkpoint at " + model.checkpoint + ": give --checkpoint FILE (from 'ddpm4j train') or --images DIR");
     }
+    if (guidanceScales != null) {
+      if (images != null || calibrate) throw new IllegalArgumentException("--guidance-scales samples a class-conditional checkpoint: it takes no --images or --calibrate");
+      for (double w : guidanceScales) {
+        if (!(w >= 0 && Double.isFinite(w))) throw new IllegalArgumentException("--guidance-scales: " + w + " must be finite and >= 0");
+      }
+    }
     if (json != null) Sampling.outputFolder(json);
     Device device = common.apply();
     try (Evaluator ev = featureExtractor == null ? Evaluator.fashionMnist(device) : Evaluator.of(featureExtractor, reference, device);
@@ -119,13 +140,25 @@ final class EvaluateCommand implements Callable<Integer> {
         try (ConsoleProgress bar = common.progress("calibrate", -1)) {
           rows.putAll(ev.calibrate(count, common.seed, bar::step));
         }
+      } else if (guidanceScales != null) {
+        for (double w : guidanceScales) {
+          Tensor x = sample(device, w);
+          Evaluator.Metrics m = ev.evaluate(x);
+          long[] predicted = ev.predictedClasses(x);
+          long agree = 0;
+          for (int i = 0; i < predicted.length; i++) if (predicted[i] == requested(i)) agree++;
+          String row = String.format(Locale.ROOT, "guidance %s", w);
+          rows.put(row, m);
+          agreement.put(row, (double) agree / predicted.length);
+        }
       } else {
-        Tensor x = images != null ? readImages() : sample(device);
+        Tensor x = images != null ? readImages() : sample(device, Double.NaN);
         rows.put(images != null ? images.toString() : "samples of " + model.checkpoint.getFileName(), ev.evaluate(x));
       }
       print(rows, common.out());
+      if (!agreement.isEmpty()) printAgreement(agreement, common.out());
       if (json != null) {
-        AtomicFiles.write(json, toJson(rows).getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(json, toJson(rows, agreement).getBytes(StandardCharsets.UTF_8));
       }
       Evaluator.Metrics first = rows.values().iterator().next();
       String what = calibrate ? "calibrated at n = " + count : String.format(Locale.ROOT, "scored %d images: FID %.3f", first.n(), first.fid());
@@ -142,14 +175,36 @@ final class EvaluateCommand implements Callable<Integer> {
     }
   }
 
-  private Tensor sample(Device device) throws IOException {
+  /** The class that image {@code i} of a {@code --guidance-scales} evaluation is sampled as: the classes in turn. */
+  private int requested(int i) {
+    return i % classes;
+  }
+
+  /**
+   * Samples {@code count} images in calls of {@value #SAMPLE_BATCH}.
+   *
+   * @param guidance NaN for the model's own (unconditional) samples; else the scale of classifier-free guidance,
+   *     with image {@code i} of class {@link #requested(int)}
+   */
+  private Tensor sample(Device device, double guidance) throws IOException {
     try (Sampling s = Sampling.open(model.checkpoint, device, execution)) {
       long[] shape = s.model().imageShape();
       if (shape[0] != 1 || shape[1] != FashionClassifier.IMAGE_SIZE || shape[2] != FashionClassifier.IMAGE_SIZE) {
         throw new IllegalArgumentException(model.checkpoint + " makes " + describe(shape) + " images: the classifier scores only"
             + " 28x28 grayscale images");
       }
-      Sampler smp = sampler.options(s.model().config().timesteps()).create(s.diffusion());
+      UNet unet = s.model().unet();
+      if (!Double.isNaN(guidance)) {
+        if (!unet.config().isClassConditional()) {
+          throw new IllegalArgumentException("--guidance-scales needs a class-conditional model, and " + model.checkpoint
+              + " holds an unconditional one (train with --class-conditional)");
+        }
+        classes = unet.numClasses();
+        if (classes != FashionClassifier.CLASSES) {
+          throw new IllegalArgumentException("--guidance-scales: " + model.checkpoint + " has " + classes + " classes, and the "
+              + "classifier knows Fashion-MNIST's " + FashionClassifier.CLASSES);
+        }
+      }
       int batches = (count + SAMPLE_BATCH - 1) / SAMPLE_BATCH;
       List<Tensor> parts = new ArrayList<>();
       try (ConsoleProgress bar = common.progress("evaluate", -1)) {
@@ -157,6 +212,13 @@ final class EvaluateCommand implements Callable<Integer> {
           int size = Math.min(SAMPLE_BATCH, count - b * SAMPLE_BATCH);
           final int done = b;
           Progress p = (step, total) -> bar.step((long) done * total + step, (long) batches * total);
+          GaussianDiffusion diffusion = s.diffusion();
+          if (!Double.isNaN(guidance)) {
+            long[] labels = new long[size];
+            for (int i = 0; i < size; i++) labels[i] = requested(b * SAMPLE_BATCH + i);
+            diffusion = diffusion.withEpsModel(new ClassifierFreeGuidance(unet, labels, guidance));
+          }
+          Sampler smp = sampler.options(s.model().config().timesteps()).create(diffusion);
           Tensor x = smp.sample(size, shape, common.seed + b, p);
           s.requireFinite(x);
           parts.add(x.cpu());
@@ -219,7 +281,15 @@ final class EvaluateCommand implements Callable<Integer> {
     return n.length() <= 6 ? n : n.substring(0, 6);
   }
 
-  static String toJson(Map<String, Evaluator.Metrics> rows) {
+  /** Prints how often the classifier agreed with the requested class, per guidance scale. */
+  private static void printAgreement(Map<String, Double> agreement, PrintWriter out) {
+    out.println();
+    out.println("class agreement (the classifier's prediction equals the requested class):");
+    for (var e : agreement.entrySet()) out.printf(Locale.ROOT, "%-14s %6.1f%%%n", e.getKey(), 100 * e.getValue());
+    out.flush();
+  }
+
+  static String toJson(Map<String, Evaluator.Metrics> rows, Map<String, Double> agreement) {
     JsonArray all = new JsonArray();
     for (var e : rows.entrySet()) {
       Evaluator.Metrics m = e.getValue();
@@ -232,10 +302,11 @@ final class EvaluateCommand implements Callable<Integer> {
       JsonObject hist = new JsonObject();
       for (int k = 0; k < FashionClassifier.CLASSES; k++) hist.addProperty(FashionClassifier.CLASS_NAMES[k], m.classCounts()[k]);
       o.add("class_counts", hist);
+      if (agreement.containsKey(e.getKey())) o.addProperty("class_agreement", agreement.get(e.getKey()));
       all.add(o);
     }
     JsonObject root = new JsonObject();
-    root.addProperty("feature_space", "ddpm4j FashionClassifier, 128-d pooled features (not Inception-v3)");
+    root.addProperty("feature_space", "ddpm4j FashionClassifier, its 128-d fc1 features (not Inception-v3)");
     root.add("results", all);
     return new GsonBuilder().setPrettyPrinting().create().toJson(root) + "\n";
   }

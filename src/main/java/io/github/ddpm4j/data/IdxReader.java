@@ -106,7 +106,9 @@ public final class IdxReader {
   /**
    * The label file that belongs to an image file: its name with {@code images-idx3} replaced by
    * {@code labels-idx1} (or {@code images.idx3} by {@code labels.idx1}), in the same directory, e.g.
-   * {@code train-labels-idx1-ubyte.gz} for {@code train-images-idx3-ubyte.gz}.
+   * {@code train-labels-idx1-ubyte.gz} for {@code train-images-idx3-ubyte.gz}. Where that file does not exist
+   * but the same name without (or with) {@code .gz} does, that one: the labels may be compressed or not
+   * independently of the images.
    *
    * @param images an IDX image file
    * @return the label file's path (it may not exist), or null if the name has no such part
@@ -114,7 +116,12 @@ public final class IdxReader {
   public static Path labelsFor(Path images) {
     String name = images.getFileName().toString();
     String labels = name.replace("images-idx3", "labels-idx1").replace("images.idx3", "labels.idx1");
-    return labels.equals(name) ? null : images.resolveSibling(labels);
+    if (labels.equals(name)) return null;
+    Path same = images.resolveSibling(labels);
+    if (Files.isRegularFile(same)) return same;
+    // gzipped images with plain labels, or the other way round
+    Path other = images.resolveSibling(labels.endsWith(".gz") ? labels.substring(0, labels.length() - 3) : labels + ".gz");
+    return Files.isRegularFile(other) ? other : same;
   }
 
   /**

@@ -65,8 +65,9 @@ public record ClassifierTrainer(Path data, int epochs, int batchSize, double lr,
     Torch.manualSeed(seed);
     FashionClassifier model = new FashionClassifier(dropout);
     boolean ok = false;
-    try (ImageDataset images = IdxReader.readImages(IdxReader.trainImages(data), 0);
-         Tensor labels = Labels.read(Labels.file(data, "train"), 0, FashionClassifier.CLASSES);
+    Path trainImages = IdxReader.trainImages(data);
+    try (ImageDataset images = IdxReader.readImages(trainImages, 0);
+         Tensor labels = Labels.read(trainImages, FashionClassifier.CLASSES);
          Generator gen = new Generator(seed)) {
       requireSameCount(images, labels);
       model.to(device);
@@ -102,8 +103,9 @@ public record ClassifierTrainer(Path data, int epochs, int batchSize, double lr,
       roundToHalf(model);
       double acc;
       long testCount;
-      try (ImageDataset test = IdxReader.readImages(testImages(data), 0);
-           Tensor testLabels = Labels.read(Labels.file(data, "t10k"), 0, FashionClassifier.CLASSES)) {
+      Path testImages = testImages(data);
+      try (ImageDataset test = IdxReader.readImages(testImages, 0);
+           Tensor testLabels = Labels.read(testImages, FashionClassifier.CLASSES)) {
         requireSameCount(test, testLabels);
         acc = accuracy(model, test, testLabels);
         testCount = test.size();

@@ -214,6 +214,22 @@ public final class Evaluator implements AutoCloseable {
   }
 
   /**
+   * The class the classifier assigns to each image (the argmax of its logits), as the class histogram of
+   * {@link #evaluate} counts them; with the classes a conditional model was asked for, the share of equal
+   * entries is how often the classifier agrees with the request.
+   *
+   * @param images {@code float32 [n, 1, 28, 28]} in [-1, 1], on any device
+   * @return the class indices, 0..9 ({@link FashionClassifier#CLASS_NAMES}), one per image
+   * @throws IllegalArgumentException if the shape or dtype is wrong
+   */
+  public long[] predictedClasses(Tensor images) {
+    FashionClassifier.checkImages(images);
+    try (Scope s = Scope.open()) {
+      return classifier.head(featuresOf(images)).argmax(1, false).cpu().toLongArray();
+    }
+  }
+
+  /**
    * Scores {@code n} real training images, drawn without replacement, against the reference: the floor
    * that a perfect generator reaches at this {@code n}.
    *

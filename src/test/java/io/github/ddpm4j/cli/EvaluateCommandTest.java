@@ -153,6 +153,39 @@ class EvaluateCommandTest {
     assertTrue(r.out().contains("FID"), r::toString);
   }
 
+  /**
+   * {@code --guidance-scales} samples a class-conditional checkpoint's classes in turn at each scale and reports how
+   * often the classifier agrees with the requested class: the share of images whose prediction equals their class.
+   */
+  @Test
+  void guidanceScalesReportTheClassAgreementOfAConditionalCheckpoint() throws IOException {
+    Path run = dir.resolve("conditional-run");
+    CliRunner.ok("train", "--data", data.toString(), "--output-dir", run.toString(), "--train-steps", "1", "--batch-size", "4",
+        "--base-channels", "8", "--channel-mults", "1,2", "--attention", "false,false", "--groups", "4", "--timesteps", "20",
+        "--sampling-steps", "2", "--samples", "4", "--class-conditional", "--threads", CliRunner.THREADS, "--no-progress");
+    Path out = dir.resolve("guided.json");
+    CliRunner.Result r = CliRunner.ok("evaluate", "--checkpoint", run.resolve("checkpoint.pt").toString(), "-n", "12",
+        "--sampling-steps", "2", "--guidance-scales", "0,3", "--json", out.toString(), "--threads", CliRunner.THREADS, "--no-progress");
+    assertTrue(r.out().contains("class agreement"), r::toString);
+    var results = JsonParser.parseString(Files.readString(out)).getAsJsonObject().getAsJsonArray("results");
+    assertEquals(2, results.size());
+    for (var e : results) {
+      JsonObject row = e.getAsJsonObject();
+      assertEquals(12, row.get("n").getAsInt());
+      double agreement = row.get("class_agreement").getAsDouble();
+      // a share of 12 images: a multiple of 1/12 in [0, 1]
+      assertTrue(agreement >= 0 && agreement <= 1 && Math.abs(agreement * 12 - Math.rint(agreement * 12)) < 1e-9, row::toString);
+    }
+    assertTrue(r.out().contains("guidance 0.0") && r.out().contains("guidance 3.0"), r::toString);
+
+    CliRunner.Result unconditional = CliRunner.run("evaluate", "--checkpoint", ck.toString(), "-n", "4", "--sampling-steps", "2",
+        "--guidance-scales", "2", "--threads", CliRunner.THREADS, "--no-progress");
+    assertEquals(2, unconditional.code(), unconditional::toString);
+    assertTrue(unconditional.err().contains("--guidance-scales needs a class-conditional model"), unconditional::toString);
+    CliRunner.Result negative = CliRunner.run("evaluate", "--checkpoint", ck.toString(), "--guidance-scales", "-1", "--no-progress");
+    assertTrue(negative.err().contains("--guidance-scales: -1.0 must be finite and >= 0"), negative::toString);
+  }
+
   @Test
   void scoresAFolderOfGrayscaleImages() throws IOException {
     Path gray = pngs("gray", 5, 28, BufferedImage.TYPE_BYTE_GRAY);
