@@ -16,13 +16,19 @@ import picocli.CommandLine.Spec;
  * name these options.
  */
 final class SamplerMixin {
-  @Option(names = "--sampler", paramLabel = "NAME", defaultValue = "ddim",
-      description = "ddim, ancestral (Algorithm 2: all T steps), or dpm-solver++ (DPM-Solver++(2M)) (default: ${DEFAULT-VALUE}).")
+  /** The steps of DPM-Solver++ when {@code --sampling-steps} is not given: as good as DDIM's 100 (README, "Samplers"). */
+  static final int DEFAULT_DPM_SOLVER_STEPS = 20;
+  /** The steps of DDIM when {@code --sampling-steps} is not given. */
+  static final int DEFAULT_DDIM_STEPS = 100;
+
+  @Option(names = "--sampler", paramLabel = "NAME", defaultValue = "dpm-solver++",
+      description = "dpm-solver++ (DPM-Solver++(2M)), ddim, or ancestral (Algorithm 2: all T steps) (default: ${DEFAULT-VALUE}).")
   SamplerType sampler;
 
-  @Option(names = "--sampling-steps", paramLabel = "S", defaultValue = "100",
-      description = "Steps S of ddim (1..T) or dpm-solver++ (1..T-1) (default: ${DEFAULT-VALUE}, or the most the model's T allows).")
-  int samplingSteps;
+  @Option(names = "--sampling-steps", paramLabel = "S",
+      description = "Steps S of dpm-solver++ (1..T-1) or ddim (1..T) (default: " + DEFAULT_DPM_SOLVER_STEPS + " for dpm-solver++, "
+          + DEFAULT_DDIM_STEPS + " for ddim, or the most the model's T allows).")
+  Integer samplingSteps;
 
   @Option(names = "--eta", paramLabel = "ETA", defaultValue = "0.0",
       description = "DDIM eta: 0 deterministic, 1 as stochastic as ancestral sampling (default: ${DEFAULT-VALUE}).")
@@ -63,7 +69,8 @@ final class SamplerMixin {
     if (sampler == SamplerType.DPM_SOLVER && parsed != null && parsed.hasMatchedOption("--eta")) {
       throw new IllegalArgumentException("--eta applies to --sampler ddim only: dpm-solver++ is deterministic");
     }
-    SamplerOptions options = new SamplerOptions(sampler, samplingSteps, eta, timestepSpacing);
+    int steps = samplingSteps != null ? samplingSteps : sampler == SamplerType.DPM_SOLVER ? DEFAULT_DPM_SOLVER_STEPS : DEFAULT_DDIM_STEPS;
+    SamplerOptions options = new SamplerOptions(sampler, steps, eta, timestepSpacing);
     if (!stepsGiven) options = options.cappedTo(timesteps);
     options.check(timesteps);
     return options;

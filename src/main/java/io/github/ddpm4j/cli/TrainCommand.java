@@ -59,7 +59,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Images per step, of all workers together (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3", description = "Peak learning rate of Adam, in (0, 1] (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--lr", paramLabel = "LR", defaultValue = "2e-3", description = "Peak learning rate of Adam, in (0, 1] (default: ${DEFAULT-VALUE}).")
   double lr;
 
   @Option(names = "--warmup", paramLabel = "N", defaultValue = "200", description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
@@ -68,7 +68,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--grad-clip", paramLabel = "NORM", defaultValue = "1.0", description = "Gradient-norm limit, 0 for none (default: ${DEFAULT-VALUE}).")
   double gradClip;
 
-  @Option(names = "--ema-decay", paramLabel = "D", defaultValue = "0.999", description = "EMA decay (default: ${DEFAULT-VALUE}); warmed up as min(D, (1+s)/(10+s)).")
+  @Option(names = "--ema-decay", paramLabel = "D", defaultValue = "0.995", description = "EMA decay (default: ${DEFAULT-VALUE}); warmed up as min(D, (1+s)/(10+s)).")
   double emaDecay;
 
   @Option(names = "--image-size", paramLabel = "PX", defaultValue = "28", description = "Training image side (default: ${DEFAULT-VALUE}).")
@@ -97,7 +97,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--blocks", paramLabel = "N", defaultValue = "1", description = "Residual blocks per resolution (default: ${DEFAULT-VALUE}).")
   int nBlocks;
 
-  @Option(names = "--dropout", paramLabel = "P", defaultValue = "0.1", description = "Dropout in residual blocks (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--dropout", paramLabel = "P", defaultValue = "0", description = "Dropout in residual blocks (default: ${DEFAULT-VALUE}).")
   double dropout;
 
   @Option(names = "--groups", paramLabel = "G", defaultValue = "8", description = "GroupNorm groups (default: ${DEFAULT-VALUE}).")
@@ -109,18 +109,18 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--timesteps", paramLabel = "T", defaultValue = "1000", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
   int timesteps;
 
-  @Option(names = "--prediction-type", paramLabel = "TYPE", defaultValue = "epsilon",
+  @Option(names = "--prediction-type", paramLabel = "TYPE", defaultValue = "v_prediction",
       description = "What the UNet predicts: epsilon (the noise), v_prediction (v, Salimans & Ho 2022) or sample (x0) (default: ${DEFAULT-VALUE}).")
   PredictionType prediction;
 
-  @Option(names = "--loss-weighting", paramLabel = "NAME", defaultValue = "uniform",
+  @Option(names = "--loss-weighting", paramLabel = "NAME", defaultValue = "min-snr",
       description = "uniform (L_simple) or min-snr (min-SNR-gamma, Hang et al. 2023) (default: ${DEFAULT-VALUE}).")
   LossWeighting lossWeighting;
 
   @Option(names = "--snr-gamma", paramLabel = "G", defaultValue = "5", description = "The gamma of --loss-weighting min-snr (default: ${DEFAULT-VALUE}).")
   double snrGamma;
 
-  @Option(names = "--lr-schedule", paramLabel = "NAME", defaultValue = "constant",
+  @Option(names = "--lr-schedule", paramLabel = "NAME", defaultValue = "cosine",
       description = "Learning rate after the warm-up: constant, or cosine decay to 0 at the last step (default: ${DEFAULT-VALUE}).")
   LrSchedule lrSchedule;
 
