@@ -189,13 +189,14 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Sampling.checkCount("sampleCount", sampleCount);
-    SamplerOptions sampling = sampler.options(timesteps);
     UNetConfig model = new UNetConfig(imageChannels, nChannels, chMults, isAttn, nBlocks, dropout, nGroups, nGroups);
     if (classConditional) model = model.withNumClasses(classCount());
     Precision precision = execution.precision() == null ? Precision.FP32 : execution.precision();
     TrainConfig config = new TrainConfig(data, imageSize, limit, flip, model, schedule, timesteps, D.betaStart(), D.betaEnd(),
         batchSize, trainSteps, lr, warmupSteps, gradClip, emaDecay, true, common.seed, precision, prediction, lossWeighting, snrGamma,
         lrSchedule, gradAccumulation, pUncond);
+    // after the configuration, which checks timesteps: the sampler's range errors presume a valid T
+    SamplerOptions sampling = sampler.options(timesteps);
     Trainer.Output output = new Trainer.Output(outputDir, checkpointEvery, sampleEvery, Math.min(sampleCount, 16), sampling,
         common.progressShown(), keepCheckpoints, evalEvery, evalSamples);
     if (output.evalEvery() > 0) EvaluatorScorer.check(config, evalEvery);

@@ -9,8 +9,9 @@ import java.util.Objects;
 
 /**
  * Records a reverse run every {@code k} steps, as in figure 6 of Ho et al. 2020: at each
- * timestep index {@code t} with {@code t % k == 0} (which always includes the last step,
- * {@code t = 0}), the model's estimate {@code x0Hat} of the final image (equation 4 solved for
+ * timestep index {@code t} with {@code t % k == 0}, and always at the last step (which is
+ * {@code t = 0} for the ancestral and DDIM samplers, and the smallest of its timesteps for
+ * {@link DpmSolverSampler}, which never visits 0), the model's estimate {@code x0Hat} of the final image (equation 4 solved for
  * {@code x_0}) and/or the image {@code x_t}. Any {@link Sampler} runs it:
  * {@snippet :
  * TrajectoryRecorder recorder = new TrajectoryRecorder(50);
@@ -61,7 +62,7 @@ public final class TrajectoryRecorder implements StepObserver {
    */
   @Override
   public void afterStep(Step step) {
-    if (step.t() % k != 0) return;
+    if (step.t() % k != 0 && step.done() != step.total()) return;
     t.add(step.t());
     if (recordX0Hat) x0Hat.add(Scope.keep(step.x0Hat().clone()));
     if (recordXt) xt.add(Scope.keep(step.xt().clone()));

@@ -40,6 +40,24 @@ class TrajectoryRecorderTest extends TorchTestBase {
     }
   }
 
+  /**
+   * DPM-Solver++ never visits t = 0: its timesteps here (T = 50, 4 steps) are 12, 24, 37 and 49 (numpy rounds 24.5 to even), and a recorder of
+   * every 20th timestep index would record none of them but for the last step, which it always records.
+   */
+  @Test
+  void alwaysRecordsTheLastStepEvenWhenNoTimestepIsAMultipleOfK() {
+    try (Scope scope = Scope.open()) {
+      GaussianDiffusion diffusion = new GaussianDiffusion(AnalyticModels.gaussianData(schedule, 0.2, 0.5), schedule);
+      DpmSolverSampler dpm = new DpmSolverSampler(diffusion, 4);
+      assertArrayEquals(new int[] {12, 24, 37, 49}, dpm.tau());
+      TrajectoryRecorder recorder = new TrajectoryRecorder(20);
+      try (Generator g = new Generator(5); Trajectory run = recorder.trajectory(dpm.sample(2, new long[] {1, 2, 2}, g, recorder))) {
+        assertArrayEquals(new int[] {12}, run.t());
+        assertTrue(run.x0Hat().select(0, 0).sub(run.sample()).abs().amax().item() < 1e-6, "the last step returns its x0Hat");
+      }
+    }
+  }
+
   @Test
   void framesAreEstimatesOfX0() {
     try (Scope scope = Scope.open()) {
