@@ -38,10 +38,11 @@ final class SampleCommand implements Callable<Integer> {
   Double guidance;
 
   /**
-   * The default guidance scale, in diffusers' convention (Ho &amp; Salimans' w = 2): samples clearly of their class, at
-   * some cost in diversity (the trade-off of their section 4.1).
+   * The default guidance scale, in diffusers' convention (Ho &amp; Salimans' w = 1): the lowest FID of the scales
+   * measured on the conditional Fashion-MNIST model, with the classifier agreeing with 90% of the requested classes
+   * (README, "Class-conditional generation"); larger scales trade diversity for agreement (their section 4.1).
    */
-  static final double DEFAULT_GUIDANCE = 3.0;
+  static final double DEFAULT_GUIDANCE = 2.0;
 
   @Mixin
   ExecutionOptions execution;
