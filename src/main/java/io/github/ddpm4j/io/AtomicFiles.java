@@ -85,11 +85,7 @@ public final class AtomicFiles {
         content.write(ch);
         ch.force(true);
       }
-      try {
-        Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
-      }
+      moveIntoPlace(temp, absolute);
       done = true;
       forceDirectory(dir);
     } catch (IOException e) {
@@ -136,11 +132,7 @@ public final class AtomicFiles {
     }
     boolean done = false;
     try {
-      try {
-        Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
-      }
+      moveIntoPlace(temp, absolute);
       done = true;
       forceDirectory(dir);
     } catch (IOException e) {
@@ -196,6 +188,15 @@ public final class AtomicFiles {
 
   private static String tempName(String name) {
     return "." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp";
+  }
+
+  /** Renames {@code temp} over {@code target}: atomically where the file system can, else as a plain replace. */
+  private static void moveIntoPlace(Path temp, Path target) throws IOException {
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+    }
   }
 
   /** Forces a directory's entries to disk, so that a rename in it survives a crash (Linux: fsync on the directory). */

@@ -126,7 +126,7 @@ class CliEndToEndTest {
     Files.copy(checkpoint, copy.resolve("checkpoint.pt"));
     CliRunner.Result r = CliRunner.run(trainArgs(dir.resolve("idx"), copy, 12, "--resume", "--lr", "0.005"));
     assertEquals(2, r.code(), r::toString);
-    assertTrue(r.err().contains("--lr: 0.001 vs 0.005"), r::toString);
+    assertTrue(r.err().contains("--lr: 0.002 vs 0.005"), r::toString);
   }
 
   @Test
@@ -171,7 +171,7 @@ class CliEndToEndTest {
     CliRunner.Result info = ok("info", old);
     assertTrue(info.out().contains("T = 50"), info::toString);
     Path grid = dir.resolve("old/grid.png");
-    ok("sample", old, "-n", "2", "--sampling-steps", "50", "--out", grid.toString(), "--no-progress");
+    ok("sample", old, "-n", "2", "--sampler", "ddim", "--sampling-steps", "50", "--out", grid.toString(), "--no-progress");
     assertSize(grid(2), grid(1), image(grid));
   }
 
@@ -228,7 +228,7 @@ class CliEndToEndTest {
   @Test
   void animateAsGif() throws IOException {
     Path gif = dir.resolve("out/trajectory.gif");
-    CliRunner.Result r = ok("animate", checkpoint, "--count", "2", "--every", "10", "--delay", "50", "--out", gif.toString());
+    CliRunner.Result r = ok("animate", checkpoint, "--count", "2", "--sampler", "ddim", "--every", "10", "--delay", "50", "--out", gif.toString());
     assertTrue(r.out().contains("wrote 5 frames"), r::toString);
     ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
     try (ImageInputStream in = ImageIO.createImageInputStream(gif.toFile())) {
@@ -246,7 +246,7 @@ class CliEndToEndTest {
   @Test
   void animateAsPngStrip() throws IOException {
     Path png = dir.resolve("out/trajectory.png");
-    CliRunner.Result r = ok("animate", checkpoint, "--count", "3", "--every", "25", "--out", png.toString());
+    CliRunner.Result r = ok("animate", checkpoint, "--count", "3", "--sampler", "ddim", "--every", "25", "--out", png.toString());
     assertTrue(r.out().contains("wrote 2 frames"), r::toString);
     assertSize(grid(2), grid(3), image(png));
   }

@@ -18,8 +18,6 @@ import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.torch.TorchTestBase;
 import java.nio.file.Files;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,15 +25,7 @@ import org.junit.jupiter.api.Test;
  * src/test/python/make_eval_fixtures.py), against their analytic values, and the evaluator's errors.
  */
 class EvaluatorTest extends TorchTestBase {
-  @BeforeEach
-  void open() {
-    openScope();
-  }
 
-  @AfterEach
-  void close() {
-    closeScope();
-  }
 
   private static JsonObject cases() {
     return TorchTestBase.fixtureJson("eval/metrics.json").getAsJsonObject().getAsJsonObject("cases");

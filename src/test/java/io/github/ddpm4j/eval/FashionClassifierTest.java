@@ -11,21 +11,11 @@ import io.github.ddpm4j.torch.Tensor;
 import io.github.ddpm4j.torch.Torch;
 import io.github.ddpm4j.torch.TorchTestBase;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The classifier's layout, shapes, errors and loss, and the weights shipped as a resource. */
 class FashionClassifierTest extends TorchTestBase {
-  @BeforeEach
-  void open() {
-    openScope();
-  }
 
-  @AfterEach
-  void close() {
-    closeScope();
-  }
 
   @Test
   void stateDictHasPyTorchNamesAndShapes() {

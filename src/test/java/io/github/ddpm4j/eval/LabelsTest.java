@@ -12,8 +12,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,15 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LabelsTest extends TorchTestBase {
   @TempDir Path dir;
 
-  @BeforeEach
-  void open() {
-    openScope();
-  }
 
-  @AfterEach
-  void close() {
-    closeScope();
-  }
 
   private Path labels(String name, int magic, int count, int... values) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(8 + values.length).putInt(magic).putInt(count);

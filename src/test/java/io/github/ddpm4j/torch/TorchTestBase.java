@@ -36,14 +36,22 @@ public abstract class TorchTestBase {
     if (Torch.getNumThreads() != TEST_THREADS) Torch.setNumThreads(TEST_THREADS);
   }
 
+  /**
+   * Opens the test's scope. JUnit calls it before each test; a subclass must not call it again, since a second
+   * scope would leave the first open on the test thread, where later test classes' tensors would join it and
+   * never be freed (a double call throws).
+   */
   @BeforeEach
   protected final void openScope() {
+    if (scope != null) throw new IllegalStateException("the test's scope is open already: TorchTestBase opens and closes it");
     scope = Scope.open();
   }
 
+  /** Closes the test's scope; JUnit calls it after each test. */
   @AfterEach
   protected final void closeScope() {
-    scope.close();
+    if (scope != null) scope.close();
+    scope = null;
   }
 
   /**
